@@ -1,0 +1,39 @@
+# cnai-monitor: `make run` shows the monitor end to end; `make test` runs the whole suite.
+# Both need only Python >= 3.11 on the machine: they create .venv and install from requirements.lock.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CNAI := $(BIN)/cnai
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: migrate a local SQLite database, load the bundled sample feeds, run one full cycle in process.
+run: $(STAMP)
+	@mkdir -p var
+	$(CNAI) db upgrade
+	$(CNAI) feeds import config/samples/feeds.yaml
+	FETCH_ALLOW_FILE_URLS=true $(CNAI) poll --all
+
+## test: the whole suite against the real local PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: every benchmark; each prints a {"bench": ...} JSON object as its last line.
+bench: $(STAMP)
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+## lock: re-pin every dependency after changing pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,268 @@
+"""The data model. Every table is created by Alembic migrations, never by ``create_all``.
+
+Reading guide: a *feed* yields *feed entries* (what we saw in that feed, once per feed);
+each entry points at one *article* (the same article in two feeds is one row); articles
+that tell the same story across outlets share a *story*; every article gets a
+*classification* per classifier version; a relevant story matching a *subscription*
+becomes one *alert*, delivered once to each of the subscription's *channels* (a
+*delivery*). Every fetch is written to the *fetch log*.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import JSONList, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+    __table_args__ = {"comment": "RSS/Atom/JSON feeds the monitor polls, with their polling state and health."}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True, comment="Feed URL as fetched (updated on permanent redirect).")
+    title: Mapped[str | None] = mapped_column(Text, comment="Feed title, from the feed or the operator.")
+    site_url: Mapped[str | None] = mapped_column(Text, comment="Home page of the site publishing the feed.")
+    language: Mapped[str | None] = mapped_column(String(16), comment="Declared or configured language (en, zh-Hans, zh-Hant...).")
+    folder: Mapped[str | None] = mapped_column(Text, comment="OPML folder / category the operator filed the feed under.")
+    note: Mapped[str | None] = mapped_column(Text, comment="Operator's one-line note on the source.")
+    etag: Mapped[str | None] = mapped_column(Text, comment="ETag of the last 200 response, sent as If-None-Match.")
+    last_modified: Mapped[str | None] = mapped_column(Text, comment="Last-Modified of the last 200 response, sent as If-Modified-Since.")
+    poll_interval_s: Mapped[int] = mapped_column(Integer, default=900, comment="Current polling interval in seconds (adaptive).")
+    next_poll_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the feed is next due (UTC).")
+    lease_until: Mapped[datetime | None] = mapped_column(comment="A poll holds the feed until this time so no two workers poll it at once.")
+    last_polled_at: Mapped[datetime | None] = mapped_column(comment="Start of the last fetch attempt (UTC).")
+    last_success_at: Mapped[datetime | None] = mapped_column(comment="End of the last successful fetch (UTC).")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, comment="Failed fetches in a row; 0 after a success.")
+    last_error: Mapped[str | None] = mapped_column(Text, comment="Reason of the last failed fetch.")
+    disabled_at: Mapped[datetime | None] = mapped_column(comment="When the feed was disabled; NULL while active.")
+    disabled_reason: Mapped[str | None] = mapped_column(Text, comment="Why the feed was disabled (410 Gone, too many failures, operator).")
+    entries_per_day: Mapped[float | None] = mapped_column(Float, comment="Observed publishing rate, drives the adaptive interval.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the feed was added (UTC).")
+
+    entries: Mapped[list[FeedEntry]] = relationship(back_populates="feed", passive_deletes=True)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    __table_args__ = {"comment": "One news story: articles from several outlets telling the same thing are grouped here."}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text, comment="Title of the first article of the story.")
+    simhash: Mapped[int | None] = mapped_column(BigInteger, comment="64-bit SimHash of the first article (signed).")
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the first article of the story arrived (UTC).")
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the latest article joined the story (UTC).")
+    article_count: Mapped[int] = mapped_column(Integer, default=1, comment="Number of articles (outlets) in the story.")
+
+    articles: Mapped[list[Article]] = relationship(back_populates="story")
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_published_at", "published_at"),
+        {"comment": "One article, stored once however many feeds carry it."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True, comment="Feed the article was first seen in.")
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True, comment="Story cluster the article belongs to.")
+    guid: Mapped[str | None] = mapped_column(Text, comment="GUID / Atom id given by the first feed.")
+    url: Mapped[str | None] = mapped_column(Text, comment="Link as published.")
+    canonical_url: Mapped[str | None] = mapped_column(Text, unique=True, comment="Link normalised (lower-cased host, tracking parameters and fragment removed).")
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True, comment="SHA-256 of normalised title and summary.")
+    simhash: Mapped[int | None] = mapped_column(BigInteger, comment="64-bit SimHash of title and summary (signed), for near-duplicate stories.")
+    title: Mapped[str] = mapped_column(Text, comment="Title as plain text.")
+    summary: Mapped[str] = mapped_column(Text, default="", comment="Summary as plain text.")
+    summary_html: Mapped[str | None] = mapped_column(Text, comment="Summary HTML, sanitised.")
+    author: Mapped[str | None] = mapped_column(Text, comment="Author as given by the feed.")
+    language: Mapped[str | None] = mapped_column(String(16), index=True, comment="Detected language: en, zh-Hans, zh-Hant or other.")
+    published_at: Mapped[datetime] = mapped_column(comment="Publication time (UTC); the fetch time when the feed gives none.")
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article was first fetched (UTC).")
+
+    feed: Mapped[Feed | None] = relationship()
+    story: Mapped[Story | None] = relationship(back_populates="articles")
+    classifications: Mapped[list[Classification]] = relationship(back_populates="article", passive_deletes=True)
+
+
+class FeedEntry(Base):
+    __tablename__ = "feed_entries"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entry_key"),
+        {"comment": "Each entry seen in each feed, once: makes re-polling idempotent and lists the outlets of an article."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), comment="Feed the entry came from.")
+    entry_key: Mapped[str] = mapped_column(Text, comment="GUID, else canonical link, else fingerprint: identifies the entry within its feed.")
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article the entry resolved to.")
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the entry was first seen in this feed (UTC).")
+
+    feed: Mapped[Feed] = relationship(back_populates="entries")
+    article: Mapped[Article] = relationship()
+
+
+class Classification(Base):
+    __tablename__ = "classifications"
+    __table_args__ = (
+        UniqueConstraint("article_id", "classifier_version"),
+        {"comment": "Relevance verdict for an article by one classifier version, with its reasons."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), comment="Article classified.")
+    classifier_version: Mapped[str] = mapped_column(String(64), comment="Version of the classifier (lexicon and model) that produced the verdict.")
+    relevant: Mapped[bool] = mapped_column(Boolean, index=True, comment="True when the article is on the China LLM / AI-policy beat.")
+    score: Mapped[float] = mapped_column(Float, comment="Relevance score in 0..1.")
+    topics: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Topics from the fixed taxonomy (JSON array of strings).")
+    entities: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Entities recognised (JSON array of canonical names).")
+    reasons: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Human-readable reasons that moved the score (JSON array).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the verdict was made (UTC).")
+
+    article: Mapped[Article] = relationship(back_populates="classifications")
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = {"comment": "Reader feedback: an article marked relevant or irrelevant, used by `cnai train`."}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article labelled.")
+    relevant: Mapped[bool] = mapped_column(Boolean, comment="The reader's verdict.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the label was given (UTC).")
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    __table_args__ = {"comment": "Where alerts go: a Slack webhook, an email address list, or an apprise URL."}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True, comment="Operator's name for the channel.")
+    kind: Mapped[str] = mapped_column(String(32), comment="slack, email, apprise or console.")
+    target: Mapped[str] = mapped_column(Text, comment="Webhook URL, comma-separated addresses, or apprise URL; may name an environment variable as env:NAME.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the channel was added (UTC).")
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = {"comment": "Who wants which stories, how (instant or digest) and where (channels)."}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True, comment="Operator's name for the subscription.")
+    min_score: Mapped[float] = mapped_column(Float, default=0.0, comment="Lowest relevance score that alerts.")
+    topics: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Only these topics (empty: any).")
+    entities: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Only stories naming these entities (empty: any).")
+    languages: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Only these article languages (empty: any).")
+    sources: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Only these feeds, by URL or host (empty: any).")
+    mode: Mapped[str] = mapped_column(String(16), default="instant", comment="instant or digest.")
+    digest_schedule: Mapped[str | None] = mapped_column(String(16), comment="hourly or daily (digest mode).")
+    digest_time: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time for daily digests.")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", comment="IANA time zone for digest time and quiet hours.")
+    quiet_start: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours start.")
+    quiet_end: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours end.")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, comment="Disabled subscriptions create no alerts.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the subscription was added (UTC).")
+
+    channels: Mapped[list[Channel]] = relationship(secondary="subscription_channels")
+
+
+class SubscriptionChannel(Base):
+    __tablename__ = "subscription_channels"
+    __table_args__ = {"comment": "Channels of each subscription."}
+
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("story_id", "subscription_id"),
+        {"comment": "One alert per story and subscription (the outbox), written with the classification that caused it."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), comment="Story alerted on.")
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article that triggered the alert.")
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True, comment="Subscription matched.")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the alert was created (UTC).")
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", passive_deletes=True)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel_id"),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        {"comment": "One alert sent to one channel: status, attempts and last error."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), comment="Alert delivered.")
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True, comment="Channel delivered to.")
+    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending, sending, sent, failed or digested.")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, comment="Delivery attempts so far.")
+    last_error: Mapped[str | None] = mapped_column(Text, comment="Error of the last failed attempt.")
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, comment="Earliest time of the next attempt (UTC).")
+    claimed_until: Mapped[datetime | None] = mapped_column(comment="A sender holds the delivery until this time.")
+    sent_at: Mapped[datetime | None] = mapped_column(comment="When the channel accepted the message (UTC).")
+    message_ref: Mapped[str | None] = mapped_column(Text, comment="Channel's id for the message (e.g. SMTP Message-ID), for threading.")
+
+    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+    channel: Mapped[Channel] = relationship()
+
+
+class FetchLog(Base):
+    __tablename__ = "fetch_log"
+    __table_args__ = (
+        Index("ix_fetch_log_feed_id_started_at", "feed_id", "started_at"),
+        {"comment": "Every fetch of every feed: status, bytes, duration, new entries, error."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), comment="Feed fetched.")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the fetch started (UTC).")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0, comment="Wall time of fetch and ingestion in milliseconds.")
+    status_code: Mapped[int | None] = mapped_column(Integer, comment="HTTP status (NULL when no response).")
+    bytes: Mapped[int] = mapped_column(Integer, default=0, comment="Body bytes received.")
+    entries: Mapped[int] = mapped_column(Integer, default=0, comment="Entries in the feed document.")
+    new_entries: Mapped[int] = mapped_column(Integer, default=0, comment="Entries not seen before in this feed.")
+    error: Mapped[str | None] = mapped_column(Text, comment="Why the fetch or parse failed, or the parser's warning.")
+
+
+def as_dict(row: Base) -> dict[str, Any]:
+    """Column values of a row, for printing and export."""
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}

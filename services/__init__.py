@@ -1,0 +1,1 @@
+"""Domain logic of cnai-monitor. Importable and testable without Celery."""

@@ -1,0 +1,1 @@
+"""The feed registry: adding, listing, removing, importing and exporting feeds."""

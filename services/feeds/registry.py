@@ -1,0 +1,79 @@
+"""Feeds the monitor polls."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Feed
+
+
+class FeedError(ValueError):
+    """A feed cannot be added or found; the message says why."""
+
+
+@dataclass
+class FeedSpec:
+    url: str
+    title: str | None = None
+    folder: str | None = None
+    language: str | None = None
+    note: str | None = None
+    site_url: str | None = None
+
+
+def validate_feed_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return url
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise FeedError(f"not an http(s) feed URL: {url!r}")
+    return url
+
+
+def add_feed(session: Session, spec: FeedSpec, now: datetime | None = None) -> tuple[Feed, bool]:
+    """Add a feed (due at once), or update the details of an existing one. Returns (feed, created)."""
+    url = validate_feed_url(spec.url)
+    feed = session.execute(select(Feed).where(Feed.url == url)).scalar_one_or_none()
+    created = feed is None
+    if feed is None:
+        feed = Feed(url=url, next_poll_at=now or datetime.now(timezone.utc), consecutive_failures=0)
+        session.add(feed)
+    for name in ("title", "folder", "language", "note", "site_url"):
+        value = getattr(spec, name)
+        if value:
+            setattr(feed, name, value)
+    session.flush()
+    return feed, created
+
+
+def find_feed(session: Session, ref: str) -> Feed:
+    """A feed by id or URL."""
+    feed = session.get(Feed, int(ref)) if ref.isdigit() else session.execute(select(Feed).where(Feed.url == ref.strip())).scalar_one_or_none()
+    if feed is None:
+        raise FeedError(f"no feed {ref!r} (give its id or URL; see `cnai feeds list`)")
+    return feed
+
+
+def remove_feed(session: Session, ref: str) -> Feed:
+    feed = find_feed(session, ref)
+    session.delete(feed)
+    session.flush()
+    return feed
+
+
+def list_feeds(session: Session) -> list[Feed]:
+    return list(session.execute(select(Feed).order_by(Feed.folder, Feed.id)).scalars())
+
+
+def enable_feed(session: Session, ref: str, now: datetime | None = None) -> Feed:
+    feed = find_feed(session, ref)
+    feed.disabled_at = feed.disabled_reason = None
+    feed.consecutive_failures = 0
+    feed.next_poll_at = now or datetime.now(timezone.utc)
+    session.flush()
+    return feed

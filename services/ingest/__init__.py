@@ -1,0 +1,1 @@
+"""Fetching, parsing, normalising and de-duplicating feed entries."""

@@ -1,0 +1,1 @@
+"""Real local stand-ins for the outside world: HTTP feed servers, a Slack endpoint, service checks."""

@@ -1,0 +1,1 @@
+"""Celery: the app, thin tasks over services, and the beat schedule."""
