@@ -10,8 +10,6 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -262,7 +260,3 @@ class FetchLog(Base):
     new_entries: Mapped[int] = mapped_column(Integer, default=0, comment="Entries not seen before in this feed.")
     error: Mapped[str | None] = mapped_column(Text, comment="Why the fetch or parse failed, or the parser's warning.")
 
-
-def as_dict(row: Base) -> dict[str, Any]:
-    """Column values of a row, for printing and export."""
-    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
