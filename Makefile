@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CNAI := $(BIN)/cnai
 STAMP := $(VENV)/.installed
+# hadolint, kubernetes-validate and checkov pin dependencies that clash with ours: they get a venv of their own.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
 .PHONY: install run test bench lock clean
 
@@ -13,6 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
+
+$(TOOLS_STAMP): deploy/tools-requirements.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r deploy/tools-requirements.txt
+	touch $(TOOLS_STAMP)
 
 install: $(STAMP)
 
@@ -24,7 +32,7 @@ run: $(STAMP)
 	FETCH_ALLOW_FILE_URLS=true $(CNAI) poll --all
 
 ## test: the whole suite against the real local PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL).
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: every benchmark; each prints a {"bench": ...} JSON object as its last line.
@@ -36,4 +44,4 @@ lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) var .pytest_cache

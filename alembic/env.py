@@ -29,7 +29,17 @@ def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no
     # Views are created by migrations with raw SQL and have no model.
     if type_ == "table" and reflected and compare_to is None and obj.info.get("is_view"):
         return False
+    # PostgreSQL-only indexes (GIN on JSON topics/entities, full-text, trigram and bigram search; expression
+    # indexes) are made by migrations in SQL; the models, shared with SQLite, cannot declare them.
+    if type_ == "index" and reflected and compare_to is None and _postgres_only_index(obj):
+        return False
     return True
+
+
+def _postgres_only_index(index) -> bool:  # type: ignore[no-untyped-def]
+    uses_gin = index.dialect_options["postgresql"].get("using") == "gin"
+    on_expressions = len(index.expressions) > len(index.columns)
+    return uses_gin or on_expressions
 
 
 def run_migrations_offline() -> None:

@@ -23,12 +23,15 @@ class SettingsAwareGroup(click.Group):
 @click.version_option(package_name="cnai-monitor")
 def cli() -> None:
     """cnai-monitor: watch feeds for news on China's LLM and AI-policy space and alert on what matters."""
+    from services.observability.sentry import init_cli_sentry
+
+    init_cli_sentry()
 
 
 def _register() -> None:
-    from cli import alerts, db, feeds, poll, run
+    from cli import alerts, db, feeds, health, poll, run, subscriptions
 
-    for module in (db, feeds, poll, alerts, run):
+    for module in (db, feeds, poll, alerts, run, health, subscriptions):
         for command in module.COMMANDS:
             cli.add_command(command)
     from cli import classify

@@ -1,5 +1,7 @@
-"""`cnai run`: the long-running service (Celery beat + a worker) against REDIS_URL."""
+"""`cnai run`: the long-running service (Celery beat + a worker) on this machine, against REDIS_URL."""
 from __future__ import annotations
+
+import sys
 
 import click
 
@@ -8,23 +10,47 @@ import click
 @click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
 @click.option("--queues", default="poll,classify,deliver", show_default=True, help="Queues the worker consumes.")
 def run(concurrency: int, queues: str) -> None:
-    """Run beat and one worker in the foreground until Ctrl-C (production runs them as separate deployments)."""
+    """Run beat and one worker in the foreground until Ctrl-C.
+
+    Production runs beat and the workers as separate deployments (docs/architecture.md); this
+    is the same code in one process tree, with beat embedded in the worker.
+    """
+    from services.observability.health import broker_check
     from services.settings import get_settings
-    from workers.app import app
 
     settings = get_settings()
-    click.echo(f"cnai run: broker {settings.broker_url.split('@')[-1]}, queues {queues}; Ctrl-C to stop")
-    worker = app.Worker(concurrency=concurrency, queues=queues.split(","), beat=True, loglevel="INFO",
-                        schedule_filename=str(_beat_state_path()))
+    where = settings.broker_url.split("@")[-1]
+    broker = broker_check(settings.broker_url)
+    if broker.status != "ok":
+        click.echo(f"cnai run: the broker at {where} is {broker.detail}; start Redis or set REDIS_URL", err=True)
+        sys.exit(2)
+    from workers.app import app
+    from workers.celeryconfig import QUEUES
+
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = sorted(set(wanted) - set(QUEUES))
+    if unknown:
+        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}", param_hint="--queues")
+    from celery.platforms import EX_FAILURE
+    from celery.signals import worker_shutting_down
+
+    signals_received: list[str] = []
+    worker_shutting_down.connect(lambda sig=None, **_: signals_received.append(sig), weak=False)
+
+    click.echo(f"cnai run: broker {where}, queues {','.join(wanted)}; Ctrl-C to stop")
+    worker = app.Worker(
+        concurrency=concurrency,
+        queues=wanted,
+        beat=True,
+        scheduler="redbeat.RedBeatScheduler",
+        loglevel="INFO",
+        quiet=True,
+    )
     worker.start()
-
-
-def _beat_state_path():  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
-    path = Path("var") / "celerybeat-schedule"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    code = worker.exitcode or 0
+    if code == EX_FAILURE and "SIGINT" in signals_received:
+        code = 0  # Celery exits 1 after Ctrl-C; for `cnai run` Ctrl-C is the normal way to stop
+    sys.exit(code)
 
 
 COMMANDS = [run]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -48,7 +49,7 @@ class Feed(Base):
     __tablename__ = "feeds"
     __table_args__ = {"comment": "RSS/Atom/JSON feeds the monitor polls, with their polling state and health."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Feed id (feed_id elsewhere).")
     url: Mapped[str] = mapped_column(Text, unique=True, comment="Feed URL as fetched (updated on permanent redirect).")
     title: Mapped[str | None] = mapped_column(Text, comment="Feed title, from the feed or the operator.")
     site_url: Mapped[str | None] = mapped_column(Text, comment="Home page of the site publishing the feed.")
@@ -76,7 +77,7 @@ class Story(Base):
     __tablename__ = "stories"
     __table_args__ = {"comment": "One news story: articles from several outlets telling the same thing are grouped here."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Story id (story_id elsewhere).")
     title: Mapped[str] = mapped_column(Text, comment="Title of the first article of the story.")
     simhash: Mapped[int | None] = mapped_column(BigInteger, comment="64-bit SimHash of the first article (signed).")
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the first article of the story arrived (UTC).")
@@ -93,7 +94,7 @@ class Article(Base):
         {"comment": "One article, stored once however many feeds carry it."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Article id (article_id elsewhere).")
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True, comment="Feed the article was first seen in.")
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True, comment="Story cluster the article belongs to.")
     guid: Mapped[str | None] = mapped_column(Text, comment="GUID / Atom id given by the first feed.")
@@ -107,6 +108,7 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text, comment="Author as given by the feed.")
     language: Mapped[str | None] = mapped_column(String(16), index=True, comment="Detected language: en, zh-Hans, zh-Hant or other.")
     published_at: Mapped[datetime] = mapped_column(comment="Publication time (UTC); the fetch time when the feed gives none.")
+    story_features: Mapped[bytes | None] = mapped_column(LargeBinary, comment="Hashed words and Chinese bigrams of title and summary lead (uint32 array), compared to cluster stories.")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article was first fetched (UTC).")
 
     feed: Mapped[Feed | None] = relationship()
@@ -114,14 +116,27 @@ class Article(Base):
     classifications: Mapped[list[Classification]] = relationship(back_populates="article", passive_deletes=True)
 
 
+class StoryBand(Base):
+    __tablename__ = "story_bands"
+    __table_args__ = (
+        Index("ix_story_bands_seen_at", "seen_at"),
+        {"comment": "LSH index of recent articles for story clustering: one row per MinHash band of each article."},
+    )
+
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="MinHash band value (signed 64-bit).")
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True, comment="Article having this band.")
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article arrived; rows older than the story window are pruned.")
+
+
 class FeedEntry(Base):
     __tablename__ = "feed_entries"
     __table_args__ = (
         UniqueConstraint("feed_id", "entry_key"),
+        Index("ix_feed_entries_feed_id_first_seen_at", "feed_id", "first_seen_at"),
         {"comment": "Each entry seen in each feed, once: makes re-polling idempotent and lists the outlets of an article."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Feed entry id.")
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), comment="Feed the entry came from.")
     entry_key: Mapped[str] = mapped_column(Text, comment="GUID, else canonical link, else fingerprint: identifies the entry within its feed.")
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article the entry resolved to.")
@@ -138,7 +153,7 @@ class Classification(Base):
         {"comment": "Relevance verdict for an article by one classifier version, with its reasons."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Classification id; the highest created_at per article is its current verdict.")
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), comment="Article classified.")
     classifier_version: Mapped[str] = mapped_column(String(64), comment="Version of the classifier (lexicon and model) that produced the verdict.")
     relevant: Mapped[bool] = mapped_column(Boolean, index=True, comment="True when the article is on the China LLM / AI-policy beat.")
@@ -155,7 +170,7 @@ class Label(Base):
     __tablename__ = "labels"
     __table_args__ = {"comment": "Reader feedback: an article marked relevant or irrelevant, used by `cnai train`."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Label id.")
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article labelled.")
     relevant: Mapped[bool] = mapped_column(Boolean, comment="The reader's verdict.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the label was given (UTC).")
@@ -165,10 +180,11 @@ class Channel(Base):
     __tablename__ = "channels"
     __table_args__ = {"comment": "Where alerts go: a Slack webhook, an email address list, or an apprise URL."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Channel id (channel_id elsewhere).")
     name: Mapped[str] = mapped_column(String(200), unique=True, comment="Operator's name for the channel.")
     kind: Mapped[str] = mapped_column(String(32), comment="slack, email, apprise or console.")
     target: Mapped[str] = mapped_column(Text, comment="Webhook URL, comma-separated addresses, or apprise URL; may name an environment variable as env:NAME.")
+    next_send_at: Mapped[datetime | None] = mapped_column(comment="Pacing (GCRA): theoretical time of the next message; pushed back by the channel's Retry-After.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the channel was added (UTC).")
 
 
@@ -176,7 +192,7 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = {"comment": "Who wants which stories, how (instant or digest) and where (channels)."}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Subscription id (subscription_id elsewhere).")
     name: Mapped[str] = mapped_column(String(200), unique=True, comment="Operator's name for the subscription.")
     min_score: Mapped[float] = mapped_column(Float, default=0.0, comment="Lowest relevance score that alerts.")
     topics: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Only these topics (empty: any).")
@@ -199,8 +215,8 @@ class SubscriptionChannel(Base):
     __tablename__ = "subscription_channels"
     __table_args__ = {"comment": "Channels of each subscription."}
 
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True, comment="Subscription sending to the channel.")
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, comment="Channel the subscription sends to.")
 
 
 class Alert(Base):
@@ -210,7 +226,7 @@ class Alert(Base):
         {"comment": "One alert per story and subscription (the outbox), written with the classification that caused it."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Alert id (alert_id elsewhere).")
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), comment="Story alerted on.")
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article that triggered the alert.")
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True, comment="Subscription matched.")
@@ -228,7 +244,7 @@ class Delivery(Base):
         {"comment": "One alert sent to one channel: status, attempts and last error."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Delivery id.")
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), comment="Alert delivered.")
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True, comment="Channel delivered to.")
     status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending, sending, sent, failed or digested.")
@@ -236,6 +252,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, comment="Error of the last failed attempt.")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, comment="Earliest time of the next attempt (UTC).")
     claimed_until: Mapped[datetime | None] = mapped_column(comment="A sender holds the delivery until this time.")
+    claim_token: Mapped[str | None] = mapped_column(String(32), index=True, comment="Token of the send that claimed the delivery; shared by every delivery carried in one digest message.")
     sent_at: Mapped[datetime | None] = mapped_column(comment="When the channel accepted the message (UTC).")
     message_ref: Mapped[str | None] = mapped_column(Text, comment="Channel's id for the message (e.g. SMTP Message-ID), for threading.")
 
@@ -247,10 +264,11 @@ class FetchLog(Base):
     __tablename__ = "fetch_log"
     __table_args__ = (
         Index("ix_fetch_log_feed_id_started_at", "feed_id", "started_at"),
+        Index("ix_fetch_log_started_at", "started_at"),
         {"comment": "Every fetch of every feed: status, bytes, duration, new entries, error."},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Fetch id.")
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), comment="Feed fetched.")
     started_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the fetch started (UTC).")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0, comment="Wall time of fetch and ingestion in milliseconds.")

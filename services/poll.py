@@ -1,36 +1,47 @@
-"""One poll of one feed, and one full in-process cycle: fetch → parse → dedupe → classify → persist → alert.
+"""Polling: fetch → parse → dedupe → classify → persist → alert, for one feed or a whole cycle.
 
-The Celery tasks call the same functions; a poll only writes alert rows (the outbox), and
-delivery happens after the poll's transaction has committed.
+A poll has two halves. ``fetch_and_parse`` touches no database: it runs in worker
+threads (``run_cycle`` fetches up to CYCLE_FETCH_THREADS feeds at once, per-host limits
+apply) or in a Celery task outside any transaction. ``record_poll`` writes the outcome
+in one transaction, sequentially. A feed is *claimed* first with a conditional UPDATE
+that sets its lease; the lease value is the claim's token, and ``record_poll`` writes
+only if the feed still carries that token, so a poll that overran its lease (and was
+claimed again by another worker) writes nothing. A poll only writes alert rows (the
+outbox); delivery happens after the poll's transaction has committed.
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import or_, select, update
+import httpx
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification, Feed, FetchLog
-from services.alerts.outbox import queue_alerts
-from services.classify import CLASSIFIER_VERSION, score_article
-from services.ingest.fetch import FetchError, fetch_feed
+from services.ingest.fetch import FetchError, FetchResult, build_client, fetch_feed
+from services.ingest.entries import ParsedFeed
 from services.ingest.parse import ParseError, parse_feed
-from services.ingest.schedule import disable_feed, record_failure, record_success
-from services.ingest.store import store_entries
+from services.ingest.politeness import HostLimiter, host_limiter
+from services.ingest.schedule import disable_feed, record_failure, record_not_modified, record_success
+from services.ingest.store import NewArticle, store_entries
+from services.ingest.stories import prune_story_bands
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+CYCLE_FETCH_THREADS = 8
 
 
 @dataclass
 class FeedPollReport:
     feed_id: int
-    status: str = "ok"
+    status: str = "ok"  # ok, not_modified, error, skipped
     entries: int = 0
     new_articles: int = 0
     relevant: int = 0
@@ -56,125 +67,378 @@ class CycleReport:
         self.alerts_queued += report.alerts
 
 
+@dataclass
+class FeedState:
+    """A claimed feed's row as read at claim time; the poll updates it and writes it back in one UPDATE."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    lease_until: datetime | None
+    title: str | None = None
+    site_url: str | None = None
+    poll_interval_s: int = 900
+    entries_per_day: float | None = None
+    consecutive_failures: int = 0
+    last_success_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    last_error: str | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+
+STATE_COLUMNS = [Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.lease_until, Feed.title, Feed.site_url,
+                 Feed.poll_interval_s, Feed.entries_per_day, Feed.consecutive_failures, Feed.last_success_at,
+                 Feed.next_poll_at, Feed.last_error, Feed.disabled_at, Feed.disabled_reason]
+WRITTEN = ("url", "etag", "last_modified", "title", "site_url", "poll_interval_s", "entries_per_day",
+           "consecutive_failures", "last_success_at", "next_poll_at", "last_error", "disabled_at", "disabled_reason")
+
+
+@dataclass
+class FetchOutcome:
+    started_at: datetime
+    duration_s: float = 0.0
+    result: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    error: FetchError | ParseError | None = None
+    crash: str | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def due_feed_ids(session: Session, now: datetime, *, include_not_due: bool = False) -> list[int]:
-    query = select(Feed.id).where(Feed.disabled_at.is_(None)).order_by(Feed.next_poll_at)
+    """Active feeds due at ``now`` (all active feeds with ``include_not_due``) and not leased, oldest due first."""
+    query = select(Feed.id).where(Feed.disabled_at.is_(None)).order_by(Feed.next_poll_at, Feed.id)
     if not include_not_due:
-        query = query.where(Feed.next_poll_at <= now)
+        query = query.where(Feed.next_poll_at <= now, or_(Feed.lease_until.is_(None), Feed.lease_until < now))
     return list(session.execute(query).scalars())
 
 
-def claim_feed(session: Session, feed_id: int, now: datetime) -> bool:
-    """Take the feed's lease so that no other worker polls it at the same time."""
+def _claimable(now: datetime, due_only: bool) -> list[Any]:
+    conditions = [Feed.disabled_at.is_(None), or_(Feed.lease_until.is_(None), Feed.lease_until < now)]
+    if due_only:
+        conditions.append(Feed.next_poll_at <= now)
+    return conditions
+
+
+def claim_feed(session: Session, feed_id: int, now: datetime, *, due_only: bool = False) -> bool:
+    """Take the feed's lease (until ``now`` + LEASE) so that no other worker polls it at the same time.
+
+    One conditional UPDATE: of two workers claiming at once, the database lets exactly one
+    match the row (PostgreSQL re-checks the condition after the first commits; SQLite
+    serialises writers). ``due_only`` also requires the feed to still be due, so a duplicate
+    task for a feed polled a moment ago does nothing.
+    """
     claimed = session.execute(
-        update(Feed)
-        .where(Feed.id == feed_id, Feed.disabled_at.is_(None), or_(Feed.lease_until.is_(None), Feed.lease_until < now))
-        .values(lease_until=now + LEASE)
+        update(Feed).where(Feed.id == feed_id, *_claimable(now, due_only)).values(lease_until=now + LEASE, last_polled_at=now),
+        execution_options={"synchronize_session": False},
     )
     return claimed.rowcount == 1
 
 
-def classify_article(session: Session, article: Article, now: datetime) -> Classification:
-    verdict = score_article(article.title, article.summary, article.language, article.url)
-    classification = Classification(
-        article_id=article.id,
-        classifier_version=CLASSIFIER_VERSION,
-        relevant=verdict.relevant,
-        score=verdict.score,
-        topics=list(verdict.topics),
-        entities=list(verdict.entities),
-        reasons=list(verdict.reasons),
-        created_at=now,
-    )
-    session.add(classification)
-    return classification
+def claim_feeds(session: Session, feed_ids: list[int], now: datetime, *, due_only: bool = False) -> list[FeedState]:
+    """claim_feed for many feeds in one statement; the snapshots of the feeds this caller now holds."""
+    if not feed_ids:
+        return []
+    rows = session.execute(
+        update(Feed)
+        .where(Feed.id.in_(feed_ids), *_claimable(now, due_only))
+        .values(lease_until=now + LEASE, last_polled_at=now)
+        .returning(*STATE_COLUMNS),
+        execution_options={"synchronize_session": False},
+    ).all()
+    order = {feed_id: i for i, feed_id in enumerate(feed_ids)}
+    return sorted((FeedState(*row) for row in rows), key=lambda s: order[s.id])
 
 
-def poll_feed(session: Session, feed_id: int, settings: Settings, now: datetime | None = None) -> FeedPollReport:
-    """Fetch, parse, store, classify and queue alerts for one feed. The caller commits."""
-    now = now or datetime.now(timezone.utc)
-    report = FeedPollReport(feed_id)
-    feed = session.get(Feed, feed_id)
-    if feed is None or feed.disabled_at is not None:
-        report.status = "skipped"
-        return report
+def _snapshot(session: Session, feed_id: int) -> FeedState | None:
+    row = session.execute(select(*STATE_COLUMNS).where(Feed.id == feed_id, Feed.disabled_at.is_(None))).first()
+    return FeedState(*row) if row else None
+
+
+def fetch_only(
+    snapshot: FeedState,
+    settings: Settings,
+    *,
+    client: httpx.Client | None = None,
+    limiter: HostLimiter | None = None,
+) -> FetchOutcome:
+    """Fetch one feed, touching no database (safe in worker threads); ``parse_outcome`` parses it."""
+    outcome = FetchOutcome(started_at=_utcnow())
     started = time.monotonic()
-    feed.last_polled_at = now
-    fetch_log = FetchLog(feed_id=feed.id, started_at=now)
     try:
-        result = fetch_feed(feed.url, settings, etag=feed.etag, last_modified=feed.last_modified)
-        fetch_log.status_code = result.status
-        fetch_log.bytes = len(result.body)
-        if result.permanent_redirect_to and result.permanent_redirect_to != feed.url:
-            if session.execute(select(Feed.id).where(Feed.url == result.permanent_redirect_to)).first() is None:
-                feed.url = result.permanent_redirect_to
-        if result.not_modified:
+        outcome.result = fetch_feed(
+            snapshot.url, settings, etag=snapshot.etag, last_modified=snapshot.last_modified, client=client, limiter=limiter
+        )
+    except FetchError as exc:
+        outcome.error = exc
+    except Exception as exc:  # a bug on one feed's input must not stop the cycle
+        log.exception("fetching feed %s (%s) crashed", snapshot.id, snapshot.url)
+        outcome.crash = f"internal error: {type(exc).__name__}: {exc}"[:500]
+    queued = getattr(outcome.result or outcome.error, "queued_s", 0.0)
+    outcome.duration_s = time.monotonic() - started - queued
+    return outcome
+
+
+def parse_outcome(snapshot: FeedState, outcome: FetchOutcome) -> FetchOutcome:
+    """Parse a fetched body into normalised entries (CPU only, no database)."""
+    result = outcome.result
+    if result is None or result.not_modified or outcome.parsed is not None:
+        return outcome
+    started = time.monotonic()
+    try:
+        outcome.parsed = parse_feed(result.body, content_type=result.content_type, now=outcome.started_at)
+    except ParseError as exc:
+        outcome.error = exc
+    except Exception as exc:  # a bug on one feed's input must not stop the cycle
+        log.exception("parsing feed %s (%s) crashed", snapshot.id, snapshot.url)
+        outcome.crash = f"internal error: {type(exc).__name__}: {exc}"[:500]
+    result.body = b""
+    outcome.duration_s += time.monotonic() - started
+    return outcome
+
+
+def fetch_and_parse(
+    snapshot: FeedState,
+    settings: Settings,
+    *,
+    client: httpx.Client | None = None,
+    limiter: HostLimiter | None = None,
+) -> FetchOutcome:
+    """Fetch and parse one feed, touching no database."""
+    return parse_outcome(snapshot, fetch_only(snapshot, settings, client=client, limiter=limiter))
+
+
+def _release_lease(session: Session, state: FeedState) -> bool:
+    """Clear our lease if the feed still carries it (and is active); False when another worker claimed it since."""
+    if state.lease_until is None:
+        return True
+    released = session.execute(
+        update(Feed)
+        .where(Feed.id == state.id, Feed.lease_until == state.lease_until, Feed.disabled_at.is_(None))
+        .values(lease_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    return released.rowcount == 1
+
+
+def _write_feed(session: Session, state: FeedState, lease: datetime | None) -> bool:
+    """Write the feed's new state and release the lease in one UPDATE; False if ``lease`` is no longer ours."""
+    statement = update(Feed).where(Feed.id == state.id, Feed.disabled_at.is_(None))
+    if lease is not None:
+        statement = statement.where(Feed.lease_until == lease)
+    values = {name: getattr(state, name) for name in WRITTEN}
+    written = session.execute(statement.values(lease_until=None, **values), execution_options={"synchronize_session": False})
+    return written.rowcount == 1
+
+
+def _follow_permanent_redirect(session: Session, state: FeedState, result: FetchResult) -> None:
+    target = result.permanent_redirect_to
+    if target and target != state.url:
+        if session.execute(select(Feed.id).where(Feed.url == target)).first() is None:
+            log.info("feed %s moved permanently: %s -> %s", state.id, state.url, target)
+            state.url = target
+
+
+def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, settings: Settings) -> FeedPollReport:
+    """Write one poll's outcome: entries, articles, stories, classifications, alerts, schedule, fetch log.
+
+    Nothing is written when the lease was lost (another worker claimed the feed) or the feed was disabled.
+    """
+    report = FeedPollReport(snapshot.id)
+    state = replace(snapshot)
+    now = outcome.started_at
+    started = time.monotonic()
+    log_row: dict[str, Any] = {"feed_id": state.id, "started_at": now, "bytes": 0, "entries": 0, "new_entries": 0}
+    result = outcome.result
+    if result is not None:
+        log_row.update(status_code=result.status, bytes=result.wire_bytes)
+        _follow_permanent_redirect(session, state, result)
+    if outcome.parsed is not None and result is not None and outcome.error is None and outcome.crash is None:
+        if not _release_lease(session, snapshot):
+            return _lost(report, outcome)
+        parsed = outcome.parsed
+        state.title = state.title or parsed.title
+        state.site_url = state.site_url or parsed.site_url
+        stored = store_entries(session, state.id, parsed, now)
+        report.entries = log_row["entries"] = stored.entries_seen
+        log_row["new_entries"] = stored.new_entries
+        log_row["error"] = "; ".join(w for w in [parsed.warning, *stored.errors] if w)[:2000] or None
+        report.new_articles = len(stored.new_articles)
+        if stored.new_articles:
+            report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
+        state.etag, state.last_modified = result.etag, result.last_modified
+        record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]
+        _write_feed(session, state, None)
+    else:
+        if outcome.error is not None or outcome.crash is not None:
+            _record_error(state, outcome, log_row, report, settings)
+        else:
             report.status = "not_modified"
-            record_success(feed, now, 0, settings)
-        else:
-            parsed = parse_feed(result.body, feed.url)
-            feed.title = feed.title or parsed.title
-            feed.site_url = feed.site_url or parsed.site_url
-            stored = store_entries(session, feed, parsed, now)
-            report.entries = fetch_log.entries = stored.entries_seen
-            fetch_log.new_entries = stored.new_entries
-            report.new_articles = len(stored.new_articles)
-            warnings = [w for w in [parsed.warning, *stored.errors] if w]
-            fetch_log.error = "; ".join(warnings)[:2000] or None
-            for article in stored.new_articles:
-                verdict = classify_article(session, article, now)
-                if verdict.relevant:
-                    report.relevant += 1
-                    report.alerts += len(queue_alerts(session, article, verdict, now))
-            feed.etag, feed.last_modified = result.etag, result.last_modified
-            record_success(feed, now, stored.new_entries, settings)
-    except (FetchError, ParseError) as exc:
-        reason = getattr(exc, "reason", None) or str(exc)
-        report.status, report.error = "error", reason
-        fetch_log.error = reason
-        if isinstance(exc, FetchError):
-            fetch_log.status_code = exc.status
-        if isinstance(exc, FetchError) and exc.status == 410:
-            disable_feed(feed, f"HTTP 410 Gone: the publisher removed the feed", now)
-        else:
-            record_failure(feed, reason, now, settings, getattr(exc, "retry_after", None))
-        log.warning("feed %s (%s) failed: %s", feed.id, feed.url, reason)
-    fetch_log.duration_ms = int((time.monotonic() - started) * 1000)
-    session.add(fetch_log)
-    session.flush()
+            if result is not None and result.etag:
+                state.etag = result.etag
+            record_not_modified(state, now, settings)  # type: ignore[arg-type]
+        if not _write_feed(session, state, snapshot.lease_until):
+            return _lost(report, outcome)
+    log_row["duration_ms"] = int((outcome.duration_s + time.monotonic() - started) * 1000)
+    session.execute(insert(FetchLog), [log_row])
     return report
 
 
-def poll_one_in_own_transaction(feed_id: int, settings: Settings, now: datetime) -> FeedPollReport | None:
-    """Claim, poll and commit one feed; None when another worker holds it. A crash rolls back this feed only."""
+def _lost(report: FeedPollReport, outcome: FetchOutcome) -> FeedPollReport:
+    log.warning("feed %s: lease lost or feed disabled while polling (poll took %.0f s); results dropped",
+                report.feed_id, outcome.duration_s)
+    report.status = "skipped"
+    return report
+
+
+def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, Any], report: FeedPollReport, settings: Settings) -> None:
+    now = outcome.started_at
+    exc = outcome.error
+    reason = outcome.crash or (getattr(exc, "reason", None) or str(exc))
+    report.status, report.error = "error", reason
+    log_row["error"] = reason
+    if isinstance(exc, FetchError):
+        log_row["status_code"] = exc.status
+    if isinstance(exc, FetchError) and exc.status == 410:
+        state.last_error = reason
+        disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)  # type: ignore[arg-type]
+    else:
+        record_failure(state, reason, now, settings, getattr(exc, "retry_after", None))  # type: ignore[arg-type]
+    log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
+
+
+def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
+    """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
+    from services.alerts.outbox import queue_alerts
+    from services.classify import CLASSIFIER_VERSION, score_articles
+
+    verdicts = score_articles([(a.entry.title, a.entry.summary, a.entry.language, a.entry.link) for a in articles])
+    version = CLASSIFIER_VERSION
+    session.execute(insert(Classification), [
+        {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,
+         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons), "created_at": now}
+        for a, v in zip(articles, verdicts)
+    ])
+    relevant = alerts = 0
+    for article, verdict in zip(articles, verdicts):
+        if verdict.relevant:
+            relevant += 1
+            row = session.get(Article, article.id)
+            if row is not None:
+                alerts += len(queue_alerts(session, row, verdict, now))
+    return relevant, alerts
+
+
+def poll_feed(session: Session, feed_id: int, settings: Settings, now: datetime | None = None) -> FeedPollReport:
+    """Fetch, parse, store, classify and queue alerts for one feed inside the caller's transaction."""
+    snapshot = _snapshot(session, feed_id)
+    if snapshot is None:
+        return FeedPollReport(feed_id, status="skipped")
+    snapshot = replace(snapshot, lease_until=None)  # the caller's transaction is the lock here
+    outcome = fetch_and_parse(snapshot, settings)
+    if now is not None:
+        outcome.started_at = now
+    return record_poll(session, snapshot, outcome, settings)
+
+
+def _claim(settings: Settings, feed_id: int, now: datetime, due_only: bool) -> FeedState | None:
     from services.database import unit_of_work
 
     with unit_of_work(settings.database_url) as session:
-        if not claim_feed(session, feed_id, now):
+        if not claim_feed(session, feed_id, now, due_only=due_only):
             return None
+        return _snapshot(session, feed_id)
+
+
+def _record_in_own_transaction(snapshot: FeedState, outcome: FetchOutcome, settings: Settings) -> FeedPollReport:
+    """Write the outcome; if writing crashes, roll back and record the failure (and the lease release) instead."""
+    from services.database import unit_of_work
+
     try:
         with unit_of_work(settings.database_url) as session:
-            return poll_feed(session, feed_id, settings, now)
+            return record_poll(session, snapshot, outcome, settings)
     except Exception as exc:
-        log.exception("poll of feed %s crashed", feed_id)
+        log.exception("recording the poll of feed %s crashed", snapshot.id)
+        reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
+        crashed = FetchOutcome(started_at=outcome.started_at, duration_s=outcome.duration_s, crash=reason)
         with unit_of_work(settings.database_url) as session:
-            feed = session.get(Feed, feed_id)
-            if feed is not None:
-                record_failure(feed, f"internal error: {type(exc).__name__}: {exc}"[:500], now, settings)
-        return FeedPollReport(feed_id, status="error", error=f"internal error: {type(exc).__name__}")
+            return record_poll(session, snapshot, crashed, settings)
+
+
+def poll_one_in_own_transaction(
+    feed_id: int, settings: Settings, now: datetime, *, due_only: bool = True
+) -> FeedPollReport | None:
+    """Claim, fetch (outside any transaction), then record in one transaction.
+
+    None when another worker holds the feed's lease or has just polled it (it is no longer due).
+    """
+    snapshot = _claim(settings, feed_id, now, due_only)
+    if snapshot is None:
+        return None
+    outcome = fetch_and_parse(snapshot, settings)
+    return _record_in_own_transaction(snapshot, outcome, settings)
+
+
+def _record_batch(items: list[tuple[FeedState, FetchOutcome]], settings: Settings) -> list[FeedPollReport]:
+    """Write several outcomes in one transaction (fewer commits); if that fails, each again in its own."""
+    from services.database import unit_of_work
+
+    if len(items) > 1:
+        try:
+            with unit_of_work(settings.database_url) as session:
+                return [record_poll(session, snapshot, outcome, settings) for snapshot, outcome in items]
+        except Exception:
+            log.warning("writing %d polls together failed; writing them one by one", len(items), exc_info=True)
+    return [_record_in_own_transaction(snapshot, outcome, settings) for snapshot, outcome in items]
 
 
 def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetime | None = None) -> CycleReport:
-    """One full cycle in this process: every due feed polled (each in its own transaction), then alerts delivered."""
+    """One full cycle in this process: due feeds are claimed in small batches and fetched by
+    CYCLE_FETCH_THREADS threads; this thread parses each response and writes it as it completes.
+
+    Parsing stays on this thread on purpose: it is pure-Python CPU work, so parsing in the fetch
+    threads gains no parallelism under the GIL and starves the writer, which gives up the GIL on
+    every SQL statement and then waits a whole switch interval to get it back.
+    """
     from services.alerts.subscriptions import ensure_default_subscription
     from services.database import unit_of_work
 
-    now = now or datetime.now(timezone.utc)
+    now = now or _utcnow()
     cycle = CycleReport()
     with unit_of_work(settings.database_url) as session:
         ensure_default_subscription(session, settings)
+        prune_story_bands(session, now)
         feed_ids = due_feed_ids(session, now, include_not_due=include_not_due)
-    for feed_id in feed_ids:
-        report = poll_one_in_own_transaction(feed_id, settings, now)
-        if report is not None:
-            cycle.add(report)
+    if not feed_ids:
+        return cycle
+    limiter = host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
+    window = 2 * CYCLE_FETCH_THREADS  # fetched-but-unwritten feeds held in memory at most
+    unclaimed = list(reversed(feed_ids))
+    claimed: list[FeedState] = []
+    with build_client(settings, max_connections=2 * CYCLE_FETCH_THREADS) as client, ThreadPoolExecutor(
+        CYCLE_FETCH_THREADS, thread_name_prefix="cnai-fetch"
+    ) as pool:
+        running: dict[Future[FetchOutcome], FeedState] = {}
+        while True:
+            while len(running) < window and (claimed or unclaimed):
+                if not claimed:
+                    batch = [unclaimed.pop() for _ in range(min(window, len(unclaimed)))]
+                    with unit_of_work(settings.database_url) as session:
+                        claimed = claim_feeds(session, batch, _utcnow(), due_only=not include_not_due)[::-1]
+                    continue
+                snapshot = claimed.pop()
+                running[pool.submit(fetch_only, snapshot, settings, client=client, limiter=limiter)] = snapshot
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            ready = []
+            for future in done:
+                snapshot = running.pop(future)
+                ready.append((snapshot, parse_outcome(snapshot, future.result())))
+            for report in _record_batch(ready, settings):
+                cycle.add(report)
     return cycle

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = Field(None, validation_alias="SMTP_URL")
     alert_email_from: str = Field("cnai-monitor@localhost", validation_alias="ALERT_EMAIL_FROM")
     alert_email_to: str | None = Field(None, validation_alias="ALERT_EMAIL_TO")
+    alert_burst_threshold: int = Field(20, ge=1, validation_alias="ALERT_BURST_THRESHOLD")
+    alert_digest_max_items: int = Field(100, ge=2, le=100, validation_alias="ALERT_DIGEST_MAX_ITEMS")
+    alert_pace_s: float = Field(1.0, ge=0, validation_alias="ALERT_PACE_SECONDS")
+    alert_max_attempts: int = Field(6, ge=1, validation_alias="ALERT_MAX_ATTEMPTS")
+    alert_retry_base_s: float = Field(30.0, gt=0, validation_alias="ALERT_RETRY_BASE_SECONDS")
+    alert_claim_s: float = Field(300.0, gt=0, validation_alias="ALERT_CLAIM_SECONDS")
+    alert_send_timeout_s: float = Field(10.0, gt=0, validation_alias="ALERT_SEND_TIMEOUT_SECONDS")
+    alert_sweep_budget_s: float = Field(40.0, gt=0, validation_alias="ALERT_SWEEP_SECONDS")
     fetch_allowed_networks: str = Field("", validation_alias="FETCH_ALLOWED_NETWORKS")
     fetch_allow_file_urls: bool = Field(False, validation_alias="FETCH_ALLOW_FILE_URLS")
     fetch_timeout_s: float = Field(10.0, gt=0, validation_alias="FETCH_TIMEOUT_SECONDS")
@@ -50,6 +58,17 @@ class Settings(BaseSettings):
     classifier_model_path: Path | None = Field(None, validation_alias="CLASSIFIER_MODEL_PATH")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     log_format: str = Field("text", pattern="^(text|json)$", validation_alias="LOG_FORMAT")
+    sentry_release: str | None = Field(None, validation_alias="SENTRY_RELEASE")
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1, validation_alias="SENTRY_TRACES_SAMPLE_RATE")
+    worker_heartbeat_file: Path = Field(Path("/tmp/cnai/worker.heartbeat"), validation_alias="WORKER_HEARTBEAT_FILE")
+    beat_heartbeat_file: Path = Field(Path("/tmp/cnai/beat.heartbeat"), validation_alias="BEAT_HEARTBEAT_FILE")
+    metrics_port: int = Field(9108, ge=0, le=65535, validation_alias="METRICS_PORT")
+    dispatch_interval_s: float = Field(60.0, gt=0, validation_alias="DISPATCH_INTERVAL_SECONDS")
+    delivery_sweep_interval_s: float = Field(15.0, gt=0, validation_alias="DELIVERY_SWEEP_INTERVAL_SECONDS")
+    task_soft_time_limit_s: int = Field(120, gt=0, validation_alias="TASK_SOFT_TIME_LIMIT_SECONDS")
+    task_time_limit_s: int = Field(150, gt=0, validation_alias="TASK_TIME_LIMIT_SECONDS")
+    poll_lease_s: int = Field(300, gt=0, validation_alias="POLL_LEASE_SECONDS")
+    broker_visibility_timeout_s: int = Field(600, gt=0, validation_alias="BROKER_VISIBILITY_TIMEOUT_SECONDS")
 
     @property
     def broker_url(self) -> str:
@@ -93,7 +112,8 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret values, for scrubbing from logs, alerts and Sentry events."""
         values = [s.get_secret_value() for s in (self.sentry_dsn, self.slack_webhook_url, self.smtp_url) if s]
-        return [v for v in values if v]
+        values += [_url_password(url) for url in (self.database_url, self.redis_url, self.broker_url, *values)]
+        return list(dict.fromkeys(v for v in values if v))
 
 
 def load_settings() -> Settings:
@@ -106,6 +126,16 @@ def load_settings() -> Settings:
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})" if name not in SECRET_NAMES else f"{name}: {err['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _url_password(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return ""
+    return unquote(password) if password else ""
 
 
 SECRET_NAMES = {"SENTRY_DSN", "SLACK_WEBHOOK_URL", "SMTP_URL"}

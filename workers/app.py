@@ -1,22 +1,17 @@
-"""The Celery app. Configuration lives in workers.celeryconfig; tasks in workers.tasks."""
+"""The Celery app `workers.app:app`: configuration in workers.celeryconfig, tasks in workers.tasks,
+process set-up (logging, Sentry, metrics, heartbeats) in workers.signals and workers.heartbeat.
+
+    celery -A workers.app worker --queues poll,classify --concurrency 2 --loglevel INFO
+    celery -A workers.app worker --queues deliver --concurrency 2
+    celery -A workers.app beat --scheduler redbeat.RedBeatScheduler
+"""
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
 
-from services.settings import get_settings
+import workers.signals  # noqa: F401  (connects the signal receivers)
+from workers.heartbeat import WorkerHeartbeat
 
-app = Celery("cnai")
+app = Celery("cnai", include=["workers.tasks"])
 app.config_from_object("workers.celeryconfig")
-app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
-
-
-@worker_process_init.connect
-def _dispose_engine_after_fork(**_: object) -> None:
-    from services.database import dispose_engines
-
-    dispose_engines()
-
-
-def broker_url() -> str:
-    return get_settings().broker_url
+app.steps["worker"].add(WorkerHeartbeat)

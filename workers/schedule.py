@@ -1,9 +1,25 @@
-"""The beat schedule, defined in code: a dispatcher every minute, delivery sweeps every 15 s."""
+"""The beat schedule, defined in code: dispatch due feeds, sweep due deliveries.
+
+Both tasks only look at the database, so a missed or doubled tick is harmless; a message that
+waited longer than one interval is dropped (``expires``), the next tick has sent a fresh one.
+Intervals come from DISPATCH_INTERVAL_SECONDS (60) and DELIVERY_SWEEP_INTERVAL_SECONDS (15).
+"""
 from __future__ import annotations
 
+from services.settings import Settings
 
-def beat_schedule() -> dict[str, dict]:
+
+def beat_schedule(settings: Settings) -> dict[str, dict]:
+    dispatch, sweep = settings.dispatch_interval_s, settings.delivery_sweep_interval_s
     return {
-        "dispatch-due-feeds": {"task": "cnai.poll.dispatch", "schedule": 60.0, "options": {"queue": "poll", "expires": 55}},
-        "deliver-due-alerts": {"task": "cnai.alerts.sweep", "schedule": 15.0, "options": {"queue": "deliver", "expires": 14}},
+        "dispatch-due-feeds": {
+            "task": "cnai.poll.dispatch",
+            "schedule": dispatch,
+            "options": {"queue": "poll", "expires": dispatch},
+        },
+        "deliver-due-alerts": {
+            "task": "cnai.alerts.sweep",
+            "schedule": sweep,
+            "options": {"queue": "deliver", "expires": sweep},
+        },
     }

@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False, comment="Operator's name for the channel."),
     sa.Column('kind', sa.String(length=32), nullable=False, comment='slack, email, apprise or console.'),
     sa.Column('target', sa.Text(), nullable=False, comment='Webhook URL, comma-separated addresses, or apprise URL; may name an environment variable as env:NAME.'),
+    sa.Column('next_send_at', db.types.UTCDateTime(timezone=True), nullable=True, comment="Pacing (GCRA): theoretical time of the next message; pushed back by the channel's Retry-After."),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False, comment='When the channel was added (UTC).'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channels')),
     sa.UniqueConstraint('name', name=op.f('uq_channels_name')),
@@ -107,6 +108,7 @@ def upgrade() -> None:
     sa.Column('author', sa.Text(), nullable=True, comment='Author as given by the feed.'),
     sa.Column('language', sa.String(length=16), nullable=True, comment='Detected language: en, zh-Hans, zh-Hant or other.'),
     sa.Column('published_at', db.types.UTCDateTime(timezone=True), nullable=False, comment='Publication time (UTC); the fetch time when the feed gives none.'),
+    sa.Column('story_features', sa.LargeBinary(), nullable=True, comment='Hashed words and Chinese bigrams of title and summary lead (uint32 array), compared to cluster stories.'),
     sa.Column('fetched_at', db.types.UTCDateTime(timezone=True), nullable=False, comment='When the article was first fetched (UTC).'),
     sa.ForeignKeyConstraint(['feed_id'], ['feeds.id'], name=op.f('fk_articles_feed_id_feeds'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['story_id'], ['stories.id'], name=op.f('fk_articles_story_id_stories'), ondelete='SET NULL'),
@@ -199,6 +201,18 @@ def upgrade() -> None:
     with op.batch_alter_table('feed_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feed_entries_article_id'), ['article_id'], unique=False)
 
+    op.create_table('story_bands',
+    sa.Column('band', sa.BigInteger(), nullable=False, comment='MinHash band value (signed 64-bit).'),
+    sa.Column('article_id', sa.Integer(), nullable=False, comment='Article having this band.'),
+    sa.Column('seen_at', db.types.UTCDateTime(timezone=True), nullable=False, comment='When the article arrived; rows older than the story window are pruned.'),
+    sa.ForeignKeyConstraint(['article_id'], ['articles.id'], name=op.f('fk_story_bands_article_id_articles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('band', 'article_id', name=op.f('pk_story_bands')),
+    comment='LSH index of recent articles for story clustering: one row per MinHash band of each article.'
+    )
+    with op.batch_alter_table('story_bands', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_story_bands_article_id'), ['article_id'], unique=False)
+        batch_op.create_index('ix_story_bands_seen_at', ['seen_at'], unique=False)
+
     op.create_table('labels',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('article_id', sa.Integer(), nullable=False, comment='Article labelled.'),
@@ -220,6 +234,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True, comment='Error of the last failed attempt.'),
     sa.Column('next_attempt_at', db.types.UTCDateTime(timezone=True), nullable=False, comment='Earliest time of the next attempt (UTC).'),
     sa.Column('claimed_until', db.types.UTCDateTime(timezone=True), nullable=True, comment='A sender holds the delivery until this time.'),
+    sa.Column('claim_token', sa.String(length=32), nullable=True, comment='Token of the send that claimed the delivery; shared by every delivery carried in one digest message.'),
     sa.Column('sent_at', db.types.UTCDateTime(timezone=True), nullable=True, comment='When the channel accepted the message (UTC).'),
     sa.Column('message_ref', sa.Text(), nullable=True, comment="Channel's id for the message (e.g. SMTP Message-ID), for threading."),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_deliveries_alert_id_alerts'), ondelete='CASCADE'),
@@ -229,6 +244,7 @@ def upgrade() -> None:
     comment='One alert sent to one channel: status, attempts and last error.'
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveries_claim_token'), ['claim_token'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_channel_id'), ['channel_id'], unique=False)
         batch_op.create_index('ix_deliveries_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
 
@@ -240,8 +256,14 @@ def downgrade() -> None:
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_status_next_attempt_at')
         batch_op.drop_index(batch_op.f('ix_deliveries_channel_id'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_claim_token'))
 
     op.drop_table('deliveries')
+    with op.batch_alter_table('story_bands', schema=None) as batch_op:
+        batch_op.drop_index('ix_story_bands_seen_at')
+        batch_op.drop_index(batch_op.f('ix_story_bands_article_id'))
+
+    op.drop_table('story_bands')
     with op.batch_alter_table('labels', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_labels_article_id'))
 

@@ -1,23 +1,29 @@
-"""Send one alert to one channel. Everything from a feed is escaped for the channel it goes to."""
+"""Send one message (an alert or a digest) to one channel. Everything from a feed is escaped for the channel.
+
+Channel kinds: ``slack`` (incoming webhook, Block Kit), ``email`` (SMTP, multipart text + HTML),
+``apprise`` (Teams, Telegram, DingTalk, WeCom, Feishu/Lark, generic webhooks... by apprise URL) and
+``console`` (stdout, for ``make run``). Targets may name an environment variable (``env:NAME``) so that
+webhook URLs and tokens stay out of the database.
+"""
 from __future__ import annotations
 
 import os
-import smtplib
-import ssl
 import sys
-from email.message import EmailMessage
-from email.utils import make_msgid
-from urllib.parse import parse_qs, unquote, urlsplit
-
-import httpx
+from urllib.parse import urlsplit
 
 from db.models import Channel
-from services.alerts.content import AlertContent
+from services.alerts.content import Message
 from services.settings import Settings
+
+KINDS = ("slack", "email", "apprise", "console")
+PACED_KINDS = frozenset({"slack", "apprise"})
+"""Webhook channels allow about one message per second; SMTP and stdout are not paced."""
+RESEND_UNCONFIRMED_KINDS = frozenset({"email", "console"})
+"""Kinds whose send may be repeated when a sender died before recording it (see docs/alerts.md)."""
 
 
 class DeliveryError(Exception):
-    """A send failed. ``permanent`` failures are not retried; ``retry_after`` is the channel's own hint."""
+    """A send failed. ``permanent`` failures are not retried; ``retry_after`` is the channel's own hint (seconds)."""
 
     def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -26,7 +32,7 @@ class DeliveryError(Exception):
 
 
 def resolve_target(channel: Channel) -> str:
-    """A channel target, reading ``env:NAME`` targets from the environment (secrets stay out of the database)."""
+    """A channel's target, reading ``env:NAME`` targets from the environment."""
     if channel.target.startswith("env:"):
         name = channel.target[4:]
         value = os.environ.get(name, "")
@@ -36,84 +42,71 @@ def resolve_target(channel: Channel) -> str:
     return channel.target
 
 
-def slack_escape(text: str) -> str:
-    """Slack mrkdwn control characters: a feed can never write <!channel> or a disguised link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def describe_target(kind: str, target: str) -> str:
+    """A target as it may be shown: env references and addresses as they are, webhook and apprise URLs masked."""
+    if target.startswith("env:") or kind in {"email", "console"}:
+        return target
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "(redacted)"
+    if kind == "slack" and parts.hostname:
+        return f"{parts.scheme}://{parts.hostname}/…(redacted)"
+    return f"{parts.scheme}://…(redacted)" if parts.scheme else "(redacted)"
 
 
-def console_text(content: AlertContent) -> str:
-    lines = [
-        f"[ALERT] {content.title}",
-        f"  {content.source} · {content.published_at:%Y-%m-%d %H:%M} UTC · score {content.score:.2f}",
-    ]
-    if content.url:
-        lines.append(f"  {content.url}")
-    if content.topics:
-        lines.append("  topics: " + ", ".join(content.topics))
-    if content.entities:
-        lines.append("  entities: " + ", ".join(content.entities))
-    for reason in content.reasons[:5]:
-        lines.append(f"  why: {reason}")
-    if content.other_outlets:
-        lines.append("  also: " + ", ".join(o.name for o in content.other_outlets))
-    return "\n".join(lines)
+def channel_secrets(channel: Channel, settings: Settings) -> list[str]:
+    """Values that must never appear in an error, a log line or CLI output for this channel."""
+    values = list(settings.secrets())
+    if channel.kind in {"slack", "apprise"}:
+        try:
+            target = resolve_target(channel)
+        except DeliveryError:
+            target = ""
+        values.append(target)
+        try:
+            parts = urlsplit(target)
+            values += [parts.path, parts.password or "", parts.query]
+        except ValueError:
+            pass
+    return [v for v in values if v and len(v) >= 6]
 
 
-def send(channel: Channel, content: AlertContent, settings: Settings) -> str | None:
-    """Deliver ``content``; return the channel's message reference if it gives one."""
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def send(channel: Channel, message: Message, settings: Settings, key: str) -> str | None:
+    """Deliver ``message``; return the channel's reference for it (e.g. the email Message-ID) if it has one.
+
+    ``key`` is stable for the message's deliveries, so a resend carries the same identity (email Message-ID).
+    Errors are DeliveryError with secrets scrubbed from their text.
+    """
+    try:
+        return _send(channel, message, settings, key)
+    except DeliveryError as exc:
+        clean = scrub(str(exc), channel_secrets(channel, settings))
+        raise DeliveryError(clean, permanent=exc.permanent, retry_after=exc.retry_after) from None
+
+
+def _send(channel: Channel, message: Message, settings: Settings, key: str) -> str | None:
     if channel.kind == "console":
-        print(console_text(content), file=sys.stdout, flush=True)
+        from services.alerts.render import render_text
+
+        print("[ALERT] " + render_text(message).rstrip("\n"), file=sys.stdout, flush=True)
         return None
     if channel.kind == "slack":
-        from services.alerts.slack import slack_payload
+        from services.alerts.slack import post_slack, slack_payload
 
-        return post_slack(resolve_target(channel), slack_payload(content))
+        return post_slack(resolve_target(channel), slack_payload(message), settings.alert_send_timeout_s)
     if channel.kind == "email":
-        from services.alerts.email import email_message
+        from services.alerts.email import email_message, send_email
 
-        return send_email(settings, resolve_target(channel), email_message(content))
+        return send_email(settings, resolve_target(channel), email_message(message, settings, key))
+    if channel.kind == "apprise":
+        from services.alerts.apprise_channel import notify_apprise
+
+        return notify_apprise(resolve_target(channel), message)
     raise DeliveryError(f"channel {channel.name!r}: unknown kind {channel.kind!r}", permanent=True)
-
-
-def post_slack(url: str, payload: dict, timeout: float = 10.0) -> str | None:
-    try:
-        response = httpx.post(url, json=payload, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"Slack webhook unreachable: {type(exc).__name__}") from exc
-    if response.status_code == 429:
-        from services.ingest.fetch import retry_after_seconds
-
-        raise DeliveryError("Slack rate limit (429)", retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-    if response.status_code in (400, 403, 404, 410):
-        raise DeliveryError(f"Slack webhook refused: HTTP {response.status_code} {response.text[:100]}", permanent=True)
-    if response.status_code >= 300:
-        raise DeliveryError(f"Slack webhook error: HTTP {response.status_code}")
-    return None
-
-
-def send_email(settings: Settings, recipients: str, message: EmailMessage) -> str:
-    if settings.smtp_url is None:
-        raise DeliveryError("SMTP_URL is not set", permanent=True)
-    parts = urlsplit(settings.smtp_url.get_secret_value())
-    query = parse_qs(parts.query)
-    starttls = query.get("starttls", ["false"])[0].lower() in {"1", "true", "yes"}
-    host, port = parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 25)
-    message["From"] = settings.alert_email_from
-    message["To"] = ", ".join(r.strip() for r in recipients.split(",") if r.strip())
-    message["Message-ID"] = make_msgid(domain="cnai-monitor")
-    try:
-        if parts.scheme == "smtps":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=20, context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=20)
-        with smtp:
-            if starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if parts.username:
-                smtp.login(unquote(parts.username), unquote(parts.password or ""))
-            smtp.send_message(message)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"SMTP login refused ({exc.smtp_code})", permanent=True) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP error: {type(exc).__name__}") from exc
-    return str(message["Message-ID"])

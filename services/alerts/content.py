@@ -1,6 +1,7 @@
 """What an alert says: the article, its score and reasons, and the other outlets of its story."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Alert, Article, Classification, Feed, FeedEntry
+
+_UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f<>"|`{}\\^]')
 
 
 @dataclass
@@ -32,16 +35,46 @@ class AlertContent:
     summary: str
     other_outlets: list[Outlet] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.url = safe_link(self.url)
+        self.other_outlets = [Outlet(o.name, safe_link(o.url)) for o in self.other_outlets]
+
+
+@dataclass
+class Digest:
+    """Several alerts in one message: a scheduled digest, or a burst folded so a channel is not flooded."""
+
+    heading: str
+    note: str
+    items: list[AlertContent]
+
+    def by_topic(self) -> list[tuple[str, list[AlertContent]]]:
+        """Items grouped under their first topic, best score first; largest group first, "Other" last."""
+        groups: dict[str, list[AlertContent]] = {}
+        for item in sorted(self.items, key=lambda i: -i.score):
+            groups.setdefault(topic_label(item.topics[0]) if item.topics else "Other", []).append(item)
+        return sorted(groups.items(), key=lambda g: (g[0] == "Other", -len(g[1])))
+
+
+Message = AlertContent | Digest
+
+
+def topic_label(topic: str) -> str:
+    """``chips_and_export_controls`` -> ``Chips and export controls``."""
+    text = topic.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
 
 def safe_link(url: str | None) -> str | None:
-    """Only http(s) links reach a message."""
+    """Only http(s) links with a host reach a message; spaces, quotes and mrkdwn/HTML delimiters are percent-encoded."""
     if not url:
         return None
+    url = _UNSAFE_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", url.strip())
     try:
-        scheme = urlsplit(url.strip()).scheme.lower()
+        parts = urlsplit(url)
     except ValueError:
         return None
-    return url.strip() if scheme in {"http", "https"} else None
+    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None
 
 
 def feed_name(feed: Feed | None) -> str:

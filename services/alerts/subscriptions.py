@@ -1,33 +1,263 @@
-"""Subscriptions and channels, including the default one built from the environment."""
+"""Subscriptions and channels: validated specs, saving, loading from YAML, and the default from the environment."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
 
-from db.models import Channel, Subscription
-from services.settings import Settings
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import Alert, Channel, Subscription, SubscriptionChannel
+from services.alerts.channels import describe_target
+from services.alerts.schedule import parse_clock, zone
+from services.settings import CONFIG_DIR, Settings
 
 DEFAULT_SUBSCRIPTION = "default"
+TOPICS_FILE = CONFIG_DIR / "lexicon" / "topics.yaml"
+
+
+class SubscriptionError(ValueError):
+    """A subscription or channel spec is invalid; the message says which field and why."""
+
+
+@lru_cache(maxsize=1)
+def known_topics() -> frozenset[str]:
+    """Topic ids of the classifier's taxonomy (empty when the taxonomy file is absent: no check)."""
+    if not TOPICS_FILE.exists():
+        return frozenset()
+    return frozenset((yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8")) or {}).get("topics", {}))
+
+
+class ChannelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["slack", "email", "apprise", "console"]
+    target: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _target_fits_kind(self) -> ChannelSpec:
+        target = self.target.strip()
+        if target.startswith("env:"):
+            if not target[4:].replace("_", "").isalnum():
+                raise ValueError(f"{target!r}: env: must name an environment variable")
+        elif self.kind == "slack" and not target.startswith(("https://", "http://")):
+            raise ValueError("a Slack target is an incoming-webhook URL (https://hooks.slack.com/...) or env:NAME")
+        elif self.kind == "apprise" and "://" not in target:
+            raise ValueError("an apprise target is an apprise URL (e.g. tgram://token/chat, json://host/path) or env:NAME")
+        elif self.kind == "email":
+            from services.alerts.channels import DeliveryError
+            from services.alerts.email import recipients
+
+            try:
+                recipients(target)
+            except DeliveryError as exc:
+                raise ValueError(str(exc)) from None
+        self.target = target
+        return self
+
+
+class SubscriptionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    channels: list[str | ChannelSpec] = Field(min_length=1)
+    min_score: float = Field(0.0, ge=0.0, le=1.0)
+    topics: list[str] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    mode: Literal["instant", "digest"] = "instant"
+    schedule: Literal["hourly", "daily"] | None = None
+    at: str | None = None
+    timezone: str = "UTC"
+    quiet_hours: str | None = None
+    enabled: bool = True
+
+    @field_validator("topics")
+    @classmethod
+    def _known_topics(cls, topics: list[str]) -> list[str]:
+        unknown = sorted(set(topics) - known_topics()) if known_topics() else []
+        if unknown:
+            raise ValueError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(sorted(known_topics()))}")
+        return topics
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, name: str) -> str:
+        zone(name)
+        return name
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        return None if value is None else parse_clock(value).strftime("%H:%M")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError("quiet hours are START-END, e.g. 22:00-07:00")
+        return f"{parse_clock(start):%H:%M}-{parse_clock(end):%H:%M}"
+
+    @model_validator(mode="after")
+    def _digest_settings(self) -> SubscriptionSpec:
+        if self.mode == "digest":
+            self.schedule = self.schedule or "daily"
+            self.at = self.at or ("08:00" if self.schedule == "daily" else "00:00")
+        elif self.schedule or self.at:
+            raise ValueError("schedule and at apply to mode: digest only")
+        return self
+
+
+class SubscriptionsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[ChannelSpec] = Field(default_factory=list)
+    subscriptions: list[SubscriptionSpec] = Field(default_factory=list)
+
+
+def validation_message(exc: ValidationError) -> str:
+    """Pydantic errors as one line per field, without echoing values (a target may be a secret)."""
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors())
+
+
+def save_channel(session: Session, spec: ChannelSpec) -> Channel:
+    channel = session.execute(select(Channel).where(Channel.name == spec.name)).scalar_one_or_none()
+    if channel is None:
+        channel = Channel(name=spec.name, kind=spec.kind, target=spec.target)
+        session.add(channel)
+    elif (channel.kind, channel.target) != (spec.kind, spec.target):
+        channel.kind, channel.target, channel.next_send_at = spec.kind, spec.target, None
+    return channel
+
+
+def _inline_channel(session: Session, subscription: str, spec: ChannelSpec) -> Channel:
+    """Reuse a channel with the same kind and target, else add one named after the subscription."""
+    same = session.execute(
+        select(Channel).where(Channel.kind == spec.kind, Channel.target == spec.target).order_by(Channel.id)
+    ).scalars().first()
+    if same is not None:
+        return same
+    name, n = spec.name, 2
+    while session.execute(select(Channel.id).where(Channel.name == name)).first() is not None:
+        name, n = f"{spec.name}-{n}", n + 1
+    return save_channel(session, ChannelSpec(name=name, kind=spec.kind, target=spec.target))
+
+
+def save_subscription(session: Session, spec: SubscriptionSpec) -> Subscription:
+    """Create or replace the subscription named ``spec.name``."""
+    channels = []
+    for ref in spec.channels:
+        if isinstance(ref, ChannelSpec):
+            channel = _inline_channel(session, spec.name, ref)
+        else:
+            channel = session.execute(select(Channel).where(Channel.name == ref)).scalar_one_or_none()
+            if channel is None:
+                raise SubscriptionError(f"subscription {spec.name!r}: no channel named {ref!r}")
+        if channel not in channels:
+            channels.append(channel)
+    subscription = session.execute(
+        select(Subscription).where(Subscription.name == spec.name).options(selectinload(Subscription.channels))
+    ).scalar_one_or_none()
+    if subscription is None:
+        subscription = Subscription(name=spec.name)
+        session.add(subscription)
+    quiet_start, _, quiet_end = (spec.quiet_hours or "").partition("-")
+    subscription.min_score = spec.min_score
+    subscription.topics = list(spec.topics)
+    subscription.entities = list(spec.entities)
+    subscription.languages = list(spec.languages)
+    subscription.sources = list(spec.sources)
+    subscription.mode = spec.mode
+    subscription.digest_schedule = spec.schedule
+    subscription.digest_time = spec.at
+    subscription.timezone = spec.timezone
+    subscription.quiet_start = quiet_start or None
+    subscription.quiet_end = quiet_end or None
+    subscription.enabled = spec.enabled
+    subscription.channels = channels
+    session.flush()
+    return subscription
+
+
+def load_subscriptions(session: Session, path: Path) -> tuple[list[Channel], list[Subscription]]:
+    """Create or update every channel and subscription in a YAML file; others are left as they are."""
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SubscriptionError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        spec = SubscriptionsFile.model_validate(data)
+    except ValidationError as exc:
+        raise SubscriptionError(f"{path}: {validation_message(exc)}") from None
+    channels = [save_channel(session, c) for c in spec.channels]
+    session.flush()
+    subscriptions = [save_subscription(session, s) for s in spec.subscriptions]
+    return channels, subscriptions
+
+
+def remove_subscription(session: Session, name: str) -> int:
+    """Delete a subscription with its alert history and any channel no other subscription uses; alerts removed."""
+    subscription = session.execute(
+        select(Subscription).where(Subscription.name == name).options(selectinload(Subscription.channels))
+    ).scalar_one_or_none()
+    if subscription is None:
+        raise SubscriptionError(f"no subscription named {name!r}")
+    alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.subscription_id == subscription.id)).scalar_one()
+    channels = list(subscription.channels)
+    session.execute(delete(Alert).where(Alert.subscription_id == subscription.id))
+    session.delete(subscription)
+    session.flush()
+    for channel in channels:
+        used = session.execute(select(SubscriptionChannel).where(SubscriptionChannel.channel_id == channel.id)).first()
+        if used is None and channel.name != "console":
+            session.delete(channel)
+    session.flush()
+    return int(alerts)
+
+
+def describe_subscription(subscription: Subscription) -> dict[str, Any]:
+    """A subscription as shown by the CLI: secrets in channel targets masked."""
+    if subscription.mode == "digest":
+        mode = f"{subscription.digest_schedule} digest at {subscription.digest_time} {subscription.timezone}"
+    else:
+        mode = "instant"
+    rules = [f"score>={subscription.min_score:g}"] if subscription.min_score else []
+    for label, values in (("topics", subscription.topics), ("entities", subscription.entities),
+                          ("languages", subscription.languages), ("sources", subscription.sources)):
+        if values:
+            rules.append(f"{label}={','.join(values)}")
+    return {
+        "name": subscription.name,
+        "enabled": subscription.enabled,
+        "mode": mode,
+        "rules": " ".join(rules) or "all relevant stories",
+        "quiet_hours": f"{subscription.quiet_start}-{subscription.quiet_end} {subscription.timezone}"
+        if subscription.quiet_start and subscription.quiet_end else None,
+        "channels": [f"{c.name} ({c.kind}: {describe_target(c.kind, c.target)})" for c in subscription.channels],
+    }
 
 
 def _channel(session: Session, name: str, kind: str, target: str) -> Channel:
-    channel = session.execute(select(Channel).where(Channel.name == name)).scalar_one_or_none()
-    if channel is None:
-        channel = Channel(name=name, kind=kind, target=target)
-        session.add(channel)
-    else:
-        channel.kind, channel.target = kind, target
-    return channel
+    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))  # type: ignore[arg-type]
 
 
 def ensure_default_subscription(session: Session, settings: Settings) -> Subscription:
     """The subscription the environment alone implies: every relevant story, instantly, to the console and to
     Slack (``SLACK_WEBHOOK_URL``) and email (``SMTP_URL`` + ``ALERT_EMAIL_TO``) when configured.
 
-    Channel targets name environment variables (``env:NAME``) so no secret is stored in the database.
+    Channel targets name environment variables (``env:NAME``) so no secret is stored in the database. An
+    operator may disable it (``enabled: false`` in a subscriptions file); it is never re-enabled here.
     """
     subscription = session.execute(
-        select(Subscription).where(Subscription.name == DEFAULT_SUBSCRIPTION)
+        select(Subscription).where(Subscription.name == DEFAULT_SUBSCRIPTION).options(selectinload(Subscription.channels))
     ).scalar_one_or_none()
     if subscription is None:
         subscription = Subscription(name=DEFAULT_SUBSCRIPTION, mode="instant", min_score=0.0)
@@ -42,3 +272,4 @@ def ensure_default_subscription(session: Session, settings: Settings) -> Subscri
             subscription.channels.append(channel)
     session.flush()
     return subscription
+

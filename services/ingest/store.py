@@ -1,95 +1,207 @@
-"""Persist parsed entries: once per feed, once per article, one story per cluster."""
+"""Persist a feed's parsed entries in a few bulk statements: once per feed, once per article, one story per cluster.
+
+Per feed document: one query for the entry keys already seen, one each for articles known
+by canonical URL or fingerprint, the story candidates (stories.py), then bulk inserts.
+Inserts of articles and feed entries skip rows another worker inserted a moment earlier
+(ON CONFLICT DO NOTHING) and resolve them to the existing rows instead, so two workers
+polling two feeds that carry the same article never fail and never duplicate it.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-import nh3
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Article, Feed, FeedEntry
-from services.ingest.normalise import canonical_url, detect_language, fingerprint
-from services.ingest.parse import Entry, ParsedFeed
-from services.ingest.stories import assign_story, simhash
+from db.models import Article, FeedEntry, Story
+from services.ingest.entries import Entry, ParsedFeed
+from services.ingest.stories import index_story_bands, match_stories, pack_features
+
+CHUNK = 500
+
+
+@dataclass
+class NewArticle:
+    id: int
+    story_id: int
+    entry: Entry
 
 
 @dataclass
 class StoreResult:
     entries_seen: int = 0
     new_entries: int = 0
-    new_articles: list[Article] = field(default_factory=list)
+    new_articles: list[NewArticle] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
-def entry_key(entry: Entry) -> str:
-    """What identifies an entry within its feed: GUID, else canonical link, else content fingerprint."""
-    if entry.guid:
-        return "guid:" + entry.guid.strip()[:1500]
-    link = canonical_url(entry.link)
-    if link:
-        return "url:" + link
-    return "fp:" + fingerprint(entry.title, entry.summary)
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
 
 
-def store_entries(session: Session, feed: Feed, parsed: ParsedFeed, now: datetime) -> StoreResult:
-    """Record every entry of ``parsed`` not yet seen in ``feed``; return the articles that are new everywhere."""
+def _insert_skipping_conflicts(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        return insert(table)
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+def _known_articles(session: Session, canonicals: list[str], fingerprints: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    by_url: dict[str, int] = {}
+    by_fp: dict[str, int] = {}
+    for chunk in _chunks(canonicals):
+        by_url.update((u, i) for u, i in session.execute(select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))).all())
+    for chunk in _chunks(fingerprints):
+        by_fp.update((f, i) for f, i in session.execute(select(Article.fingerprint, Article.id).where(Article.fingerprint.in_(chunk))).all())
+    return by_url, by_fp
+
+
+def _article_row(feed_id: int, entry: Entry, story_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "feed_id": feed_id,
+        "story_id": story_id,
+        "guid": entry.guid,
+        "url": entry.link,
+        "canonical_url": entry.canonical_url,
+        "fingerprint": entry.fingerprint,
+        "story_features": pack_features(entry.features) if entry.features else None,
+        "title": entry.title,
+        "summary": entry.summary,
+        "summary_html": entry.summary_html,
+        "author": entry.author,
+        "language": entry.language,
+        "published_at": entry.published or now,
+        "fetched_at": now,
+    }
+
+
+def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datetime) -> StoreResult:
+    """Record every entry of ``parsed`` not yet seen in feed ``feed_id``; return the articles that are new everywhere."""
     result = StoreResult(entries_seen=len(parsed.entries))
-    keys = {entry_key(e): e for e in parsed.entries}
-    if not keys:
+    entries = parsed.entries
+    if not entries:
         return result
-    seen = set(
-        session.execute(
-            select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed.id, FeedEntry.entry_key.in_(list(keys)))
-        ).scalars()
+    seen: set[str] = set()
+    for chunk in _chunks([e.key for e in entries]):
+        seen.update(session.execute(
+            select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id, FeedEntry.entry_key.in_(chunk))
+        ).scalars())
+    fresh = [e for e in entries if e.key not in seen]
+    if not fresh:
+        return result
+
+    by_url, by_fp = _known_articles(
+        session, sorted({e.canonical_url for e in fresh if e.canonical_url}), sorted({e.fingerprint for e in fresh})
     )
-    for key, entry in keys.items():
-        if key in seen:
+    drafts: list[Entry] = []
+    draft_of: dict[str, int] = {}  # canonical URL or fingerprint -> index in drafts (same article twice in one feed)
+    targets: list[tuple[Entry, int | None, int | None]] = []  # (entry, existing article id, draft index)
+    for entry in fresh:
+        existing = (by_url.get(entry.canonical_url) if entry.canonical_url else None) or by_fp.get(entry.fingerprint)
+        if existing is not None:
+            targets.append((entry, existing, None))
             continue
-        try:
-            with session.begin_nested():
-                article, created = _resolve_article(session, feed, entry, now)
-                session.add(FeedEntry(feed_id=feed.id, entry_key=key, article_id=article.id, first_seen_at=now))
-                session.flush()
-        except Exception as exc:  # one bad entry never sinks the rest of its feed
-            result.errors.append(f"entry {key[:80]!r}: {type(exc).__name__}: {exc}"[:300])
-            continue
-        result.new_entries += 1
-        if created:
-            result.new_articles.append(article)
+        index = (draft_of.get(entry.canonical_url) if entry.canonical_url else None)
+        index = index if index is not None else draft_of.get(entry.fingerprint)
+        if index is None:
+            index = len(drafts)
+            drafts.append(entry)
+            draft_of[entry.fingerprint] = index
+            if entry.canonical_url:
+                draft_of[entry.canonical_url] = index
+        targets.append((entry, None, index))
+
+    draft_ids = _insert_articles(session, feed_id, drafts, now, result) if drafts else []
+    entry_rows = []
+    for entry, existing, index in targets:
+        article_id = existing if existing is not None else draft_ids[index]  # type: ignore[index]
+        if article_id is not None:
+            entry_rows.append({"feed_id": feed_id, "entry_key": entry.key, "article_id": article_id, "first_seen_at": now})
+    if entry_rows:
+        session.execute(_insert_skipping_conflicts(session, FeedEntry.__table__), entry_rows)
+    result.new_entries = len(entry_rows)
     return result
 
 
-def _resolve_article(session: Session, feed: Feed, entry: Entry, now: datetime) -> tuple[Article, bool]:
-    if not entry.title and not entry.summary:
-        raise ValueError("entry has neither title nor summary")
-    canon = canonical_url(entry.link)
-    fp = fingerprint(entry.title, entry.summary)
-    existing = session.execute(
-        select(Article).where(or_(Article.fingerprint == fp, Article.canonical_url == canon) if canon else Article.fingerprint == fp)
-    ).scalars().first()
-    if existing is not None:
-        if existing.story is not None:
-            existing.story.article_count += 1
-            existing.story.last_seen_at = now
-        return existing, False
-    text = f"{entry.title} {entry.summary}"
-    article = Article(
-        feed_id=feed.id,
-        guid=entry.guid,
-        url=entry.link,
-        canonical_url=canon,
-        fingerprint=fp,
-        simhash=simhash(text),
-        title=entry.title or entry.summary[:200],
-        summary=entry.summary,
-        summary_html=nh3.clean(entry.summary_html) if entry.summary_html else None,
-        author=entry.author,
-        language=detect_language(text),
-        published_at=entry.published or now,
-        fetched_at=now,
+def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: datetime, result: StoreResult) -> list[int | None]:
+    """Insert new articles with their stories; returns each draft's article id (an existing one after a race)."""
+    matched = match_stories(session, feed_id, [d.features for d in drafts], now)
+    opening = [i for i, story in enumerate(matched) if story is None]
+    story_of: list[int] = [s or 0 for s in matched]
+    if opening:
+        rows = [{"title": drafts[i].title, "first_seen_at": now, "last_seen_at": now, "article_count": 1} for i in opening]
+        new_ids = session.execute(insert(Story).returning(Story.id, sort_by_parameter_order=True), rows).scalars().all()
+        for i, story_id in zip(opening, new_ids):
+            story_of[i] = story_id
+    joined: dict[int, int] = {}
+    for i, story in enumerate(matched):
+        if story is not None:
+            joined[story] = joined.get(story, 0) + 1
+
+    table = Article.__table__
+    rows = [_article_row(feed_id, d, story_of[i], now) for i, d in enumerate(drafts)]
+    inserted: dict[str, int] = {}
+    statement = _insert_skipping_conflicts(session, table).returning(table.c.id, table.c.fingerprint)
+    for chunk in _chunks(rows):
+        inserted.update((fp, article_id) for article_id, fp in session.execute(statement, list(chunk)))
+
+    ids: list[int | None] = []
+    raced: list[int] = []
+    for i, draft in enumerate(drafts):
+        article_id = inserted.get(draft.fingerprint)
+        ids.append(article_id)
+        if article_id is None:
+            raced.append(i)
+        else:
+            result.new_articles.append(NewArticle(article_id, story_of[i], draft))
+    if raced:
+        _resolve_races(session, drafts, raced, ids, story_of, opening, joined, result)
+    if joined:
+        session.execute(
+            update(Story).where(Story.id == bindparam("sid")).values(
+                article_count=Story.article_count + bindparam("n"), last_seen_at=now
+            ),
+            [{"sid": sid, "n": n} for sid, n in joined.items()],
+            execution_options={"synchronize_session": False},
+        )
+    index_story_bands(session, [(a.id, a.entry.features) for a in result.new_articles], now)
+    return ids
+
+
+def _resolve_races(
+    session: Session,
+    drafts: list[Entry],
+    raced: list[int],
+    ids: list[int | None],
+    story_of: list[int],
+    opening: list[int],
+    joined: dict[int, int],
+    result: StoreResult,
+) -> None:
+    """Drafts another worker inserted first: point them at the existing article; drop the story opened for them."""
+    by_url, by_fp = _known_articles(
+        session,
+        sorted({drafts[i].canonical_url for i in raced if drafts[i].canonical_url}),  # type: ignore[misc]
+        sorted({drafts[i].fingerprint for i in raced}),
     )
-    session.add(article)
-    assign_story(session, article, now)
-    session.flush()
-    return article, True
+    orphan_stories = []
+    opened = set(opening)
+    for i in raced:
+        draft = drafts[i]
+        ids[i] = (by_url.get(draft.canonical_url) if draft.canonical_url else None) or by_fp.get(draft.fingerprint)
+        if ids[i] is None:
+            result.errors.append(f"entry {draft.key[:80]!r}: article could not be stored or found")
+        if i in opened:
+            orphan_stories.append(story_of[i])
+        elif joined.get(story_of[i]):
+            joined[story_of[i]] -= 1
+    if orphan_stories:
+        session.execute(delete(Story).where(Story.id.in_(orphan_stories)))

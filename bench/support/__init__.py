@@ -1,0 +1,1 @@
+"""Code shared by the benchmarks and the tests that check what the benchmarks measure."""

@@ -1,0 +1,159 @@
+"""`cnai classify`, `cnai eval`, `cnai train`, `cnai label`, `cnai reclassify`.
+
+Only click is imported here; everything else is imported inside the commands so that
+`cnai classify` starts in a fraction of a second.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("classify")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def classify(file: Path | None) -> None:
+    """Classify JSON Lines articles from FILE (or stdin) into JSON Lines verdicts on stdout.
+
+    Input objects: {"id", "title", "summary", optional "link", "lang"}. Output, one line per
+    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, or
+    {"id", "error"} for a malformed line. Blank lines are skipped. Exit code is non-zero
+    only when the input cannot be read.
+    """
+    import io
+
+    from services.classify.contract import classify_stream
+
+    try:
+        if file is None:
+            source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        else:
+            source = file.open(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        click.echo(f"cnai classify: cannot read {file}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False)
+    try:
+        with source:
+            stats = classify_stream(source, out)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): not an error
+        sys.exit(0)
+    except OSError as exc:
+        click.echo(f"cnai classify: reading input failed: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        try:
+            out.flush()
+        except BrokenPipeError:
+            pass
+        out.detach()
+    if stats.errors:
+        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s)", err=True)
+
+
+@click.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--no-misclassified", is_flag=True, help="Leave out the list of misclassified items.")
+def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
+    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline."""
+    from services.classify import classifier_version
+    from services.classify.evaluate import evaluate, format_report, read_labelled, report_json
+
+    try:
+        items = read_labelled(file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    result = evaluate(items)
+    if as_json:
+        data = result.as_dict()
+        if no_misclassified:
+            data.pop("misclassified")
+        import json
+
+        click.echo(json.dumps({"classifier_version": classifier_version(), **data}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"classifier {classifier_version()} on {file} ({len(items)} items)")
+        click.echo(format_report(result, show_misclassified=not no_misclassified))
+
+
+@click.command("train")
+@click.option("--dev", "dev_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Labelled JSON Lines to train on too (dev.jsonl format; borderline items skipped).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the model (default: CLASSIFIER_MODEL_PATH or var/models/relevance.pkl).")
+@click.option("--labels/--no-labels", default=True, help="Use reader feedback from the labels table (default: yes).")
+@click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
+def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int) -> None:
+    """Fit the learned layer on reader feedback and a labelled file; print cross-validated P/R."""
+    from services.classify.learned import Example, model_path, save_model
+    from services.classify.learned import train as fit
+
+    examples: list[Example] = []
+    if labels:
+        from services.classify.feedback import labelled_examples
+        from services.database import unit_of_work
+
+        with unit_of_work() as session:
+            examples.extend(labelled_examples(session))
+        click.echo(f"labels table: {len(examples)} labelled articles")
+    if dev_file is not None:
+        from services.classify.evaluate import read_labelled
+
+        try:
+            items = read_labelled(dev_file)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        judged = [i for i in items if i.relevant is not None]
+        examples.extend(Example(i.title, i.summary, bool(i.relevant), i.lang, i.link) for i in judged)
+        click.echo(f"{dev_file}: {len(judged)} labelled items ({len(items) - len(judged)} borderline skipped)")
+    try:
+        artefact, report = fit(examples, folds=folds)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"trained on {report.examples} examples ({report.relevant} relevant), {report.folds}-fold cross-validation:")
+    for name, figures in report.cv.items():
+        label = f"{name} (weight {figures['weight']})" if name == "blend" else name
+        click.echo(f"  {label:22} P {figures['precision']:.3f}  R {figures['recall']:.3f}  F1 {figures['f1']:.3f}")
+    destination = out_path or model_path()
+    digest = save_model(artefact, destination)
+    click.echo(f"model written to {destination} (ml-{digest}, blend weight {report.blend})")
+    if report.blend == 0:
+        click.echo("blend weight 0: under cross-validation the lexicon alone does better; the model changes no verdict")
+
+
+@click.command("label")
+@click.argument("article_id", type=int)
+@click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
+def label(article_id: int, verdict: str) -> None:
+    """Record a reader's verdict on a stored article (used by `cnai train`)."""
+    from services.classify.feedback import UnknownArticle, record_label
+    from services.database import unit_of_work
+
+    try:
+        with unit_of_work() as session:
+            record_label(session, article_id, verdict == "relevant")
+    except UnknownArticle as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"article {article_id} labelled {verdict}")
+
+
+@click.command("reclassify")
+@click.option("--since", required=True, help="Re-score articles published at or after this date/time (ISO 8601; UTC if no offset).")
+def reclassify(since: str) -> None:
+    """Classify stored articles with the current classifier version (skips those already done)."""
+    from datetime import datetime, timezone
+
+    from services.classify import classifier_version
+    from services.classify.reclassify import reclassify_articles
+    from services.database import unit_of_work
+
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 date: {since!r}", param_hint="--since") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    with unit_of_work() as session:
+        added = reclassify_articles(session, moment)
+    click.echo(f"{added} article(s) classified with {classifier_version()}")

@@ -1,0 +1,113 @@
+"""What was alerted, to whom, when and why: queries behind `cnai alerts list` and `cnai alerts show`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import Alert, Article, Delivery, Subscription
+from services.alerts.channels import describe_target
+from services.alerts.content import AlertContent, alert_content
+
+
+@dataclass
+class AlertRow:
+    id: int
+    created_at: datetime
+    status: str
+    subscription: str
+    channels: list[str]
+    title: str
+
+
+@dataclass
+class DeliveryDetail:
+    id: int
+    channel: str
+    kind: str
+    to: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    message_ref: str | None
+    last_error: str | None
+    carried_by: str | None
+
+
+@dataclass
+class AlertDetail:
+    id: int
+    created_at: datetime
+    status: str
+    subscription: str
+    mode: str
+    content: AlertContent
+    deliveries: list[DeliveryDetail]
+
+
+def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
+    query = (
+        select(Alert, Subscription.name, Article.title)
+        .join(Subscription, Subscription.id == Alert.subscription_id)
+        .join(Article, Article.id == Alert.article_id)
+        .options(selectinload(Alert.deliveries).joinedload(Delivery.channel))
+        .order_by(Alert.created_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(Alert.status == status)
+    if since:
+        query = query.where(Alert.created_at >= since)
+    return [
+        AlertRow(
+            id=alert.id,
+            created_at=alert.created_at,
+            status=alert.status,
+            subscription=name,
+            channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
+            title=title,
+        )
+        for alert, name, title in session.execute(query)
+    ]
+
+
+def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
+    alert = session.execute(
+        select(Alert).where(Alert.id == alert_id).options(selectinload(Alert.deliveries).joinedload(Delivery.channel))
+    ).scalar_one_or_none()
+    if alert is None:
+        return None
+    subscription = session.get(Subscription, alert.subscription_id)
+    assert subscription is not None
+    mode = (
+        f"{subscription.digest_schedule} digest" if subscription.mode == "digest" else "instant"
+    ) + (f", quiet {subscription.quiet_start}-{subscription.quiet_end} {subscription.timezone}" if subscription.quiet_start else "")
+    deliveries = []
+    for d in sorted(alert.deliveries, key=lambda d: d.id):
+        deliveries.append(
+            DeliveryDetail(
+                id=d.id,
+                channel=d.channel.name,
+                kind=d.channel.kind,
+                to=describe_target(d.channel.kind, d.channel.target),
+                status=d.status,
+                attempts=d.attempts,
+                next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+                sent_at=d.sent_at,
+                message_ref=d.message_ref,
+                last_error=d.last_error,
+                carried_by=f"digest {d.claim_token}" if d.status == "digested" or subscription.mode == "digest" else None,
+            )
+        )
+    return AlertDetail(
+        id=alert.id,
+        created_at=alert.created_at,
+        status=alert.status,
+        subscription=subscription.name,
+        mode=mode,
+        content=alert_content(session, alert),
+        deliveries=deliveries,
+    )

@@ -1,0 +1,383 @@
+"""The classifier's knowledge, loaded from ``config/lexicon/*.yaml`` and compiled once.
+
+The YAML files are validated on load (unknown topic ids, weights outside 0..1, empty or
+non-string terms, unknown kinds all raise :class:`LexiconError` naming the file and
+entry), then every pattern is folded like article text and put in Aho-Corasick
+automata, per layer (context evidence, topic keywords): case-insensitive ASCII patterns,
+case-insensitive patterns with Chinese characters, case-sensitive patterns ("AI",
+"CAC", "Xi").
+
+Patterns and texts are matched as UTF-8 bytes spelled as Latin-1 characters
+(:func:`as_bytes`): pyahocorasick searches a node's children linearly, and a root with
+a thousand Chinese first characters made every step slow; in bytes, Chinese characters
+share a dozen lead bytes. UTF-8 is self-synchronising, so matches still fall on
+character boundaries.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import ahocorasick
+import yaml
+
+from services.classify.normalise import fold
+
+LEXICON_DIR = Path(__file__).resolve().parent.parent.parent / "config" / "lexicon"
+LEXICON_FILES = ("entities.yaml", "terms.yaml", "topics.yaml", "scoring.yaml")
+
+TOPICS = (
+    "regulation",
+    "standards",
+    "funding_and_subsidies",
+    "compute_and_infrastructure",
+    "chips_and_export_controls",
+    "model_releases",
+    "industry_and_investment",
+    "security_and_content_control",
+    "international_governance",
+    "research_and_talent",
+)
+TERM_ROLES = ("ai", "china", "domestic", "taiwan", "foreign", "peripheral", "neutral")
+CONTEXT, TOPIC = 0, 1
+
+# Bumped when the scoring code changes meaning; part of the classifier version.
+ENGINE_REVISION = "1"
+
+
+class LexiconError(ValueError):
+    """A lexicon data file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    china: float
+    ai: float
+    joint: float
+    foreign: bool = False
+    peripheral: float = 0.0
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    kind: Kind
+    topics: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Clue:
+    """One way a matched pattern counts as evidence."""
+
+    key: str
+    label: str
+    role: str  # a TERM_ROLES value, "entity" or "topic"
+    weight: float = 0.0
+    entity: Entity | None = None
+    topic: str | None = None
+    weak: bool = False
+    ascii: bool = False
+
+
+class Pattern(NamedTuple):
+    """What an automaton hit means (a tuple: unpacked in the matching loop)."""
+
+    length: int  # in UTF-8 bytes
+    left_boundary: bool  # starts with an ASCII letter/digit: previous char must not be one
+    right_boundary: bool
+    ends_with_digit: bool
+    clues: tuple[Clue, ...]
+
+
+@dataclass(frozen=True)
+class Automata:
+    """One layer's automata; each runs on the text given by its ``cased`` flag."""
+
+    ascii: ahocorasick.Automaton  # lower-cased ASCII patterns: enough for text without Chinese
+    everything: ahocorasick.Automaton  # all lower-cased patterns: for text with Chinese
+    cased: ahocorasick.Automaton  # case-sensitive patterns
+
+
+@dataclass
+class Lexicon:
+    scoring: dict[str, Any]
+    entities: dict[str, Entity]
+    context: Automata
+    topics: Automata
+    digest: str
+    pattern_count: int = 0
+    publisher_hosts: frozenset[str] = frozenset()
+    topic_descriptions: dict[str, str] = field(default_factory=dict)
+
+
+SCORING_KEYS = {
+    "threshold": float,
+    "field_factor": dict,
+    "repeat_bonus": float,
+    "zh_china_prior": float,
+    "peripheral_max_penalty": float,
+    "core_joint": float,
+    "topic_threshold": float,
+    "max_topics": int,
+    "max_title_chars": int,
+    "max_summary_chars": int,
+    "max_reasons": int,
+    "publisher_hosts": list,
+    "lede_chars": int,
+    "summary_tail_factor": float,
+    "untitled_factor": float,
+    "topic_min_score": float,
+    "topic_fallback_threshold": float,
+}
+
+
+def _fail(file: str, where: str, problem: str) -> LexiconError:
+    return LexiconError(f"{file}: {where}: {problem}")
+
+
+def _weight(value: Any, file: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise _fail(file, where, f"weight must be a number in 0..1, got {value!r}")
+    return float(value)
+
+
+def _terms(value: Any, file: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise _fail(file, where, "terms must be a non-empty list")
+    for term in value:
+        if not isinstance(term, str) or not term.strip():
+            raise _fail(file, where, f"term {term!r} is not a non-empty string (quote numbers and yes/no)")
+    return value
+
+
+def _topic_weights(value: Any, file: str, where: str) -> tuple[tuple[str, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise _fail(file, where, "topics must be a mapping {topic: weight}")
+    out = []
+    for topic, weight in value.items():
+        if topic not in TOPICS:
+            raise _fail(file, where, f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
+        out.append((topic, _weight(weight, file, f"{where} topic {topic}")))
+    return tuple(out)
+
+
+def _read_yaml(directory: Path, name: str) -> dict[str, Any]:
+    path = directory / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LexiconError(f"{name}: cannot read {path}: {exc}") from exc
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{name}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise LexiconError(f"{name}: top level must be a mapping")
+    return data
+
+
+def _validate_scoring(data: dict[str, Any]) -> dict[str, Any]:
+    file = "scoring.yaml"
+    for key, kind in SCORING_KEYS.items():
+        if key not in data:
+            raise _fail(file, key, "missing")
+        value = data[key]
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise _fail(file, key, f"must be a non-negative number, got {value!r}")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise _fail(file, key, f"must be a positive integer, got {value!r}")
+        elif kind is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise _fail(file, key, "must be a list of strings")
+        elif not isinstance(value, dict):
+            raise _fail(file, key, "must be a mapping")
+    for name in ("title", "summary", "link"):
+        _weight(data["field_factor"].get(name), file, f"field_factor.{name}")
+    for key in ("threshold", "zh_china_prior", "peripheral_max_penalty", "core_joint", "topic_threshold", "summary_tail_factor", "untitled_factor"):
+        _weight(data[key], file, key)
+    return data
+
+
+def _kinds(data: dict[str, Any]) -> dict[str, Kind]:
+    file = "entities.yaml"
+    raw = data.get("kinds")
+    if not isinstance(raw, dict) or not raw:
+        raise _fail(file, "kinds", "must be a non-empty mapping")
+    kinds = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
+            raise _fail(file, f"kind {name}", "needs a label")
+        unknown = set(spec) - {"label", "china", "ai", "joint", "foreign", "peripheral"}
+        if unknown:
+            raise _fail(file, f"kind {name}", f"unknown fields {sorted(unknown)}")
+        kinds[name] = Kind(
+            name=name,
+            label=spec["label"],
+            china=_weight(spec.get("china"), file, f"kind {name}.china"),
+            ai=_weight(spec.get("ai"), file, f"kind {name}.ai"),
+            joint=_weight(spec.get("joint"), file, f"kind {name}.joint"),
+            foreign=bool(spec.get("foreign", False)),
+            peripheral=_weight(spec.get("peripheral", 0.0), file, f"kind {name}.peripheral"),
+        )
+    return kinds
+
+
+def as_bytes(text: str) -> str:
+    """UTF-8 bytes of ``text`` as a Latin-1 string (identity for ASCII)."""
+    return text if text.isascii() else text.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.patterns: dict[tuple[int, bool, str], list[Clue]] = {}
+
+    def add(self, term: str, clue: Clue, layer: int, case_sensitive: bool, file: str, where: str) -> None:
+        folded, _ = fold(term, traditional=True)
+        if not case_sensitive:
+            folded = folded.lower()
+        if not folded:
+            raise _fail(file, where, f"term {term!r} is empty once folded")
+        if clue.entity is None:  # one clue per folded term: "晶片" and "芯片" are the same word
+            clue = replace(clue, key=f"{clue.role}:{clue.topic or ''}:{folded}")
+        clue = replace(clue, ascii=folded.isascii())
+        clues = self.patterns.setdefault((layer, case_sensitive, folded), [])
+        if not any(c.key == clue.key and c.role == clue.role for c in clues):
+            clues.append(clue)
+
+    def automata(self, layer: int) -> Automata:
+        ascii_, everything, cased = ahocorasick.Automaton(), ahocorasick.Automaton(), ahocorasick.Automaton()
+        for (pattern_layer, case_sensitive, text), clues in self.patterns.items():
+            if pattern_layer != layer:
+                continue
+            key = as_bytes(text)
+            pattern = Pattern(
+                length=len(key),
+                left_boundary=_is_word_char(text[0]),
+                right_boundary=_is_word_char(text[-1]),
+                ends_with_digit=text[-1].isdigit(),
+                clues=tuple(clues),
+            )
+            if case_sensitive:
+                cased.add_word(key, pattern)
+                continue
+            everything.add_word(key, pattern)
+            if text.isascii():
+                ascii_.add_word(key, pattern)
+        for automaton in (ascii_, everything, cased):
+            if len(automaton):
+                automaton.make_automaton()
+        return Automata(ascii=ascii_, everything=everything, cased=cased)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _add_entities(builder: _Builder, data: dict[str, Any]) -> dict[str, Entity]:
+    file = "entities.yaml"
+    kinds = _kinds(data)
+    raw = data.get("entities")
+    if not isinstance(raw, list) or not raw:
+        raise _fail(file, "entities", "must be a non-empty list")
+    entities: dict[str, Entity] = {}
+    for index, spec in enumerate(raw):
+        where = f"entity #{index + 1}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"].strip():
+            raise _fail(file, where, "needs a name")
+        name = spec["name"]
+        where = f"entity {name!r}"
+        unknown = set(spec) - {"name", "kind", "aliases", "weak", "case_sensitive", "topics"}
+        if unknown:
+            raise _fail(file, where, f"unknown fields {sorted(unknown)}")
+        if name in entities:
+            raise _fail(file, where, "duplicate name")
+        kind = kinds.get(spec.get("kind"))
+        if kind is None:
+            raise _fail(file, where, f"unknown kind {spec.get('kind')!r}")
+        entity = Entity(name=name, kind=kind, topics=_topic_weights(spec.get("topics"), file, where))
+        entities[name] = entity
+        if not any(spec.get(k) for k in ("aliases", "weak", "case_sensitive")):
+            raise _fail(file, where, "needs at least one alias")
+        for list_name, weak, case_sensitive in (("aliases", False, False), ("weak", True, False), ("case_sensitive", False, True)):
+            if list_name not in spec:
+                continue
+            for alias in _terms(spec[list_name], file, f"{where} {list_name}"):
+                clue = Clue(key=f"entity:{name}", label=alias, role="entity", entity=entity, weak=weak)
+                builder.add(alias, clue, CONTEXT, case_sensitive, file, where)
+    return entities
+
+
+def _add_groups(builder: _Builder, groups: Any, file: str, where: str, role: str, layer: int, topic: str | None = None) -> None:
+    if not isinstance(groups, list) or not groups:
+        raise _fail(file, where, "must be a non-empty list of groups")
+    for index, group in enumerate(groups):
+        gwhere = f"{where} group #{index + 1}"
+        if not isinstance(group, dict):
+            raise _fail(file, gwhere, "must be a mapping with w and terms")
+        unknown = set(group) - {"w", "terms", "case_sensitive", "topics"}
+        if unknown:
+            raise _fail(file, gwhere, f"unknown fields {sorted(unknown)}")
+        weight = _weight(group.get("w"), file, gwhere)
+        if group.get("topics"):
+            raise _fail(file, gwhere, "term groups carry no topics; use topics.yaml")
+        for term in _terms(group.get("terms"), file, gwhere):
+            key = f"topic:{topic}:{term}" if topic else f"{role}:{term}"
+            clue = Clue(key=key, label=term, role=role, weight=weight, topic=topic)
+            builder.add(term, clue, layer, bool(group.get("case_sensitive", False)), file, gwhere)
+
+
+def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
+    """Read, validate and compile the lexicon in ``directory``."""
+    raw = {name: _read_yaml(directory, name) for name in LEXICON_FILES}
+    digest = hashlib.sha256(ENGINE_REVISION.encode())
+    for name in LEXICON_FILES:
+        digest.update(name.encode())
+        digest.update((directory / name).read_bytes())
+    scoring = _validate_scoring(raw["scoring.yaml"])
+    builder = _Builder()
+    entities = _add_entities(builder, raw["entities.yaml"])
+
+    terms = raw["terms.yaml"]
+    unknown = set(terms) - set(TERM_ROLES)
+    if unknown:
+        raise _fail("terms.yaml", "top level", f"unknown sections {sorted(unknown)} (known: {', '.join(TERM_ROLES)})")
+    for role in TERM_ROLES:
+        if role not in terms:
+            raise _fail("terms.yaml", role, "missing section")
+        _add_groups(builder, terms[role], "terms.yaml", role, role, CONTEXT)
+
+    topics = raw["topics.yaml"].get("topics")
+    if not isinstance(topics, dict) or set(topics) != set(TOPICS):
+        got = sorted(topics) if isinstance(topics, dict) else topics
+        raise _fail("topics.yaml", "topics", f"must define exactly the taxonomy {list(TOPICS)}, got {got}")
+    descriptions = {}
+    for topic, spec in topics.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("description"), str):
+            raise _fail("topics.yaml", topic, "needs a description and groups")
+        descriptions[topic] = spec["description"]
+        _add_groups(builder, spec.get("groups"), "topics.yaml", topic, "topic", TOPIC, topic=topic)
+
+    return Lexicon(
+        scoring=scoring,
+        entities=entities,
+        context=builder.automata(CONTEXT),
+        topics=builder.automata(TOPIC),
+        digest=digest.hexdigest()[:8],
+        pattern_count=len(builder.patterns),
+        publisher_hosts=frozenset(h.lower() for h in scoring["publisher_hosts"]),
+        topic_descriptions=descriptions,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return load_lexicon(LEXICON_DIR)

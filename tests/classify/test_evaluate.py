@@ -1,0 +1,94 @@
+"""`cnai eval`: metrics, per-language figures and the keyword baseline."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.classify.evaluate import baseline_relevant, compute_metrics, evaluate, read_labelled
+from services.classify.scorer import Verdict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("CNAI_SHARED_DIR", REPO_ROOT.parent / "shared"))
+DEV = SHARED / "eval" / "dev.jsonl"
+
+ROWS = [
+    {"id": 1, "lang": "en", "title": "DeepSeek launches R2 model", "summary": "", "label": 2},
+    {"id": 2, "lang": "en", "title": "China AI rules tighten", "summary": "", "label": 2},
+    {"id": 3, "lang": "en", "title": "Bayern win the cup", "summary": "", "label": 0},
+    {"id": 4, "lang": "en", "title": "China robotaxi fleet grows", "summary": "", "label": 1},
+    {"id": 5, "lang": "zh", "title": "国内大模型价格战", "summary": "", "label": 2},
+    {"id": 6, "lang": "zh-Hant", "title": "台北天氣晴朗", "summary": "", "label": 0},
+    {"id": 7, "lang": "zh", "title": "中国出口增长", "summary": "", "label": 0},
+]
+
+
+@pytest.fixture
+def labelled_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in ROWS) + "\n\n", encoding="utf-8")
+    return path
+
+
+def test_compute_metrics() -> None:
+    metrics = compute_metrics([True, True, True, False, False], [True, False, True, True, False])
+    assert (metrics.tp, metrics.fn, metrics.fp, metrics.tn) == (2, 1, 1, 1)
+    assert metrics.precision == pytest.approx(2 / 3) and metrics.recall == pytest.approx(2 / 3)
+    assert metrics.f1 == pytest.approx(2 / 3)
+    assert compute_metrics([False], [False]).precision == 0.0
+
+
+def test_evaluate_with_a_fixed_classifier(labelled_file: Path) -> None:
+    items = read_labelled(labelled_file)
+    assert [i.relevant for i in items] == [True, True, False, None, True, False, False]
+    says_relevant = {1, 3, 5}  # one hit, one false alarm, one zh hit; misses id 2
+
+    def classify(batch):  # type: ignore[no-untyped-def]
+        return [Verdict(i.id in says_relevant, 1.0 if i.id in says_relevant else 0.0, [], [], []) for i in batch]
+
+    result = evaluate(items, classify)
+    assert result.borderline == 1
+    overall, en, zh = result.classifier["all"], result.classifier["en"], result.classifier["zh"]
+    assert (overall.tp, overall.fp, overall.fn, overall.tn) == (2, 1, 1, 2)
+    assert (en.tp, en.fp, en.fn, en.tn) == (1, 1, 1, 0)
+    assert (zh.tp, zh.fp, zh.fn, zh.tn) == (1, 0, 0, 2)  # zh-Hant counts as zh
+    assert sorted(m["id"] for m in result.misclassified) == [2, 3]
+
+
+def test_baseline_is_china_words_and_ai_words() -> None:
+    assert baseline_relevant("China AI rules tighten", "")
+    assert baseline_relevant("国内人工智能企业", "")
+    assert not baseline_relevant("DeepSeek launches R2 model", "")
+    assert not baseline_relevant("Chinese chef said", "")  # "said" is not "AI"
+
+
+def test_bad_label_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1, "title": "x", "label": 2}\n{"id": 2, "title": "y", "label": 5}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.jsonl:2"):
+        read_labelled(path)
+
+
+def test_cli_eval_json(labelled_file: Path) -> None:
+    cnai = Path(sys.executable).parent / "cnai"
+    command = [str(cnai)] if cnai.exists() else [sys.executable, "-c", "from cli.main import cli; cli()"]
+    result = subprocess.run([*command, "eval", str(labelled_file), "--json"], capture_output=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["classifier_version"].startswith("lex-")
+    assert set(report["classifier"]) == {"all", "en", "zh"} and set(report["baseline"]) == {"all", "en", "zh"}
+    assert report["borderline_excluded"] == 1
+    assert report["baseline"]["all"]["tp"] == 1  # only "China AI rules tighten" has both word sets
+
+
+def test_dev_set_sanity() -> None:
+    if not DEV.is_file():
+        pytest.skip(f"no {DEV} (set CNAI_SHARED_DIR)")
+    result = evaluate(read_labelled(DEV))
+    assert result.classifier["all"].precision > 0.85
+    assert result.classifier["all"].recall > 0.85
+    assert result.classifier["all"].f1 > result.baseline["all"].f1
