@@ -42,6 +42,8 @@ def main() -> None:
         upgrade_database(url)
         counts = load_admin_dataset(engine, articles=ARTICLES)
         print(f"loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine inflates every time)",
+              flush=True)
         timings: dict[str, float] = {}
         with engine.connect() as connection:
             for query in read_admin_queries():

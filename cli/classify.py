@@ -60,7 +60,7 @@ def classify(file: Path | None) -> None:
 def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
     """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline."""
     from services.classify import classifier_version
-    from services.classify.evaluate import evaluate, format_report, read_labelled, report_json
+    from services.classify.evaluate import evaluate, format_report, read_labelled
 
     try:
         items = read_labelled(file)
@@ -91,11 +91,16 @@ def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int
 
     examples: list[Example] = []
     if labels:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from services.classify.feedback import labelled_examples
         from services.database import unit_of_work
 
-        with unit_of_work() as session:
-            examples.extend(labelled_examples(session))
+        try:
+            with unit_of_work() as session:
+                examples.extend(labelled_examples(session))
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"cannot read the labels table ({type(exc).__name__}); use --no-labels to train on --dev alone") from exc
         click.echo(f"labels table: {len(examples)} labelled articles")
     if dev_file is not None:
         from services.classify.evaluate import read_labelled
@@ -114,7 +119,10 @@ def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int
     click.echo(f"trained on {report.examples} examples ({report.relevant} relevant), {report.folds}-fold cross-validation:")
     for name, figures in report.cv.items():
         label = f"{name} (weight {figures['weight']})" if name == "blend" else name
-        click.echo(f"  {label:22} P {figures['precision']:.3f}  R {figures['recall']:.3f}  F1 {figures['f1']:.3f}")
+        by_language = "  ".join(
+            f"{group}: P {m['precision']:.3f} R {m['recall']:.3f}" for group, m in figures.get("languages", {}).items()
+        )
+        click.echo(f"  {label:22} P {figures['precision']:.3f}  R {figures['recall']:.3f}  F1 {figures['f1']:.3f}   {by_language}")
     destination = out_path or model_path()
     digest = save_model(artefact, destination)
     click.echo(f"model written to {destination} (ml-{digest}, blend weight {report.blend})")

@@ -33,19 +33,19 @@ def add(url: str, title: str | None, folder: str | None, language: str | None, n
     settings = get_settings()
     urls = [url]
     if not no_discover and not url.startswith("file:"):
+        from services.feeds.discovery import discover_feed_urls
+
         try:
-            from services.feeds.discovery import discover_feed_urls
-        except ImportError:
-            discover_feed_urls = None
-        if discover_feed_urls is not None:
-            try:
-                urls = discover_feed_urls(url, settings)
-            except Exception as exc:  # noqa: BLE001 - reported to the operator as is
-                _fail(f"cannot add {url}: {exc}")
+            urls = discover_feed_urls(url, settings)
+        except FeedError as exc:
+            _fail(f"cannot add {url}: {exc} (--no-discover adds the URL as given)")
+        if urls != [url]:
+            click.echo(f"{url} links to {len(urls)} feed(s)")
     try:
         with unit_of_work() as session:
             for feed_url in urls:
-                feed, created = add_feed(session, FeedSpec(url=feed_url, title=title, folder=folder, language=language, note=note))
+                named = title if len(urls) == 1 else None  # several feeds: each keeps the title its document gives
+                feed, created = add_feed(session, FeedSpec(url=feed_url, title=named, folder=folder, language=language, note=note))
                 click.echo(f"{'added' if created else 'updated'} feed {feed.id}: {feed.url}")
     except FeedError as exc:
         _fail(str(exc))

@@ -7,13 +7,16 @@ import click
 
 
 @click.command("run")
-@click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
+@click.option("--concurrency", default=2, show_default=True, help="Tasks run at once (worker threads).")
 @click.option("--queues", default="poll,classify,deliver", show_default=True, help="Queues the worker consumes.")
 def run(concurrency: int, queues: str) -> None:
     """Run beat and one worker in the foreground until Ctrl-C.
 
     Production runs beat and the workers as separate deployments (docs/architecture.md); this
-    is the same code in one process tree, with beat embedded in the worker.
+    is the same code in one process tree, with beat embedded in the worker. The worker runs its
+    tasks in threads: on one machine nothing needs process isolation, and a prefork pool can
+    hold Ctrl-C up for 30 s when a task ends just as the shutdown starts (billiard waits for its
+    result to be read).
     """
     from services.observability.health import broker_check
     from services.settings import get_settings
@@ -40,6 +43,7 @@ def run(concurrency: int, queues: str) -> None:
     click.echo(f"cnai run: broker {where}, queues {','.join(wanted)}; Ctrl-C to stop")
     worker = app.Worker(
         concurrency=concurrency,
+        pool="threads",
         queues=wanted,
         beat=True,
         scheduler="redbeat.RedBeatScheduler",

@@ -1,9 +1,9 @@
 """Polling: fetch → parse → dedupe → classify → persist → alert, for one feed or a whole cycle.
 
-A poll has two halves. ``fetch_and_parse`` touches no database: it runs in worker
-threads (``run_cycle`` fetches up to CYCLE_FETCH_THREADS feeds at once, per-host limits
-apply) or in a Celery task outside any transaction. ``record_poll`` writes the outcome
-in one transaction, sequentially. A feed is *claimed* first with a conditional UPDATE
+A poll has two halves. ``fetch_and_parse`` touches no database: in a Celery task it runs
+outside any transaction; in ``run_cycle`` the fetches run in CYCLE_FETCH_THREADS threads
+(per-host limits apply) and this thread parses. ``record_poll`` then writes the outcome in
+one transaction, sequentially, in a few bulk statements. A feed is *claimed* first with a conditional UPDATE
 that sets its lease; the lease value is the claim's token, and ``record_poll`` writes
 only if the feed still carries that token, so a poll that overran its lease (and was
 claimed again by another worker) writes nothing. A poll only writes alert rows (the
@@ -15,16 +15,16 @@ import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification, Feed, FetchLog
-from services.ingest.fetch import FetchError, FetchResult, build_client, fetch_feed
 from services.ingest.entries import ParsedFeed
+from services.ingest.fetch import FetchError, FetchResult, build_client, fetch_feed
 from services.ingest.parse import ParseError, parse_feed
 from services.ingest.politeness import HostLimiter, host_limiter
 from services.ingest.schedule import disable_feed, record_failure, record_not_modified, record_success
@@ -190,7 +190,7 @@ def parse_outcome(snapshot: FeedState, outcome: FetchOutcome) -> FetchOutcome:
         return outcome
     started = time.monotonic()
     try:
-        outcome.parsed = parse_feed(result.body, content_type=result.content_type, now=outcome.started_at)
+        outcome.parsed = parse_feed(result.body, result.url, content_type=result.content_type, now=outcome.started_at)
     except ParseError as exc:
         outcome.error = exc
     except Exception as exc:  # a bug on one feed's input must not stop the cycle
@@ -225,13 +225,15 @@ def _release_lease(session: Session, state: FeedState) -> bool:
     return released.rowcount == 1
 
 
-def _write_feed(session: Session, state: FeedState, lease: datetime | None) -> bool:
+def _write_feed(session: Session, state: FeedState, lease: datetime | None, polled_at: datetime) -> bool:
     """Write the feed's new state and release the lease in one UPDATE; False if ``lease`` is no longer ours."""
     statement = update(Feed).where(Feed.id == state.id, Feed.disabled_at.is_(None))
     if lease is not None:
         statement = statement.where(Feed.lease_until == lease)
     values = {name: getattr(state, name) for name in WRITTEN}
-    written = session.execute(statement.values(lease_until=None, **values), execution_options={"synchronize_session": False})
+    written = session.execute(
+        statement.values(lease_until=None, last_polled_at=polled_at, **values), execution_options={"synchronize_session": False}
+    )
     return written.rowcount == 1
 
 
@@ -272,7 +274,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
             report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
         state.etag, state.last_modified = result.etag, result.last_modified
         record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]
-        _write_feed(session, state, None)
+        _write_feed(session, state, None, now)
     else:
         if outcome.error is not None or outcome.crash is not None:
             _record_error(state, outcome, log_row, report, settings)
@@ -281,10 +283,10 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
             if result is not None and result.etag:
                 state.etag = result.etag
             record_not_modified(state, now, settings)  # type: ignore[arg-type]
-        if not _write_feed(session, state, snapshot.lease_until):
+        if not _write_feed(session, state, snapshot.lease_until, now):
             return _lost(report, outcome)
     log_row["duration_ms"] = int((outcome.duration_s + time.monotonic() - started) * 1000)
-    session.execute(insert(FetchLog), [log_row])
+    session.execute(insert(FetchLog.__table__), [log_row])
     return report
 
 
@@ -307,7 +309,9 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
         state.last_error = reason
         disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)  # type: ignore[arg-type]
     else:
-        record_failure(state, reason, now, settings, getattr(exc, "retry_after", None))  # type: ignore[arg-type]
+        record_failure(  # type: ignore[arg-type]
+            state, reason, now, settings, getattr(exc, "retry_after", None), can_disable=outcome.crash is None
+        )
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
 
 
@@ -318,7 +322,7 @@ def classify_and_alert(session: Session, articles: list[NewArticle], now: dateti
 
     verdicts = score_articles([(a.entry.title, a.entry.summary, a.entry.language, a.entry.link) for a in articles])
     version = CLASSIFIER_VERSION
-    session.execute(insert(Classification), [
+    session.execute(insert(Classification.__table__), [
         {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,
          "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons), "created_at": now}
         for a, v in zip(articles, verdicts)

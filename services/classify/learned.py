@@ -160,7 +160,7 @@ def train(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, Any], 
     """Fit the model on all examples; choose the blend weight and report figures by cross-validation."""
     from sklearn.model_selection import StratifiedKFold
 
-    from services.classify.evaluate import compute_metrics
+    from services.classify.evaluate import compute_metrics, language_group
     from services.classify.lexicon import default_lexicon
     from services.classify.scorer import lexicon_verdict
 
@@ -187,11 +187,20 @@ def train(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, Any], 
 
     by_weight = {w: compute_metrics(labels, blended(w)) for w in BLEND_WEIGHTS}
     best = max(BLEND_WEIGHTS, key=lambda w: (round(by_weight[w].f1, 6), -w))
-    cv = {
+    cv: dict[str, dict[str, Any]] = {
         "lexicon": by_weight[0.0].as_dict(),
         "model": by_weight[1.0].as_dict(),
         "blend": {**by_weight[best].as_dict(), "weight": best},
     }
+    groups = [language_group(e.lang or "") for e in examples]
+    for name, weight in (("lexicon", 0.0), ("model", 1.0), ("blend", best)):
+        predictions = blended(weight)
+        cv[name]["languages"] = {
+            group: compute_metrics(
+                [labels[i] for i, g in enumerate(groups) if g == group], [predictions[i] for i, g in enumerate(groups) if g == group]
+            ).as_dict()
+            for group in sorted(set(groups))
+        }
     pipeline = build_pipeline()
     pipeline.fit(texts, labels)
     import sklearn

@@ -3,9 +3,9 @@
 The YAML files are validated on load (unknown topic ids, weights outside 0..1, empty or
 non-string terms, unknown kinds all raise :class:`LexiconError` naming the file and
 entry), then every pattern is folded like article text and put in Aho-Corasick
-automata, per layer (context evidence, topic keywords): case-insensitive ASCII patterns,
-case-insensitive patterns with Chinese characters, case-sensitive patterns ("AI",
-"CAC", "Xi").
+automata, per layer (context evidence, topic keywords): case-insensitive ASCII patterns
+(for text without Chinese), all case-insensitive patterns (for text with Chinese), and
+case-sensitive patterns ("AI", "CAC", "Xi").
 
 Patterns and texts are matched as UTF-8 bytes spelled as Latin-1 characters
 (:func:`as_bytes`): pyahocorasick searches a node's children linearly, and a root with
@@ -16,6 +16,7 @@ character boundaries.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -41,11 +42,11 @@ TOPICS = (
     "international_governance",
     "research_and_talent",
 )
-TERM_ROLES = ("ai", "china", "domestic", "taiwan", "foreign", "peripheral", "neutral")
+TERM_ROLES = ("ai", "china", "domestic", "policy", "company", "taiwan", "foreign", "peripheral", "neutral")
 CONTEXT, TOPIC = 0, 1
 
 # Bumped when the scoring code changes meaning; part of the classifier version.
-ENGINE_REVISION = "1"
+ENGINE_REVISION = "2"
 
 
 class LexiconError(ValueError):
@@ -81,6 +82,9 @@ class Clue:
     entity: Entity | None = None
     topic: str | None = None
     weak: bool = False
+    needs_version: bool = False  # counts only followed by a version number ("Wan 2.2")
+    contextual: bool = False  # counts only with an AI or company-news clue close by (寒武纪: Cambricon or the Cambrian)
+    context: bool = False  # this clue is such context (set when compiled)
     ascii: bool = False
 
 
@@ -113,6 +117,9 @@ class Lexicon:
     pattern_count: int = 0
     publisher_hosts: frozenset[str] = frozenset()
     topic_descriptions: dict[str, str] = field(default_factory=dict)
+    hosts: dict[str, Entity] = field(default_factory=dict)  # a lab's own web host -> the lab
+    accounts: dict[str, Entity] = field(default_factory=dict)  # lower-cased org handle on a code/model hub -> the lab
+    account_hosts: frozenset[str] = frozenset()  # hubs whose first path segment is an org handle
 
 
 SCORING_KEYS = {
@@ -133,6 +140,12 @@ SCORING_KEYS = {
     "untitled_factor": float,
     "topic_min_score": float,
     "topic_fallback_threshold": float,
+    "channel_factor": float,
+    "account_hosts": list,
+    "context_window_chars": int,
+    "prior_only_min_strong_ai": int,
+    "strong_ai_weight": float,
+    "core_ai_weight": float,
 }
 
 
@@ -202,7 +215,8 @@ def _validate_scoring(data: dict[str, Any]) -> dict[str, Any]:
             raise _fail(file, key, "must be a mapping")
     for name in ("title", "summary", "link"):
         _weight(data["field_factor"].get(name), file, f"field_factor.{name}")
-    for key in ("threshold", "zh_china_prior", "peripheral_max_penalty", "core_joint", "topic_threshold", "summary_tail_factor", "untitled_factor"):
+    for key in ("threshold", "zh_china_prior", "peripheral_max_penalty", "core_joint", "topic_threshold", "summary_tail_factor",
+                "untitled_factor", "channel_factor", "strong_ai_weight", "core_ai_weight"):
         _weight(data[key], file, key)
     return data
 
@@ -248,7 +262,7 @@ class _Builder:
             raise _fail(file, where, f"term {term!r} is empty once folded")
         if clue.entity is None:  # one clue per folded term: "晶片" and "芯片" are the same word
             clue = replace(clue, key=f"{clue.role}:{clue.topic or ''}:{folded}")
-        clue = replace(clue, ascii=folded.isascii())
+        clue = replace(clue, ascii=folded.isascii(), context=_is_context(clue))
         clues = self.patterns.setdefault((layer, case_sensitive, folded), [])
         if not any(c.key == clue.key and c.role == clue.role for c in clues):
             clues.append(clue)
@@ -278,11 +292,43 @@ class _Builder:
         return Automata(ascii=ascii_, everything=everything, cased=cased)
 
 
+def _is_context(clue: Clue) -> bool:
+    """Whether a clue lets a nearby contextual alias count: AI talk, an AI-related entity, company news."""
+    if clue.entity is not None:
+        return not clue.contextual and not clue.weak and clue.entity.kind.ai > 0
+    return clue.role == "company" or (clue.role == "ai" and clue.weight >= 0.5)
+
+
 def _is_word_char(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
 
-def _add_entities(builder: _Builder, data: dict[str, Any]) -> dict[str, Entity]:
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]{2,}$")
+_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Channels(NamedTuple):
+    hosts: dict[str, Entity]
+    accounts: dict[str, Entity]
+
+
+def _add_channels(channels: _Channels, spec: dict[str, Any], entity: Entity, file: str, where: str) -> None:
+    """A lab's own hosts ("kimi.com": any subdomain too) and its org handles on model/code hubs."""
+    for field_name, table, pattern, what in (("hosts", channels.hosts, _HOST, "a bare host name such as kimi.com"),
+                                             ("accounts", channels.accounts, _ACCOUNT, "an org handle such as MiniMaxAI")):
+        if field_name not in spec:
+            continue
+        for value in _terms(spec[field_name], file, f"{where} {field_name}"):
+            key = value.lower()
+            if not pattern.match(value if field_name == "accounts" else key):
+                raise _fail(file, f"{where} {field_name}", f"{value!r} is not {what}")
+            owner = table.get(key)
+            if owner is not None and owner.name != entity.name:
+                raise _fail(file, f"{where} {field_name}", f"{value!r} already belongs to {owner.name!r}")
+            table[key] = entity
+
+
+def _add_entities(builder: _Builder, data: dict[str, Any], channels: _Channels) -> dict[str, Entity]:
     file = "entities.yaml"
     kinds = _kinds(data)
     raw = data.get("entities")
@@ -295,7 +341,7 @@ def _add_entities(builder: _Builder, data: dict[str, Any]) -> dict[str, Entity]:
             raise _fail(file, where, "needs a name")
         name = spec["name"]
         where = f"entity {name!r}"
-        unknown = set(spec) - {"name", "kind", "aliases", "weak", "case_sensitive", "topics"}
+        unknown = set(spec) - {"name", "kind", "aliases", "weak", "versioned", "contextual", "case_sensitive", "topics", "hosts", "accounts"}
         if unknown:
             raise _fail(file, where, f"unknown fields {sorted(unknown)}")
         if name in entities:
@@ -305,13 +351,22 @@ def _add_entities(builder: _Builder, data: dict[str, Any]) -> dict[str, Entity]:
             raise _fail(file, where, f"unknown kind {spec.get('kind')!r}")
         entity = Entity(name=name, kind=kind, topics=_topic_weights(spec.get("topics"), file, where))
         entities[name] = entity
-        if not any(spec.get(k) for k in ("aliases", "weak", "case_sensitive")):
+        if not any(spec.get(k) for k in ("aliases", "weak", "versioned", "contextual", "case_sensitive")):
             raise _fail(file, where, "needs at least one alias")
-        for list_name, weak, case_sensitive in (("aliases", False, False), ("weak", True, False), ("case_sensitive", False, True)):
+        _add_channels(channels, spec, entity, file, where)
+        lists = (
+            ("aliases", False, False, False, False),
+            ("weak", True, False, False, False),
+            ("versioned", True, True, False, False),
+            ("contextual", False, False, True, False),
+            ("case_sensitive", False, False, False, True),
+        )
+        for list_name, weak, needs_version, contextual, case_sensitive in lists:
             if list_name not in spec:
                 continue
             for alias in _terms(spec[list_name], file, f"{where} {list_name}"):
-                clue = Clue(key=f"entity:{name}", label=alias, role="entity", entity=entity, weak=weak)
+                clue = Clue(key=f"entity:{name}", label=alias, role="entity", entity=entity, weak=weak,
+                            needs_version=needs_version, contextual=contextual)
                 builder.add(alias, clue, CONTEXT, case_sensitive, file, where)
     return entities
 
@@ -344,7 +399,8 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         digest.update((directory / name).read_bytes())
     scoring = _validate_scoring(raw["scoring.yaml"])
     builder = _Builder()
-    entities = _add_entities(builder, raw["entities.yaml"])
+    channels = _Channels({}, {})
+    entities = _add_entities(builder, raw["entities.yaml"], channels)
 
     terms = raw["terms.yaml"]
     unknown = set(terms) - set(TERM_ROLES)
@@ -375,6 +431,9 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         pattern_count=len(builder.patterns),
         publisher_hosts=frozenset(h.lower() for h in scoring["publisher_hosts"]),
         topic_descriptions=descriptions,
+        hosts=channels.hosts,
+        accounts=channels.accounts,
+        account_hosts=frozenset(h.lower() for h in scoring["account_hosts"]),
     )
 
 

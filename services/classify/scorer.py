@@ -8,15 +8,12 @@ DeepSeek or the generative-AI measures). The beat is the conjunction:
 """
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from services.classify.lexicon import Automata, Clue, Lexicon, as_bytes, default_lexicon
+from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
-
-logger = logging.getLogger(__name__)
 
 FIELDS = ("title", "summary", "link")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -27,11 +24,15 @@ _LINK_AI = re.compile(r"(?<![0-9A-Za-z])ai(?![0-9A-Za-z])")
 _HANT_HINTS = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]*)([^?#\s]*)")
 _HOST_NOISE = frozenset({"www", "m", "com", "net", "org", "cn", "co", "io", "html", "htm", "php", "news", "blog", "en"})
+_HUB_SECTIONS = frozenset({"models", "datasets", "spaces", "organization", "orgs", "collections"})
 _VERSION = re.compile(r" ?(?:v|k|r|x|m)?\d", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """Relevance of an article: score in 0..1, topic ids from the taxonomy, canonical entity
+    names in order of appearance, human-readable reasons (strongest first)."""
+
     relevant: bool
     score: float
     topics: list[str]
@@ -43,10 +44,11 @@ class Verdict:
 class _Found:
     clue: Clue
     factor: float
-    field: int
+    part: int  # index into FIELDS: where the best mention was found
     count: int
     first: int
     versioned: bool = False  # a weak alias followed by a version number ("Kimi K3", "MiMo-V2")
+    channel: bool = False  # the link is the entity's own site or hub account
 
 
 def _as_text(value: object) -> str:
@@ -55,21 +57,52 @@ def _as_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _split_link(link: str) -> tuple[str, str] | None:
+    """(lower-case host, path) of an absolute URL."""
+    match = _URL.match(link[:2000]) if link else None
+    if match is None:
+        return None
+    return match.group(1).rpartition("@")[2].partition(":")[0].lower().rstrip("."), match.group(2)
+
+
+def _words_of_link(host: str, path: str, ignore_hosts: frozenset[str]) -> str:
+    labels = [label for label in host.split(".") if label not in _HOST_NOISE and label not in ignore_hosts]
+    if "%" in path:
+        path = unquote(path)
+    words = _LINK_WORDS.sub(" ", " ".join(labels) + " " + path).strip()
+    return _LINK_AI.sub("AI", words)[:300]
+
+
 def link_words(link: str, ignore_hosts: frozenset[str] = frozenset()) -> str:
     """The words of a link's host and path.
 
     "https://platform.moonshot.ai/blog/china-ai-rules.html" → "platform moonshot AI blog china AI rules".
     """
-    match = _URL.match(link[:2000]) if link else None
-    if match is None:
-        return ""
-    host = match.group(1).rpartition("@")[2].partition(":")[0].lower()
-    labels = [label for label in host.split(".") if label not in _HOST_NOISE and label not in ignore_hosts]
-    path = match.group(2)
-    if "%" in path:
-        path = unquote(path)
-    words = _LINK_WORDS.sub(" ", " ".join(labels) + " " + path).strip()
-    return _LINK_AI.sub("AI", words)[:300]
+    parts = _split_link(link)
+    return _words_of_link(*parts, ignore_hosts) if parts is not None else ""
+
+
+def _channel(lexicon: Lexicon, host: str, path: str) -> tuple[Entity, str] | None:
+    """The lab whose own site ("api-docs.deepseek.com") or hub account ("huggingface.co/MiniMaxAI/…")
+    published the item, with the host or handle that says so."""
+    if host.startswith("www."):
+        host = host[4:]
+    dot = -1
+    while True:  # the host and each parent domain: "platform.minimax.io", "minimax.io"
+        entity = lexicon.hosts.get(host[dot + 1 :])
+        if entity is not None:
+            return entity, host[dot + 1 :]
+        dot = host.find(".", dot + 1)
+        if dot < 0:
+            break
+    if host in lexicon.account_hosts:
+        account, _, rest = path.lstrip("/").partition("/")
+        if account in _HUB_SECTIONS:  # "modelscope.cn/models/Qwen/…", "huggingface.co/spaces/Qwen/…"
+            account = rest.partition("/")[0]
+        entity = lexicon.accounts.get(account.lower())
+        if entity is not None:
+            return entity, f"{host}/{account}"
+    return None
 
 
 def _right_edge_ok(text: str, index: int, ends_with_digit: bool) -> bool:
@@ -112,17 +145,39 @@ def _matches(automata: Automata, cased: str, lowered: str, chinese: bool) -> lis
     return found
 
 
+def _note(found: dict[str, _Found], clue: Clue, factor: float, part: int, start: int, versioned: bool) -> None:
+    seen = found.get(clue.key)
+    if seen is None:
+        found[clue.key] = _Found(clue, factor, part, 1, start, versioned)
+        return
+    seen.count += 1
+    seen.versioned = seen.versioned or versioned
+    better = factor > seen.factor
+    if (seen.clue.weak and not clue.weak) or (better and clue.weak == seen.clue.weak):
+        seen.clue = clue
+    if better:
+        seen.factor, seen.part = factor, part
+
+
 def _collect(
-    hits: list[tuple[int, int, int, tuple[Clue, ...]]], text: str, bounds: tuple[int, int, int], factors: tuple[float, ...]
+    hits: list[tuple[int, int, int, tuple[Clue, ...]]],
+    text: str,
+    bounds: tuple[int, int, int],
+    factors: tuple[float, ...],
+    window: int = 0,
 ) -> dict[str, _Found]:
     """Distinct clues of the outermost matches, with their best field factor.
 
     A match inside a longer one is dropped ("北京" inside "北京时间"). ``bounds``: byte
-    offsets of the end of the title, of the lede and of the summary.
+    offsets of the end of the title, of the lede and of the summary. A contextual alias
+    counts only when an AI term, AI entity or company-news word starts within ``window``
+    bytes of it.
     """
     found: dict[str, _Found] = {}
     title_end, lede_end, summary_end = bounds
     reach, last_start, last_end = -1, -1, -1
+    contextual: list[tuple[Clue, float, int, int]] = []
+    context_starts: list[int] = []
     for start, negative_end, _, clues in hits:
         end = -negative_end
         if end <= reach and (start != last_start or end != last_end):
@@ -130,13 +185,18 @@ def _collect(
         last_start, last_end = start, end
         if end > reach:
             reach = end
-        field = 0 if start < title_end else (1 if start < summary_end else 2)
-        factor = factors[3] if field == 1 and start >= lede_end else factors[field]
+        part = 0 if start < title_end else (1 if start < summary_end else 2)
+        factor = factors[3] if part == 1 and start >= lede_end else factors[part]
         for clue in clues:
+            if clue.contextual:
+                contextual.append((clue, factor, part, start))
+                continue
+            if clue.context:
+                context_starts.append(start)
             versioned = clue.weak and _VERSION.match(text, end) is not None
             seen = found.get(clue.key)
             if seen is None:
-                found[clue.key] = _Found(clue, factor, field, 1, start, versioned)
+                found[clue.key] = _Found(clue, factor, part, 1, start, versioned)
                 continue
             seen.count += 1
             seen.versioned = seen.versioned or versioned
@@ -144,7 +204,10 @@ def _collect(
             if (seen.clue.weak and not clue.weak) or (better and clue.weak == seen.clue.weak):
                 seen.clue = clue
             if better:
-                seen.factor, seen.field = factor, field
+                seen.factor, seen.part = factor, part
+    for clue, factor, part, start in contextual:
+        if any(abs(position - start) <= window for position in context_starts):
+            _note(found, clue, factor, part, start, False)
     return found
 
 
@@ -160,14 +223,15 @@ class _Text:
     has_cjk: bool
 
 
-def _prepare(lexicon: Lexicon, title: str, summary: str, lang: str, link: str) -> _Text:
+def _prepare(lexicon: Lexicon, title: str, summary: str, lang: str, link: tuple[str, str] | None) -> _Text:
     scoring = lexicon.scoring
     if FIELD_SEPARATOR in title or FIELD_SEPARATOR in summary:
         title, summary = title.replace(FIELD_SEPARATOR, " "), summary.replace(FIELD_SEPARATOR, " ")
     folded, hant = fold(f"{title}{FIELD_SEPARATOR}{summary}")  # one pass over both fields
     folded_title, _, folded_summary = folded.partition(FIELD_SEPARATOR)
     folded_title, folded_summary = folded_title.rstrip(), folded_summary.lstrip()
-    joined = "\n".join((folded_title, folded_summary, link_words(link, lexicon.publisher_hosts)))
+    words = _words_of_link(*link, lexicon.publisher_hosts) if link is not None else ""
+    joined = "\n".join((folded_title, folded_summary, words))
     cased, lowered = as_bytes(joined), as_bytes(lower_same_length(joined))
     if len(cased) != len(lowered):  # a letter whose lower case has another UTF-8 length
         lowered = as_bytes("".join(c.lower() if len(as_bytes(c.lower())) == len(as_bytes(c)) else c for c in joined))
@@ -189,94 +253,146 @@ _TEMPLATES = {
     "peripheral": 'peripheral subject "{}" in {}',
     "foreign": 'non-Chinese context "{}" in {}',
 }
+_CHANNEL = 'official channel of "{}" ({}): {}'
 
 
 @dataclass(slots=True)
 class _Evidence:
     """Noisy-OR accumulators (the probability that no clue of the kind holds) and what was seen."""
 
-    no: dict[str, float]
+    no_ai: float = 1.0
+    no_china: float = 1.0
+    no_joint: float = 1.0
+    no_taiwan: float = 1.0
+    no_peripheral: float = 1.0
     foreign: bool = False  # non-Chinese players or places in the title or lede
     titled: bool = False  # the title or link holds AI, China or entity evidence
-    china_title: bool = False  # a China term or Chinese entity in the title
-    foreign_place_title: bool = False  # a non-Chinese country, city or institution in the title
-    entities: list[tuple[int, str]] | None = None
-    topics: dict[str, float] | None = None
-    reasons: list[tuple[float, int, str, tuple[str, ...]]] | None = None
+    entities: list[str] = field(default_factory=list)
+    topics: dict[str, float] = field(default_factory=dict)
+    reasons: list[tuple[float, int, str, tuple[str, ...]]] = field(default_factory=list)
 
-    def add(self, kind: str, weight: float) -> None:
-        self.no[kind] *= 1 - weight
 
-    def strength(self, kind: str) -> float:
-        return 1 - self.no[kind]
+def _anchored(found: dict[str, _Found]) -> bool:
+    """Whether weak aliases ("Kimi", "Ernie", "Ascend", "Moonshot") may count: the text has a China
+    tie, or it talks about AI and its title names no foreign place ("Singapore launches Project Moonshot")."""
+    ai = china = foreign = False
+    for f in found.values():
+        clue = f.clue
+        if clue.weak:
+            continue
+        entity = clue.entity
+        if entity is not None:
+            if entity.kind.china >= 0.8 or f.channel:
+                return True
+            ai = ai or entity.kind.ai >= 0.5
+        elif clue.role == "ai":
+            ai = ai or clue.weight >= 0.5
+        elif clue.role in ("china", "domestic"):
+            china = True
+        elif clue.role == "foreign" and f.part == 0:
+            foreign = True
+    return ai and (china or not foreign)
 
 
 def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     field_factor = scoring["field_factor"]
     summary_factor, title_factor, bonus = field_factor["summary"], field_factor["title"], scoring["repeat_bonus"]
-    evidence = _Evidence(no=dict.fromkeys(("ai", "china", "joint", "taiwan", "peripheral"), 1.0), entities=[], topics={}, reasons=[])
+    evidence = _Evidence()
     reasons = evidence.reasons
-    # Weak aliases ("Kimi", "Ernie", "Ascend") count next to AI talk or a China tie.
-    anchored = any(
-        not f.clue.weak
-        and (
-            (f.clue.role == "ai" and f.clue.weight >= 0.5)
-            or (f.clue.entity is not None and (f.clue.entity.kind.ai >= 0.5 or f.clue.entity.kind.china >= 0.8))
-        )
-        for f in found.values()
-    )
+    anchored = _anchored(found)
+    strong_ai_weight = scoring["strong_ai_weight"]
+    no_ai = no_china = no_joint = no_taiwan = no_peripheral = 1.0
+    china_title = foreign_place_title = False  # "印度推出本土大模型": 本土 is India's
+    core_ai_weight = scoring["core_ai_weight"]
+    strong_ai = 0  # distinct strong AI clues: terms ("人工智能", "AI") and AI entities that are not foreign
+    strong_ai_title = core_ai = business = False  # business: policy or company-news vocabulary
     domestic: list[tuple[_Found, float]] = []
     for item in found.values():  # in order of first appearance (hits are sorted by start)
         clue = item.clue
-        if clue.weak and not (anchored or item.versioned or (text.is_zh and clue.ascii)):
+        if clue.weak and not (item.versioned or (not clue.needs_version and (anchored or (text.is_zh and clue.ascii)))):
             continue
         factor = min(title_factor, item.factor + bonus * (item.count - 1))
-        where = FIELDS[item.field]
-        if item.field != 1 and (clue.entity is not None or clue.role in ("ai", "china", "domestic")):
+        where = FIELDS[item.part]
+        entity, role = clue.entity, clue.role
+        if item.part != 1 and (entity is not None or role in ("ai", "china", "domestic")):
             evidence.titled = True
-        if item.field == 0 and (clue.role == "china" or (clue.entity is not None and clue.entity.kind.china >= 0.8)):
-            evidence.china_title = True
-        if clue.entity is not None:
-            kind = clue.entity.kind
-            evidence.add("ai", kind.ai * factor)
-            evidence.add("china", kind.china * factor)
-            evidence.add("joint", kind.joint * factor)
-            evidence.add("peripheral", kind.peripheral * factor)
-            if kind.foreign:
-                evidence.foreign = evidence.foreign or item.factor >= summary_factor
-            evidence.entities.append((item.first, clue.entity.name))
-            for topic, weight in clue.entity.topics:
+        if entity is not None:
+            kind = entity.kind
+            if item.part == 0 and kind.china >= 0.8:
+                china_title = True
+            no_ai *= 1 - kind.ai * factor
+            no_china *= 1 - kind.china * factor
+            no_joint *= 1 - kind.joint * factor
+            no_peripheral *= 1 - kind.peripheral * factor
+            if kind.foreign and item.factor >= summary_factor:
+                evidence.foreign = True
+            if kind.ai >= strong_ai_weight and not kind.foreign:
+                strong_ai += 1
+            evidence.entities.append(entity.name)
+            for topic, weight in entity.topics:
                 evidence.topics[topic] = evidence.topics.get(topic, 1.0) * (1 - weight * factor)
             strength = max(kind.joint, kind.ai * kind.china, kind.china, kind.ai, 0.05) * factor
-            name = clue.entity.name if clue.label == clue.entity.name else f"{clue.entity.name}: {clue.label}"
+            if item.channel:
+                reasons.append((strength, -1, _CHANNEL, (entity.name, kind.label, clue.label)))
+                continue
+            name = entity.name if clue.label == entity.name else f"{entity.name}: {clue.label}"
             reasons.append((strength, item.first, 'entity "{}" ({}) in {}', (name, kind.label, where)))
-        elif clue.role == "domestic":
-            domestic.append((item, factor))
-        elif clue.role == "foreign":
+            continue
+        weight = clue.weight * factor
+        if role == "ai":
+            no_ai *= 1 - weight
+            if clue.weight >= strong_ai_weight:
+                strong_ai += 1
+                strong_ai_title = strong_ai_title or item.part == 0
+                core_ai = core_ai or (clue.weight >= core_ai_weight and item.factor >= summary_factor)
+        elif role == "china":
+            no_china *= 1 - weight
+            china_title = china_title or item.part == 0
+        elif role == "domestic":
+            domestic.append((item, weight))
+            continue
+        elif role in ("policy", "company"):
+            business = True
+            continue
+        elif role == "taiwan":
+            no_taiwan *= 1 - weight
+        elif role == "peripheral":
+            no_peripheral *= 1 - weight
+        elif role == "foreign":
             evidence.foreign = evidence.foreign or item.factor >= summary_factor
-            evidence.foreign_place_title = evidence.foreign_place_title or item.field == 0
-            reasons.append((0.01, item.first, _TEMPLATES["foreign"], (clue.label, where)))
-        elif clue.role in evidence.no:
-            evidence.add(clue.role, clue.weight * factor)
-            reasons.append((clue.weight * factor, item.first, _TEMPLATES[clue.role], (clue.label, where)))
+            foreign_place_title = foreign_place_title or item.part == 0
+            weight = 0.01
+        else:
+            continue
+        reasons.append((weight, item.first, _TEMPLATES[role], (clue.label, where)))
 
     # "Domestic" words (国内, 我国) and the prior of Chinese-language text speak of the
     # mainland only in Simplified text that is not about Taiwan, nor about another country.
-    mainland = not text.is_hant and evidence.strength("taiwan") == 0
-    if mainland and (evidence.china_title or not evidence.foreign_place_title):
-        for item, factor in domestic:
-            evidence.add("china", item.clue.weight * factor)
-            reasons.append((item.clue.weight * factor, item.first, _TEMPLATES["domestic"], (item.clue.label, FIELDS[item.field])))
-    if text.is_zh and mainland and not evidence.foreign and scoring["zh_china_prior"] > 0:
-        evidence.add("china", scoring["zh_china_prior"])
-        reasons.append((scoring["zh_china_prior"], 10**9, "Chinese-language text, no foreign focus (weak China link)", ()))
+    mainland = not text.is_hant and no_taiwan == 1.0
+    if mainland and (china_title or not foreign_place_title):
+        for item, weight in domestic:
+            no_china *= 1 - weight
+            reasons.append((weight, item.first, _TEMPLATES["domestic"], (item.clue.label, FIELDS[item.part])))
+    # When the language is the only China evidence, one generic AI word is not enough
+    # ("人工智能时代，我们需要怎样的教育"): ask for a core generative-AI term in the title or
+    # lede ("大模型价格战打响"), a second strong AI clue, or an AI term in the title next to
+    # policy or company-news vocabulary ("人工智能立法应守住三条线", "智能体…多家公司推出").
+    prior = scoring["zh_china_prior"]
+    if text.is_zh and mainland and not evidence.foreign and prior > 0:
+        only_evidence = no_china == 1.0 and no_joint == 1.0
+        licensed = core_ai or strong_ai >= scoring["prior_only_min_strong_ai"] or (strong_ai_title and business)
+        if not only_evidence or licensed:
+            no_china *= 1 - prior
+            reasons.append((prior, 10**9, "Chinese-language text, no foreign focus (weak China link)", ()))
+    evidence.no_ai, evidence.no_china, evidence.no_joint = no_ai, no_china, no_joint
+    evidence.no_taiwan, evidence.no_peripheral = no_taiwan, no_peripheral
     return evidence
 
 
 def _score(evidence: _Evidence, scoring: dict) -> float:
-    ai, china, joint = evidence.strength("ai"), evidence.strength("china"), evidence.strength("joint")
-    peripheral = 1 - evidence.no["peripheral"] * (1 - 0.5 * evidence.strength("taiwan"))
-    score = 1 - (1 - joint) * (1 - ai * china)
+    joint = 1 - evidence.no_joint
+    score = 1 - evidence.no_joint * (1 - (1 - evidence.no_ai) * (1 - evidence.no_china))
+    peripheral = 1 - evidence.no_peripheral * (1 - 0.5 * (1 - evidence.no_taiwan))
     if peripheral > 0 and joint < scoring["core_joint"]:
         score *= 1 - scoring["peripheral_max_penalty"] * peripheral
     if not evidence.titled:
@@ -286,7 +402,7 @@ def _score(evidence: _Evidence, scoring: dict) -> float:
 
 def _topics(lexicon: Lexicon, text: _Text, evidence: _Evidence, factors: tuple[float, ...], relevant: bool) -> list[str]:
     scoring = lexicon.scoring
-    no = dict(evidence.topics or {})
+    no = dict(evidence.topics)
     for item in _collect(_matches(lexicon.topics, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors).values():
         factor = min(factors[0], item.factor + scoring["repeat_bonus"] * (item.count - 1))
         topic = item.clue.topic or ""
@@ -299,10 +415,10 @@ def _topics(lexicon: Lexicon, text: _Text, evidence: _Evidence, factors: tuple[f
 
 
 def _explain(evidence: _Evidence, relevant: bool, limit: int) -> list[str]:
-    reasons = sorted(evidence.reasons or [], key=lambda r: (-r[0], r[1]))[:limit]
+    reasons = sorted(evidence.reasons, key=lambda r: (-r[0], r[1]))[:limit]
     texts = [template.format(*args) for _, _, template, args in reasons]
     if not relevant:
-        ai, china, joint = evidence.strength("ai"), evidence.strength("china"), evidence.strength("joint")
+        ai, china, joint = 1 - evidence.no_ai, 1 - evidence.no_china, 1 - evidence.no_joint
         if max(china, joint) < 0.5:
             texts.insert(0, "no China link found" if china == 0 and joint == 0 else "weak China link")
         if max(ai, joint) < 0.5:
@@ -316,21 +432,32 @@ def lexicon_verdict(
     """The lexicon's verdict on one article (no learned layer)."""
     lexicon = lexicon or default_lexicon()
     scoring = lexicon.scoring
+    parts = _split_link(_as_text(link))
     text = _prepare(
         lexicon,
         _as_text(title)[: scoring["max_title_chars"]],
         _as_text(summary)[: scoring["max_summary_chars"]],
         _as_text(lang).strip().lower(),
-        _as_text(link),
+        parts,
     )
     field_factor = scoring["field_factor"]
     factors = (field_factor["title"], field_factor["summary"], field_factor["link"], scoring["summary_tail_factor"])
-    found = _collect(_matches(lexicon.context, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors)
+    window = scoring["context_window_chars"] * 3  # bytes: the aliases that need it are Chinese
+    found = _collect(_matches(lexicon.context, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors, window)
+    channel = _channel(lexicon, *parts) if parts is not None else None
+    if channel is not None:
+        entity, label = channel
+        key = f"entity:{entity.name}"
+        clue = Clue(key=key, label=label, role="entity", entity=entity)
+        seen = found.pop(key, None)
+        count = seen.count + 1 if seen is not None else 1
+        factor = max(scoring["channel_factor"], seen.factor if seen is not None else 0.0)
+        found[key] = _Found(clue, factor, seen.part if seen is not None else 2, count, -1, channel=True)
     if not found and not text.is_zh:
         return Verdict(relevant=False, score=0.0, topics=[], entities=[], reasons=["no AI term found", "no China link found"])
     evidence = _weigh(found, text, scoring)
     score = _score(evidence, scoring)
     relevant = score >= scoring["threshold"]
     topics = _topics(lexicon, text, evidence, factors, relevant) if score >= scoring["topic_min_score"] else []
-    entities = list(dict.fromkeys(name for _, name in evidence.entities or []))
+    entities = list(dict.fromkeys(evidence.entities))
     return Verdict(relevant=relevant, score=score, topics=topics, entities=entities, reasons=_explain(evidence, relevant, scoring["max_reasons"]))

@@ -10,8 +10,6 @@ from services.classify.scorer import Verdict, lexicon_verdict
 
 logger = logging.getLogger(__name__)
 
-Article = tuple[str, str, "str | None", "str | None"]  # title, summary, lang, link
-
 
 def classifier_version() -> str:
     """``lex-<hash8>``, plus ``+ml-<hash8>`` when a learned model is in use."""
@@ -24,11 +22,16 @@ def classifier_version() -> str:
 
 def score_article(title: str, summary: str = "", lang: str | None = None, link: str | None = None) -> Verdict:
     """Relevance of one article to the China LLM / AI-policy beat."""
+    from services.classify.learned import active_model
+
+    if active_model() is None:
+        return _safe_lexicon_verdict(default_lexicon(), title, summary, lang, link)
     return score_articles([(title, summary, lang, link)])[0]
 
 
 def score_articles(articles: Iterable[Sequence[object]]) -> list[Verdict]:
-    """Verdicts for many articles; the learned layer (if any) runs once per batch."""
+    """Verdicts for many ``(title, summary[, lang[, link]])`` tuples, in order; the learned
+    layer (if any) runs once per batch."""
     from services.classify.learned import active_model, model_text
 
     lexicon = default_lexicon()  # a broken lexicon fails loudly, before any article

@@ -4,7 +4,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
 import yaml
+from defusedxml import DefusedXmlException
 
 from services.feeds.registry import FeedError, FeedSpec
 
@@ -43,11 +45,18 @@ def write_yaml(specs: list[FeedSpec]) -> str:
 
 
 def read_opml(data: bytes) -> list[FeedSpec]:
-    """Feeds of an OPML document; nested outlines become folders."""
+    """Feeds of an OPML document; nested outlines become folders ("News/China").
+
+    Parsed with defusedxml: a DOCTYPE with entities or external references is refused, never expanded.
+    """
     try:
-        root = ET.fromstring(data)
+        root = SafeET.fromstring(data.lstrip())
     except ET.ParseError as exc:
         raise FeedError(f"not an OPML document: {exc}") from exc
+    except DefusedXmlException as exc:
+        raise FeedError(f"refused OPML document: {type(exc).__name__} (DTDs and entities are not allowed)") from exc
+    if root.tag.lower() != "opml":
+        raise FeedError(f"not an OPML document: the root element is <{root.tag}>, not <opml>")
     body = root.find("body")
     if body is None:
         raise FeedError("not an OPML document: no <body>")
@@ -55,13 +64,13 @@ def read_opml(data: bytes) -> list[FeedSpec]:
 
     def walk(node: ET.Element, folder: str | None) -> None:
         for outline in node.findall("outline"):
-            url = outline.get("xmlUrl")
-            label = outline.get("title") or outline.get("text")
+            url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            label = (outline.get("title") or outline.get("text") or "").strip() or None
             if url:
-                specs.append(FeedSpec(url=url, title=label, folder=folder, language=outline.get("language"),
+                specs.append(FeedSpec(url=url, title=label if label != url else None, folder=folder, language=outline.get("language"),
                                       note=outline.get("description"), site_url=outline.get("htmlUrl")))
             else:
-                walk(outline, "/".join(filter(None, [folder, label])))
+                walk(outline, "/".join(filter(None, [folder, (label or "").replace("/", "-")])) or None)
 
     walk(body, None)
     return specs
@@ -81,7 +90,9 @@ def write_opml(specs: list[FeedSpec], title: str = "cnai-monitor feeds") -> str:
                 if key not in folders:
                     folders[key] = ET.SubElement(parent, "outline", text=name, title=name)
                 parent = folders[key]
-        attrs = {"type": "rss", "text": spec.title or spec.url, "title": spec.title or spec.url, "xmlUrl": spec.url}
+        attrs = {"type": "rss", "text": spec.title or spec.url, "xmlUrl": spec.url}
+        if spec.title:
+            attrs["title"] = spec.title
         if spec.site_url:
             attrs["htmlUrl"] = spec.site_url
         if spec.language:

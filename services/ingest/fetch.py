@@ -1,6 +1,7 @@
 """Fetch a feed over HTTP: conditional GET, size and time limits, redirects, Retry-After, SSRF checks."""
 from __future__ import annotations
 
+import ipaddress
 import time
 import zlib
 from collections.abc import Iterator
@@ -102,20 +103,51 @@ def fetch_feed(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    literal = _ip_literal(url)
+    if literal is not None:  # refuse a forbidden IP at once: no politeness wait, no client, no socket
+        reason = AddressPolicy(settings.allowed_networks).refusal(literal)
+        if reason is not None:
+            raise FetchError(f"refused to fetch {url}: {reason}", refused=True)
     own_client = client is None
     client = client or build_client(settings, max_connections=4)
     limiter = limiter or host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
     try:
         return _get_following_redirects(client, limiter, url, headers, settings)
-    except AddressRefused as exc:
-        raise FetchError(f"refused to fetch {getattr(exc, 'url', url)}: {exc.reason}", refused=True) from None
-    except httpx.TimeoutException as exc:
-        raise FetchError(_timeout_reason(exc, settings)) from None
-    except httpx.HTTPError as exc:
-        raise FetchError(f"network error: {type(exc).__name__}: {exc}") from None
     finally:
         if own_client:
             client.close()
+
+
+@contextmanager
+def _plain_errors(hop: list[str], settings: Settings, deadline: float, queued: float) -> Iterator[None]:
+    """Turn transport exceptions into FetchError with the operator's wording; note the politeness wait."""
+    try:
+        try:
+            yield
+        except AddressRefused as exc:
+            raise FetchError(f"refused to fetch {hop[0]}: {exc.reason}", refused=True) from None
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline - 0.05:
+                raise FetchError(
+                    f"timed out: no complete response within the total deadline of {settings.fetch_deadline_s:g}s "
+                    "(FETCH_DEADLINE_SECONDS)"
+                ) from None
+            raise FetchError(_timeout_reason(exc, settings)) from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid URL {hop[0]!r}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"network error: {type(exc).__name__}: {exc}") from None
+    except FetchError as exc:
+        exc.queued_s = queued
+        raise
+
+
+def _ip_literal(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        host = urlsplit(url).hostname
+        return ipaddress.ip_address(host.split("%")[0]) if host else None
+    except ValueError:
+        return None
 
 
 def _timeout_reason(exc: httpx.TimeoutException, settings: Settings) -> str:
@@ -130,29 +162,20 @@ def _get_following_redirects(
     permanent_to: str | None = None
     all_permanent = True
     visited = {url}
+    hop = [url]
     asked = time.monotonic()
     with limiter.slot(urlsplit(url).hostname or ""):
         deadline = time.monotonic() + settings.fetch_deadline_s
         queued = time.monotonic() - asked
-        with fetch_deadline(deadline), _queued(queued):
+        with fetch_deadline(deadline), _plain_errors(hop, settings, deadline, queued):
             for _hop in range(MAX_REDIRECTS + 1):
-                try:
-                    with client.stream("GET", url, headers=headers) as response:
-                        if response.status_code not in REDIRECT_STATUSES:
-                            result = _result(response, url, headers, permanent_to, settings, deadline)
-                            result.queued_s = queued
-                            return result
-                        target = _redirect_target(response, url)
-                except AddressRefused as exc:
-                    exc.url = url  # type: ignore[attr-defined]
-                    raise
-                except httpx.TimeoutException as exc:
-                    if time.monotonic() >= deadline - 0.05:
-                        raise FetchError(
-                            f"timed out: no complete response within the total deadline of {settings.fetch_deadline_s:g}s "
-                            "(FETCH_DEADLINE_SECONDS)"
-                        ) from None
-                    raise FetchError(_timeout_reason(exc, settings)) from None
+                hop[0] = url
+                with client.stream("GET", url, headers=headers) as response:
+                    if response.status_code not in REDIRECT_STATUSES:
+                        result = _result(response, url, headers, permanent_to, settings, deadline)
+                        result.queued_s = queued
+                        return result
+                    target = _redirect_target(response, url)
                 if target in visited:
                     raise FetchError(f"redirect loop: {url} redirects back to {target}", response.status_code)
                 visited.add(target)
@@ -161,16 +184,8 @@ def _get_following_redirects(
                 else:
                     all_permanent, permanent_to = False, None
                 url = target
-    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
-
-
-@contextmanager
-def _queued(seconds: float) -> Iterator[None]:
-    try:
-        yield
-    except FetchError as exc:
-        exc.queued_s = seconds
-        raise
+            raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+    raise AssertionError("unreachable")
 
 
 def _redirect_target(response: httpx.Response, url: str) -> str:

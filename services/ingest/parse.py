@@ -14,6 +14,7 @@ import calendar
 import io
 import re
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -173,11 +174,20 @@ def entry_key(guid: str | None, canonical: str | None, fp: str) -> str:
     if len(key) > MAX_KEY_CHARS:
         import hashlib
 
-        key = key[:4] + "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        key = key.split(":", 1)[0] + ":sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     return key
 
 
-def normalise_entries(raw: RawFeed, now: datetime) -> ParsedFeed:
+def absolute_link(link: str | None, base: str | None) -> str | None:
+    """An http(s) link, relative ones resolved against the feed's own URL; None for anything else."""
+    if not link:
+        return None
+    if base and not link.lower().startswith(("http://", "https://")):
+        link = urljoin(base, link)
+    return link if link.lower().startswith(("http://", "https://")) else None
+
+
+def normalise_entries(raw: RawFeed, now: datetime, url: str | None = None) -> ParsedFeed:
     """Plain text, sanitised HTML, canonical links, plausible UTC times, dedupe keys; one entry per key."""
     parsed = ParsedFeed(
         title=plain_text(raw.title, limit=500) or None,
@@ -186,6 +196,7 @@ def normalise_entries(raw: RawFeed, now: datetime) -> ParsedFeed:
         version=raw.version,
         warnings=list(raw.warnings),
     )
+    base = url if url and url.lower().startswith(("http://", "https://")) else parsed.site_url
     seen: set[str] = set()
     dropped = duplicates = 0
     for item in raw.entries:
@@ -195,7 +206,7 @@ def normalise_entries(raw: RawFeed, now: datetime) -> ParsedFeed:
             dropped += 1
             continue
         guid = clean_identifier(item.guid)
-        link = clean_identifier(item.link)
+        link = absolute_link(clean_identifier(item.link), base)
         canonical = canonical_url(link)
         fp = fingerprint(title, summary)
         key = entry_key(guid, canonical, fp)
@@ -229,5 +240,5 @@ def normalise_entries(raw: RawFeed, now: datetime) -> ParsedFeed:
 
 def parse_feed(body: bytes, url: str | None = None, *, content_type: str | None = None, now: datetime | None = None) -> ParsedFeed:
     """Entries of an RSS/Atom/RDF/JSON Feed document; raise ParseError if nothing in it is a feed."""
-    return normalise_entries(read_document(body, content_type), now or datetime.now(timezone.utc))
+    return normalise_entries(read_document(body, content_type), now or datetime.now(timezone.utc), url)
 

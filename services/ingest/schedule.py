@@ -86,12 +86,17 @@ def backoff_delay(failures: int, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=min(seconds, MAX_BACKOFF.total_seconds()))
 
 
-def record_failure(feed: Feed, reason: str, now: datetime, settings: Settings, retry_after: float | None = None) -> None:
-    """Back off exponentially with jitter (bounded at 24 h); disable after FEED_MAX_FAILURES failures in a row."""
+def record_failure(
+    feed: Feed, reason: str, now: datetime, settings: Settings, retry_after: float | None = None, *, can_disable: bool = True
+) -> None:
+    """Back off exponentially with jitter (bounded at 24 h); disable after FEED_MAX_FAILURES failures in a row.
+
+    ``can_disable=False`` for our own faults (a crash, a broken classifier): they back off but never disable a feed.
+    """
     feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
     feed.last_error = reason[:1000]
     feed.lease_until = None
-    if feed.consecutive_failures >= settings.feed_max_failures:
+    if can_disable and feed.consecutive_failures >= settings.feed_max_failures:
         disable_feed(feed, f"{feed.consecutive_failures} failures in a row; last: {reason}"[:1000], now)
         return
     feed.next_poll_at = now + backoff_delay(feed.consecutive_failures, retry_after)

@@ -138,7 +138,8 @@ def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: d
     story_of: list[int] = [s or 0 for s in matched]
     if opening:
         rows = [{"title": drafts[i].title, "first_seen_at": now, "last_seen_at": now, "article_count": 1} for i in opening]
-        new_ids = session.execute(insert(Story).returning(Story.id, sort_by_parameter_order=True), rows).scalars().all()
+        stories = Story.__table__
+        new_ids = session.execute(insert(stories).returning(stories.c.id, sort_by_parameter_order=True), rows).scalars().all()
         for i, story_id in zip(opening, new_ids):
             story_of[i] = story_id
     joined: dict[int, int] = {}
@@ -164,13 +165,14 @@ def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: d
             result.new_articles.append(NewArticle(article_id, story_of[i], draft))
     if raced:
         _resolve_races(session, drafts, raced, ids, story_of, opening, joined, result)
-    if joined:
+    grown = [{"sid": sid, "n": n} for sid, n in joined.items() if n > 0]
+    if grown:
+        stories = Story.__table__
         session.execute(
-            update(Story).where(Story.id == bindparam("sid")).values(
-                article_count=Story.article_count + bindparam("n"), last_seen_at=now
+            update(stories).where(stories.c.id == bindparam("sid")).values(
+                article_count=stories.c.article_count + bindparam("n"), last_seen_at=now
             ),
-            [{"sid": sid, "n": n} for sid, n in joined.items()],
-            execution_options={"synchronize_session": False},
+            grown,
         )
     index_story_bands(session, [(a.id, a.entry.features) for a in result.new_articles], now)
     return ids

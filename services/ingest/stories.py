@@ -195,7 +195,7 @@ def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], n
         for band in set(band_keys(features))
     ]
     if rows:
-        session.execute(insert(StoryBand), rows)
+        session.execute(insert(StoryBand.__table__), rows)
 
 
 def prune_story_bands(session: Session, now: datetime) -> int:

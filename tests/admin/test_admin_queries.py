@@ -57,6 +57,25 @@ def test_the_dataset_is_a_year_of_realistic_data(admin_dataset: AdminDataset) ->
     assert 0.1 < relevant_share < 0.3
 
 
+def test_the_dataset_keeps_every_foreign_key(admin_dataset: AdminDataset) -> None:
+    """The loader skips foreign-key triggers for speed; nothing may point nowhere."""
+    with admin_dataset.engine.connect() as connection:
+        foreign_keys = connection.execute(text("""
+            SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, fa.attname
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
+            WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+        """)).all()
+        assert len(foreign_keys) >= 12
+        for table, column, target, target_column in foreign_keys:
+            dangling = connection.execute(text(
+                f"SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL"
+                f" AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.{target_column} = t.{column})"
+            )).scalar_one()
+            assert dangling == 0, f"{table}.{column} -> {target}"
+
+
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
 def test_admin_query_runs_and_selective_ones_use_indexes(admin_dataset: AdminDataset, query: AdminQuery) -> None:
     with admin_dataset.engine.connect() as connection:

@@ -62,6 +62,11 @@ def test_digest_changes_with_the_data(lexicon_copy: Path) -> None:
         ("entities.yaml", lambda d: d["entities"].append(dict(d["entities"][0])), "duplicate name"),
         ("entities.yaml", lambda d: d["entities"][0].update(topics={"weather": 0.5}), "unknown topic"),
         ("scoring.yaml", lambda d: d.pop("threshold"), "threshold: missing"),
+        ("scoring.yaml", lambda d: d.pop("account_hosts"), "account_hosts: missing"),
+        ("terms.yaml", lambda d: d.pop("policy"), "policy: missing section"),
+        ("entities.yaml", lambda d: d["entities"][0].update(hosts=["https://deepseek.com/"]), "is not a bare host name"),
+        ("entities.yaml", lambda d: d["entities"][0].update(accounts=["deepseek-ai/models"]), "is not an org handle"),
+        ("entities.yaml", lambda d: d["entities"][1].update(hosts=["deepseek.com"]), "already belongs to 'DeepSeek'"),
     ],
 )
 def test_malformed_data_is_rejected_with_the_file_named(lexicon_copy: Path, file: str, change, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -75,3 +80,12 @@ def test_unparsable_yaml_is_a_lexicon_error(lexicon_copy: Path) -> None:
     (lexicon_copy / "terms.yaml").write_text("ai: [unclosed\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="terms.yaml: not valid YAML"):
         load_lexicon(lexicon_copy)
+
+
+def test_lab_channels_are_loaded_case_insensitively() -> None:
+    lexicon = load_lexicon(LEXICON_DIR)
+    assert lexicon.hosts["deepseek.com"].name == "DeepSeek"
+    assert lexicon.accounts["minimaxai"].name == "MiniMax"
+    assert "huggingface.co" in lexicon.account_hosts
+    for entity in {**lexicon.hosts, **lexicon.accounts}.values():
+        assert entity.kind.ai >= 0.5 and entity.kind.china >= 0.8, entity.name

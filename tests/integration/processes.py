@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -105,15 +104,3 @@ class ServiceProcess:
                 pass
         self.signal_group(signal.SIGKILL)
         return self.process.wait(10)
-
-
-@contextmanager
-def running(*processes: ServiceProcess) -> Iterator[tuple[ServiceProcess, ...]]:
-    """Start ``processes``; on the way out, stop them and anything they started."""
-    try:
-        for process in processes:
-            process.start()
-        yield processes
-    finally:
-        for process in processes:
-            process.stop(timeout=10)

@@ -18,7 +18,7 @@ from services.alerts.email import email_message
 from services.alerts.slack import slack_payload
 from services.settings import Settings
 
-SETTINGS = settings(max_examples=200, deadline=None)
+SETTINGS = settings(max_examples=120, deadline=None)
 
 nasty = st.one_of(
     st.text(max_size=60),

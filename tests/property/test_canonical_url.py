@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from services.ingest.normalise import TRACKING_PARAMS, canonical_url
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(max_examples=200, deadline=None)
 
 schemes = st.sampled_from(["http", "https", "HTTP", "HtTpS", "ftp", "javascript", "data", "file", "mailto", ""])
 hosts = st.one_of(

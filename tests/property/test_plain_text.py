@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from services.ingest.normalise import plain_text
 
-SETTINGS = settings(max_examples=300, deadline=None)
+SETTINGS = settings(max_examples=200, deadline=None)
 
 INVISIBLE = {"Cc", "Cf"}
 TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")

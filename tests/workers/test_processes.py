@@ -93,8 +93,8 @@ def worker_and_beat(
         yield worker, beat
     finally:
         worker.signal_group(signal.SIGCONT)
-        worker.stop()
-        beat.stop()
+        worker.kill()
+        beat.kill()
 
 
 def test_worker_and_beat_heartbeat_serve_metrics_log_json_and_check_in_with_sentry(
@@ -156,10 +156,11 @@ def test_worker_and_beat_heartbeat_serve_metrics_log_json_and_check_in_with_sent
 
 
 def test_only_the_beat_holding_the_lock_sends_and_a_standby_takes_over_when_it_dies(
-    celery_env: dict[str, str], tmp_path: Path
+    private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
+    env = service_env(REDIS_URL=private_redis.url, DISPATCH_INTERVAL_SECONDS="1", DELIVERY_SWEEP_INTERVAL_SECONDS="1")
     beats = [
-        ServiceProcess(f"beat-{n}", BEAT, {**celery_env, "BEAT_HEARTBEAT_FILE": str(tmp_path / f"b{n}.heartbeat")}, tmp_path)
+        ServiceProcess(f"beat-{n}", BEAT, {**env, "BEAT_HEARTBEAT_FILE": str(tmp_path / f"b{n}.heartbeat")}, tmp_path)
         for n in (1, 2)
     ]
     try:
@@ -180,4 +181,4 @@ def test_only_the_beat_holding_the_lock_sends_and_a_standby_takes_over_when_it_d
         assert took_over <= 5 + 2, f"the standby took {took_over:.1f}s to take over (lock timeout 5s)"
     finally:
         for beat in beats:
-            beat.stop()
+            beat.kill()

@@ -1,0 +1,173 @@
+"""Redis restarted with tasks queued, and workers SIGKILLed mid-task: nothing lost, nothing doubled.
+
+Real Celery workers (``celery -A workers.app worker``) on a redis-server of the test's own and a
+PostgreSQL database of the test's own.
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from kombu import Queue
+
+from tests.faults.conftest import assert_stored_once, entries_of, feed_body, register, serve_feed, wait_until
+from tests.faults.worker import CeleryWorker
+from tests.support.http import LocalHTTPServer, Request, Response
+from tests.support.services import PrivateRedis
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
+
+QUEUES = ("poll", "classify", "deliver")
+
+
+def client(broker_url: str) -> Celery:
+    """A producer only, configured like the workers' routing (one queue per kind of work)."""
+    app = Celery("cnai-test-client", broker=broker_url)
+    app.conf.update(task_serializer="json", accept_content=["json"], task_queues=[Queue(q, routing_key=q) for q in QUEUES],
+                    broker_connection_retry_on_startup=True)
+    return app
+
+
+def queue_poll(broker_url: str, feed_id: int) -> None:
+    with client(broker_url) as app:
+        app.send_task("cnai.poll.feed", args=[feed_id], queue="poll")
+
+
+def queue_dispatch(broker_url: str) -> None:
+    """What beat sends every DISPATCH_INTERVAL_SECONDS."""
+    with client(broker_url) as app:
+        app.send_task("cnai.poll.dispatch", queue="poll")
+
+
+def queued(broker_url: str, queue: str = "poll") -> int:
+    with redis.Redis.from_url(broker_url) as r:
+        return int(r.llen(queue))
+
+
+def worker_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "REDIS_URL": broker_url, "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "FETCH_PER_HOST_GAP_SECONDS": "0", "FETCH_TIMEOUT_SECONDS": "5", "METRICS_PORT": "0",
+            "SLACK_WEBHOOK_URL": "", "SMTP_URL": "", "SENTRY_DSN": "", **extra}
+
+
+def lose_everything(server: PrivateRedis) -> None:
+    """SIGKILL redis and delete its files: every queued message is gone, as after losing the node and its disk."""
+    assert server.process is not None
+    server.process.kill()
+    server.process.wait(10)
+    server.process = None
+    for item in Path(server.dir).iterdir():
+        if item.name != "redis.log":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    server.start()
+
+
+def test_redis_restart_keeps_queued_polls_and_dispatch_recovers_lost_ones(
+    fault_env: pytest.MonkeyPatch, pg_url: str, private_redis: PrivateRedis, http_server: LocalHTTPServer, tmp_path: Path
+) -> None:
+    broker = private_redis.url
+    f1, f2, f3, f4 = register(pg_url, [serve_feed(http_server, n) for n in ("alpha", "bravo", "charlie", "delta")])
+    worker = CeleryWorker(worker_env(pg_url, broker), tmp_path / "worker.log")
+    try:
+        # 1. Tasks queued, no worker yet; Redis restarted (SIGTERM): the append-only file keeps them.
+        queue_poll(broker, f1)
+        queue_poll(broker, f2)
+        assert queued(broker) == 2
+        private_redis.restart()
+        assert queued(broker) == 2, "queued tasks lost on a clean Redis restart"
+
+        worker.start()
+        wait_until(lambda: entries_of(pg_url, f1) == 3 and entries_of(pg_url, f2) == 3, 30, "alpha and bravo", worker.output)
+
+        # 2. Redis restarted under a running worker: it reconnects and takes new work.
+        private_redis.restart()
+        queue_poll(broker, f4)
+        wait_until(lambda: entries_of(pg_url, f4) == 3, 40, "delta after the worker reconnected", worker.output)
+        worker.stop()
+
+        # 3. Redis lost with a task queued (and its files): the message is gone for good...
+        queue_poll(broker, f3)
+        lose_everything(private_redis)
+        assert queued(broker) == 0
+        # ...but charlie is still due in the database, so beat's next dispatch queues it again.
+        worker.start()
+        queue_dispatch(broker)
+        wait_until(lambda: entries_of(pg_url, f3) == 3, 30, "charlie re-dispatched", worker.output)
+        time.sleep(1.0)  # let any duplicate poll the dispatch might have caused finish
+    finally:
+        worker.stop()
+    assert_stored_once(pg_url, [f1, f2, f3, f4])
+    assert len(http_server.requests_to("/alpha.xml")) == 1 and len(http_server.requests_to("/bravo.xml")) == 1, (
+        "a feed polled successfully was polled again"
+    )
+
+
+class Stall:
+    """A feed route whose first request hangs until released: the worker is killed while fetching it."""
+
+    def __init__(self, name: str) -> None:
+        self.body = feed_body(name)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, request: Request) -> Response:
+        self.calls += 1
+        if self.calls == 1:
+            self.arrived.set()
+            self.release.wait(20)
+        return Response(200, self.body, {"Content-Type": "application/rss+xml"})
+
+
+# Short limits so leases and the visibility timeout expire within the test (the order is checked at start-up).
+SHORT_LIMITS = {"ALERT_SWEEP_SECONDS": "2", "TASK_SOFT_TIME_LIMIT_SECONDS": "3", "TASK_TIME_LIMIT_SECONDS": "4",
+                "POLL_LEASE_SECONDS": "5", "BROKER_VISIBILITY_TIMEOUT_SECONDS": "6", "ALERT_CLAIM_SECONDS": "10"}
+
+
+def test_a_worker_killed_mid_poll_loses_nothing(
+    fault_env: pytest.MonkeyPatch, pg_url: str, private_redis: PrivateRedis, http_server: LocalHTTPServer, tmp_path: Path
+) -> None:
+    broker = private_redis.url
+    stall_pool, stall_node = Stall("echo"), Stall("foxtrot")
+    (f1,) = register(pg_url, [serve_feed(http_server, "echo", stall_pool)])
+    env = worker_env(pg_url, broker, **SHORT_LIMITS)
+    first, second = CeleryWorker(env, tmp_path / "w1.log", "w1"), CeleryWorker(env, tmp_path / "w2.log", "w2")
+    try:
+        first.start()
+
+        # The pool process dies mid-fetch. Celery notices (WorkerLostError: the message is requeued, as
+        # task_reject_on_worker_lost asks) or, if the child died before it confirmed the job, only at the hard
+        # time limit (the message is then acked as failed). Either way the feed is still due in the database
+        # and its lease (POLL_LEASE_SECONDS) keeps a redelivery from polling it twice; the first dispatch after
+        # the lease has expired polls it.
+        queue_poll(broker, f1)
+        assert stall_pool.arrived.wait(30), first.output()[-3000:]
+        assert first.kill_pool_processes(), "no pool process to kill"
+        stall_pool.release.set()
+        wait_until(lambda: "exited with 'signal 9 (SIGKILL)'" in first.output(), 20, "Celery to notice the dead pool process", first.output)
+        time.sleep(5.5)
+        queue_dispatch(broker)
+        wait_until(lambda: entries_of(pg_url, f1) == 3, 30, "echo polled after its lease expired", first.output)
+
+        # The whole worker dies (SIGKILL to every process): the message stays unacknowledged in Redis and is
+        # restored to the queue after BROKER_VISIBILITY_TIMEOUT_SECONDS, for any worker; no dispatch needed.
+        (f2,) = register(pg_url, [serve_feed(http_server, "foxtrot", stall_node)])
+        queue_poll(broker, f2)
+        assert stall_node.arrived.wait(30), first.output()[-3000:]
+        first.kill()
+        stall_node.release.set()
+        second.start()
+        wait_until(lambda: entries_of(pg_url, f2) == 3, 45, "foxtrot restored from the unacked set", second.output)
+        time.sleep(1.0)
+    finally:
+        stall_pool.release.set()
+        stall_node.release.set()
+        first.stop()
+        second.stop()
+    assert_stored_once(pg_url, [f1, f2])
+    assert stall_pool.calls == 2 and stall_node.calls == 2, "each feed fetched once by the killed worker and once after"
