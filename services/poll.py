@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification, Feed, FetchLog
@@ -29,13 +29,16 @@ from services.ingest.parse import ParseError, parse_feed
 from services.ingest.politeness import HostLimiter, host_limiter
 from services.ingest.schedule import disable_feed, record_failure, record_not_modified, record_success
 from services.ingest.store import NewArticle, store_entries
-from services.ingest.stories import prune_story_bands
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)  # default; callers with settings use POLL_LEASE_SECONDS
 CYCLE_FETCH_THREADS = 8
+BATCH_GATHER_S = 0.01
+import os as _os
+GATHER = _os.environ.get('GATHER') == '1'
+WINDOW = int(_os.environ.get('WINDOW', '2'))
 
 
 @dataclass
@@ -124,8 +127,10 @@ def _claimable(now: datetime, due_only: bool) -> list[Any]:
     return conditions
 
 
-def claim_feed(session: Session, feed_id: int, now: datetime, *, due_only: bool = False) -> bool:
-    """Take the feed's lease (until ``now`` + LEASE) so that no other worker polls it at the same time.
+def claim_feed(
+    session: Session, feed_id: int, now: datetime, *, due_only: bool = False, lease: timedelta = LEASE
+) -> bool:
+    """Take the feed's lease (until ``now`` + ``lease``, POLL_LEASE_SECONDS) so no other worker polls it at the same time.
 
     One conditional UPDATE: of two workers claiming at once, the database lets exactly one
     match the row (PostgreSQL re-checks the condition after the first commits; SQLite
@@ -133,20 +138,22 @@ def claim_feed(session: Session, feed_id: int, now: datetime, *, due_only: bool 
     task for a feed polled a moment ago does nothing.
     """
     claimed = session.execute(
-        update(Feed).where(Feed.id == feed_id, *_claimable(now, due_only)).values(lease_until=now + LEASE, last_polled_at=now),
+        update(Feed).where(Feed.id == feed_id, *_claimable(now, due_only)).values(lease_until=now + lease, last_polled_at=now),
         execution_options={"synchronize_session": False},
     )
     return claimed.rowcount == 1
 
 
-def claim_feeds(session: Session, feed_ids: list[int], now: datetime, *, due_only: bool = False) -> list[FeedState]:
+def claim_feeds(
+    session: Session, feed_ids: list[int], now: datetime, *, due_only: bool = False, lease: timedelta = LEASE
+) -> list[FeedState]:
     """claim_feed for many feeds in one statement; the snapshots of the feeds this caller now holds."""
     if not feed_ids:
         return []
     rows = session.execute(
         update(Feed)
         .where(Feed.id.in_(feed_ids), *_claimable(now, due_only))
-        .values(lease_until=now + LEASE, last_polled_at=now)
+        .values(lease_until=now + lease, last_polled_at=now)
         .returning(*STATE_COLUMNS),
         execution_options={"synchronize_session": False},
     ).all()
@@ -225,16 +232,27 @@ def _release_lease(session: Session, state: FeedState) -> bool:
     return released.rowcount == 1
 
 
+_FEEDS = Feed.__table__
+_WRITE_FEED = (
+    update(_FEEDS)
+    .where(_FEEDS.c.id == bindparam("w_id"), _FEEDS.c.disabled_at.is_(None))
+    .values(lease_until=None, last_polled_at=bindparam("w_polled"), **{name: bindparam("w_" + name) for name in WRITTEN})
+)
+_WRITE_LEASED_FEED = _WRITE_FEED.where(_FEEDS.c.lease_until == bindparam("w_lease"))
+_INSERT_FETCH_LOG = insert(FetchLog.__table__)
+_LOG_DEFAULTS = {"status_code": None, "bytes": 0, "entries": 0, "new_entries": 0, "error": None}
+
+
 def _write_feed(session: Session, state: FeedState, lease: datetime | None, polled_at: datetime) -> bool:
-    """Write the feed's new state and release the lease in one UPDATE; False if ``lease`` is no longer ours."""
-    statement = update(Feed).where(Feed.id == state.id, Feed.disabled_at.is_(None))
-    if lease is not None:
-        statement = statement.where(Feed.lease_until == lease)
-    values = {name: getattr(state, name) for name in WRITTEN}
-    written = session.execute(
-        statement.values(lease_until=None, last_polled_at=polled_at, **values), execution_options={"synchronize_session": False}
-    )
-    return written.rowcount == 1
+    """Write the feed's new state and release the lease in one UPDATE; False if ``lease`` is no longer ours.
+
+    The statement is built once with bind parameters (a poll cycle runs it for every feed)."""
+    params = {"w_" + name: getattr(state, name) for name in WRITTEN}
+    params.update(w_id=state.id, w_polled=polled_at)
+    if lease is None:
+        return session.execute(_WRITE_FEED, params).rowcount == 1
+    params["w_lease"] = lease
+    return session.execute(_WRITE_LEASED_FEED, params).rowcount == 1
 
 
 def _follow_permanent_redirect(session: Session, state: FeedState, result: FetchResult) -> None:
@@ -254,7 +272,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
     state = replace(snapshot)
     now = outcome.started_at
     started = time.monotonic()
-    log_row: dict[str, Any] = {"feed_id": state.id, "started_at": now, "bytes": 0, "entries": 0, "new_entries": 0}
+    log_row: dict[str, Any] = {**_LOG_DEFAULTS, "feed_id": state.id, "started_at": now}
     result = outcome.result
     if result is not None:
         log_row.update(status_code=result.status, bytes=result.wire_bytes)
@@ -286,7 +304,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
         if not _write_feed(session, state, snapshot.lease_until, now):
             return _lost(report, outcome)
     log_row["duration_ms"] = int((outcome.duration_s + time.monotonic() - started) * 1000)
-    session.execute(insert(FetchLog.__table__), [log_row])
+    session.execute(_INSERT_FETCH_LOG, log_row)
     return report
 
 
@@ -353,7 +371,7 @@ def _claim(settings: Settings, feed_id: int, now: datetime, due_only: bool) -> F
     from services.database import unit_of_work
 
     with unit_of_work(settings.database_url) as session:
-        if not claim_feed(session, feed_id, now, due_only=due_only):
+        if not claim_feed(session, feed_id, now, due_only=due_only, lease=timedelta(seconds=settings.poll_lease_s)):
             return None
         return _snapshot(session, feed_id)
 
@@ -415,12 +433,11 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
     cycle = CycleReport()
     with unit_of_work(settings.database_url) as session:
         ensure_default_subscription(session, settings)
-        prune_story_bands(session, now)
         feed_ids = due_feed_ids(session, now, include_not_due=include_not_due)
     if not feed_ids:
         return cycle
     limiter = host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
-    window = 2 * CYCLE_FETCH_THREADS  # fetched-but-unwritten feeds held in memory at most
+    window = WINDOW * CYCLE_FETCH_THREADS  # fetched-but-unwritten feeds held in memory at most
     unclaimed = list(reversed(feed_ids))
     claimed: list[FeedState] = []
     with build_client(settings, max_connections=2 * CYCLE_FETCH_THREADS) as client, ThreadPoolExecutor(
@@ -430,15 +447,19 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
         while True:
             while len(running) < window and (claimed or unclaimed):
                 if not claimed:
-                    batch = [unclaimed.pop() for _ in range(min(window, len(unclaimed)))]
+                    batch = [unclaimed.pop() for _ in range(min(4 * window, len(unclaimed)))]
                     with unit_of_work(settings.database_url) as session:
-                        claimed = claim_feeds(session, batch, _utcnow(), due_only=not include_not_due)[::-1]
+                        claimed = claim_feeds(
+                            session, batch, _utcnow(), due_only=not include_not_due, lease=timedelta(seconds=settings.poll_lease_s)
+                        )[::-1]
                     continue
                 snapshot = claimed.pop()
                 running[pool.submit(fetch_only, snapshot, settings, client=client, limiter=limiter)] = snapshot
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
+            if GATHER and len(done) < len(running) // 2:  # a moment more gathers a bigger batch: fewer commits
+                done, _ = wait(running, timeout=BATCH_GATHER_S)
             ready = []
             for future in done:
                 snapshot = running.pop(future)

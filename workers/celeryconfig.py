@@ -110,4 +110,4 @@ redbeat_redis_options = {"socket_timeout": 10, "socket_connect_timeout": 5, "hea
 redbeat_key_prefix = "cnai:redbeat:"
 #: Only the beat holding this lock sends tasks. A beat that dies without releasing it (kill -9, a lost
 #: node) blocks its successor for at most this long: 5 renewals missed in a row.
-redbeat_lock_timeout = int(5 * beat_max_loop_interval)
+redbeat_lock_timeout = max(2, int(5 * beat_max_loop_interval))

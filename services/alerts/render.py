@@ -56,7 +56,10 @@ def render_html(message: Message) -> str:
 
 
 def subject(message: Message) -> str:
-    """An email subject on one line, whatever the feed put in the title."""
-    if isinstance(message, Digest):
-        return oneline(f"[cnai] {message.heading}")[:200]
-    return oneline(f"[cnai] {message.title}")[:200]
+    """An email subject on one line, whatever the feed put in the title.
+
+    RFC 2047 encoded words (``=?utf-8?q?=0D=0A?=``) are broken up: the email library would decode them
+    into line breaks inside the header.
+    """
+    text = message.heading if isinstance(message, Digest) else message.title
+    return oneline(f"[cnai] {text}").replace("=?", "= ?")[:200]

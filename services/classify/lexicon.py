@@ -53,7 +53,7 @@ class LexiconError(ValueError):
     """A lexicon data file is missing or malformed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Kind:
     name: str
     label: str
@@ -64,14 +64,14 @@ class Kind:
     peripheral: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entity:
     name: str
     kind: Kind
     topics: tuple[tuple[str, float], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clue:
     """One way a matched pattern counts as evidence."""
 

@@ -177,7 +177,6 @@ def _collect(
     title_end, lede_end, summary_end = bounds
     reach, last_start, last_end = -1, -1, -1
     contextual: list[tuple[Clue, float, int, int]] = []
-    context_starts: list[int] = []
     for start, negative_end, _, clues in hits:
         end = -negative_end
         if end <= reach and (start != last_start or end != last_end):
@@ -191,8 +190,6 @@ def _collect(
             if clue.contextual:
                 contextual.append((clue, factor, part, start))
                 continue
-            if clue.context:
-                context_starts.append(start)
             versioned = clue.weak and _VERSION.match(text, end) is not None
             seen = found.get(clue.key)
             if seen is None:
@@ -205,9 +202,11 @@ def _collect(
                 seen.clue = clue
             if better:
                 seen.factor, seen.part = factor, part
-    for clue, factor, part, start in contextual:
-        if any(abs(position - start) <= window for position in context_starts):
-            _note(found, clue, factor, part, start, False)
+    if contextual:  # rare: look for context only then
+        context_starts = [start for start, _, _, clues in hits if any(clue.context for clue in clues)]
+        for clue, factor, part, start in contextual:
+            if any(abs(position - start) <= window for position in context_starts):
+                _note(found, clue, factor, part, start, False)
     return found
 
 
@@ -299,7 +298,7 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     summary_factor, title_factor, bonus = field_factor["summary"], field_factor["title"], scoring["repeat_bonus"]
     evidence = _Evidence()
     reasons = evidence.reasons
-    anchored = _anchored(found)
+    anchored: bool | None = None  # computed at the first weak alias: most texts have none
     strong_ai_weight = scoring["strong_ai_weight"]
     no_ai = no_china = no_joint = no_taiwan = no_peripheral = 1.0
     china_title = foreign_place_title = False  # "印度推出本土大模型": 本土 is India's
@@ -309,8 +308,13 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     domestic: list[tuple[_Found, float]] = []
     for item in found.values():  # in order of first appearance (hits are sorted by start)
         clue = item.clue
-        if clue.weak and not (item.versioned or (not clue.needs_version and (anchored or (text.is_zh and clue.ascii)))):
-            continue
+        if clue.weak and not item.versioned:
+            if clue.needs_version:
+                continue
+            if anchored is None:
+                anchored = _anchored(found)
+            if not (anchored or (text.is_zh and clue.ascii)):
+                continue
         factor = min(title_factor, item.factor + bonus * (item.count - 1))
         where = FIELDS[item.part]
         entity, role = clue.entity, clue.role

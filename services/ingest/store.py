@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Article, FeedEntry, Story
 from services.ingest.entries import Entry, ParsedFeed
-from services.ingest.stories import index_story_bands, match_stories, pack_features
+from services.ingest.stories import index_story_bands, match_stories, pack_features, prune_story_bands
 
 CHUNK = 500
 
@@ -133,6 +133,7 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
 
 def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: datetime, result: StoreResult) -> list[int | None]:
     """Insert new articles with their stories; returns each draft's article id (an existing one after a race)."""
+    prune_story_bands(session, now)  # an indexed range delete, usually of nothing: keeps the LSH index to the window
     matched = match_stories(session, feed_id, [d.features for d in drafts], now)
     opening = [i for i, story in enumerate(matched) if story is None]
     story_of: list[int] = [s or 0 for s in matched]

@@ -27,7 +27,7 @@ QUEUES = ("poll", "classify", "deliver")
 
 def client(broker_url: str) -> Celery:
     """A producer only, configured like the workers' routing (one queue per kind of work)."""
-    app = Celery("cnai-test-client", broker=broker_url)
+    app = Celery("cnai-test-client", broker=broker_url, set_as_current=False)
     app.conf.update(task_serializer="json", accept_content=["json"], task_queues=[Queue(q, routing_key=q) for q in QUEUES],
                     broker_connection_retry_on_startup=True)
     return app

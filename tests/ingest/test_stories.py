@@ -102,13 +102,16 @@ def test_on_real_feeds_only_true_duplicates_share_a_story(polling) -> None:  # t
 def test_stories_older_than_the_window_are_not_joined_and_their_bands_are_pruned(polling) -> None:  # type: ignore[no-untyped-def]
     old = NOW - STORY_WINDOW - timedelta(hours=1)
     store("https://chinadaily.example/feed.xml", rss("China Daily", REWRITES[:1]), now=old)
+    with unit_of_work() as session:
+        assert session.execute(select(func.count()).select_from(StoryBand)).scalar_one() > 0
     store("https://techwire.example/feed.xml", rss("Tech Wire", REWRITES[1:2]), now=NOW)
     story_of = stories_by_title()
     assert story_of[REWRITES[0][1]] != story_of[REWRITES[1][1]]
     with unit_of_work() as session:
-        assert prune_story_bands(session, NOW) > 0
-        remaining = session.execute(select(func.count()).select_from(StoryBand).where(StoryBand.seen_at < NOW - STORY_WINDOW)).scalar_one()
-        assert remaining == 0
+        stale = select(func.count()).select_from(StoryBand).where(StoryBand.seen_at < NOW - STORY_WINDOW)
+        assert session.execute(stale).scalar_one() == 0, "storing new articles prunes the index to the window"
+        assert session.execute(select(func.count()).select_from(StoryBand)).scalar_one() > 0
+        assert prune_story_bands(session, NOW + STORY_WINDOW + timedelta(seconds=1)) > 0
 
 
 FEED_A = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire A</title>

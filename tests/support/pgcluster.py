@@ -2,7 +2,8 @@
 
 Fault tests stop, restart and kill it; the shared server on :5432 is never touched. Trust auth,
 a free port on 127.0.0.1, the Unix socket in the cluster's own temporary directory, fsync off
-(nothing here must survive a power cut). ``initdb`` refuses to run as root, so as root the
+(nothing here must survive a power cut). Commits stay synchronous: a killed or immediately stopped
+server must keep every committed transaction, as a real one does. ``initdb`` refuses to run as root, so as root the
 cluster belongs to the ``postgres`` user and every server command runs through ``runuser``.
 """
 from __future__ import annotations
@@ -56,7 +57,7 @@ class PGCluster:
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n"
+                "fsync = off\nfull_page_writes = off\nmax_connections = 50\n"
             )
 
     def _command(self, argv: list[str], check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
