@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # default; callers with settings use POLL_LEASE_SECONDS
 CYCLE_FETCH_THREADS = 8
-BATCH_GATHER_S = 0.01
-import os as _os
-GATHER = _os.environ.get('GATHER') == '1'
-WINDOW = int(_os.environ.get('WINDOW', '2'))
 
 
 @dataclass
@@ -437,7 +433,7 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
     if not feed_ids:
         return cycle
     limiter = host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
-    window = WINDOW * CYCLE_FETCH_THREADS  # fetched-but-unwritten feeds held in memory at most
+    window = 3 * CYCLE_FETCH_THREADS  # fetched-but-unwritten responses held in memory at most
     unclaimed = list(reversed(feed_ids))
     claimed: list[FeedState] = []
     with build_client(settings, max_connections=2 * CYCLE_FETCH_THREADS) as client, ThreadPoolExecutor(
@@ -447,7 +443,7 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
         while True:
             while len(running) < window and (claimed or unclaimed):
                 if not claimed:
-                    batch = [unclaimed.pop() for _ in range(min(4 * window, len(unclaimed)))]
+                    batch = [unclaimed.pop() for _ in range(min(2 * window, len(unclaimed)))]
                     with unit_of_work(settings.database_url) as session:
                         claimed = claim_feeds(
                             session, batch, _utcnow(), due_only=not include_not_due, lease=timedelta(seconds=settings.poll_lease_s)
@@ -458,8 +454,6 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            if GATHER and len(done) < len(running) // 2:  # a moment more gathers a bigger batch: fewer commits
-                done, _ = wait(running, timeout=BATCH_GATHER_S)
             ready = []
             for future in done:
                 snapshot = running.pop(future)

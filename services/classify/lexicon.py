@@ -4,8 +4,9 @@ The YAML files are validated on load (unknown topic ids, weights outside 0..1, e
 non-string terms, unknown kinds all raise :class:`LexiconError` naming the file and
 entry), then every pattern is folded like article text and put in Aho-Corasick
 automata, per layer (context evidence, topic keywords): case-insensitive ASCII patterns
-(for text without Chinese), all case-insensitive patterns (for text with Chinese), and
-case-sensitive patterns ("AI", "CAC", "Xi").
+(for text without Chinese) and all case-insensitive patterns (for text with Chinese).
+Case-sensitive ASCII patterns ("AI", "CAC", "Xi") ride in those automata under their
+lower-case spelling and are checked against the original text on a hit.
 
 Patterns and texts are matched as UTF-8 bytes spelled as Latin-1 characters
 (:func:`as_bytes`): pyahocorasick searches a node's children linearly, and a root with
@@ -95,7 +96,10 @@ class Pattern(NamedTuple):
     left_boundary: bool  # starts with an ASCII letter/digit: previous char must not be one
     right_boundary: bool
     ends_with_digit: bool
-    clues: tuple[Clue, ...]
+    clues: tuple[Clue, ...]  # clues of the case-insensitive pattern (may be empty)
+    # Case-sensitive ASCII patterns with this lower-case spelling, as (exact spelling, clues):
+    # they count only where the original text has that spelling ("AI", not "ai" in "Ai Weiwei").
+    cased_forms: tuple[tuple[str, tuple[Clue, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class Automata:
 
     ascii: ahocorasick.Automaton  # lower-cased ASCII patterns: enough for text without Chinese
     everything: ahocorasick.Automaton  # all lower-cased patterns: for text with Chinese
-    cased: ahocorasick.Automaton  # case-sensitive patterns
+    cased: ahocorasick.Automaton  # case-sensitive patterns that are not ASCII (run on the original text)
 
 
 @dataclass
@@ -260,36 +264,49 @@ class _Builder:
             folded = folded.lower()
         if not folded:
             raise _fail(file, where, f"term {term!r} is empty once folded")
-        if clue.entity is None:  # one clue per folded term: "晶片" and "芯片" are the same word
-            clue = replace(clue, key=f"{clue.role}:{clue.topic or ''}:{folded}")
-        clue = replace(clue, ascii=folded.isascii(), context=_is_context(clue))
+        # one clue per folded term: "晶片" and "芯片" are the same word
+        key = clue.key if clue.entity is not None else f"{clue.role}:{clue.topic or ''}:{folded}"
+        clue = replace(clue, key=key, ascii=folded.isascii(), context=_is_context(clue))
         clues = self.patterns.setdefault((layer, case_sensitive, folded), [])
         if not any(c.key == clue.key and c.role == clue.role for c in clues):
             clues.append(clue)
 
     def automata(self, layer: int) -> Automata:
+        """The layer's automata. An ASCII case-sensitive pattern ("AI", "CAC") joins the
+        case-insensitive automaton under its lower-case spelling and is checked against the
+        original text on a hit: a second scan of every article for a few dozen acronyms
+        cost about as much as the main scan."""
         ascii_, everything, cased = ahocorasick.Automaton(), ahocorasick.Automaton(), ahocorasick.Automaton()
+        merged: dict[str, tuple[list[Clue], list[tuple[str, tuple[Clue, ...]]]]] = {}
         for (pattern_layer, case_sensitive, text), clues in self.patterns.items():
             if pattern_layer != layer:
                 continue
-            key = as_bytes(text)
-            pattern = Pattern(
-                length=len(key),
-                left_boundary=_is_word_char(text[0]),
-                right_boundary=_is_word_char(text[-1]),
-                ends_with_digit=text[-1].isdigit(),
-                clues=tuple(clues),
-            )
-            if case_sensitive:
-                cased.add_word(key, pattern)
-                continue
-            everything.add_word(key, pattern)
+            if not case_sensitive:
+                merged.setdefault(text, ([], []))[0].extend(clues)
+            elif text.isascii():
+                merged.setdefault(text.lower(), ([], []))[1].append((text, tuple(clues)))
+            else:
+                cased.add_word(as_bytes(text), _pattern(text, tuple(clues)))
+        for text, (clues, forms) in merged.items():
+            pattern = _pattern(text, tuple(clues), tuple(forms))
+            everything.add_word(as_bytes(text), pattern)
             if text.isascii():
-                ascii_.add_word(key, pattern)
+                ascii_.add_word(text, pattern)
         for automaton in (ascii_, everything, cased):
             if len(automaton):
                 automaton.make_automaton()
         return Automata(ascii=ascii_, everything=everything, cased=cased)
+
+
+def _pattern(text: str, clues: tuple[Clue, ...], forms: tuple[tuple[str, tuple[Clue, ...]], ...] = ()) -> Pattern:
+    return Pattern(
+        length=len(as_bytes(text)),
+        left_boundary=_is_word_char(text[0]),
+        right_boundary=_is_word_char(text[-1]),
+        ends_with_digit=text[-1].isdigit(),
+        clues=clues,
+        cased_forms=forms,
+    )
 
 
 def _is_context(clue: Clue) -> bool:

@@ -132,13 +132,20 @@ def _matches(automata: Automata, cased: str, lowered: str, chinese: bool) -> lis
         if not len(automaton):
             continue
         size = len(text)
-        for end, (length, left, right, ends_with_digit, clues) in automaton.iter(text):
+        for end, (length, left, right, ends_with_digit, clues, forms) in automaton.iter(text):
             start = end - length + 1
             if left and start and text[start - 1] in word:
                 continue
             end += 1
             if right and end < size and text[end] in word and not _right_edge_ok(text, end, ends_with_digit):
                 continue
+            if forms:  # case-sensitive spellings: only where the original text has them ("US", not "USING")
+                edge_ok = not right or end >= size or cased[end] not in word or _right_edge_ok(cased, end, ends_with_digit)
+                for form, form_clues in forms:
+                    if edge_ok and cased.startswith(form, start):
+                        clues = clues + form_clues
+                if not clues:
+                    continue
             append((start, -end, n, clues))
             n += 1
     found.sort()

@@ -84,7 +84,10 @@ class LocalHTTPServer:
 
             do_GET = do_POST = do_HEAD = do_PUT = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        class _Server(ThreadingHTTPServer):
+            request_queue_size = 128  # concurrent fetches must not hit connect timeouts
+
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
