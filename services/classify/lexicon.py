@@ -264,8 +264,14 @@ class _Builder:
             folded = folded.lower()
         if not folded:
             raise _fail(file, where, f"term {term!r} is empty once folded")
-        # one clue per folded term: "晶片" and "芯片" are the same word
-        key = clue.key if clue.entity is not None else f"{clue.role}:{clue.topic or ''}:{folded}"
+        # One clue per folded term ("晶片" and "芯片" are the same word); policy and company
+        # words only raise one flag, so they share one clue key.
+        if clue.entity is not None:
+            key = clue.key
+        elif clue.role in ("policy", "company"):
+            key = "business"
+        else:
+            key = f"{clue.role}:{clue.topic or ''}:{folded}"
         clue = replace(clue, key=key, ascii=folded.isascii(), context=_is_context(clue))
         clues = self.patterns.setdefault((layer, case_sensitive, folded), [])
         if not any(c.key == clue.key and c.role == clue.role for c in clues):

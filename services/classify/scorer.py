@@ -260,6 +260,7 @@ _TEMPLATES = {
     "foreign": 'non-Chinese context "{}" in {}',
 }
 _CHANNEL = 'official channel of "{}" ({}): {}'
+_SILENT_ROLES = frozenset({"neutral", "policy", "company"})  # no weight: only hide shorter matches or set flags
 
 
 @dataclass(slots=True)
@@ -315,6 +316,10 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     domestic: list[tuple[_Found, float]] = []
     for item in found.values():  # in order of first appearance (hits are sorted by start)
         clue = item.clue
+        entity, role = clue.entity, clue.role
+        if role in _SILENT_ROLES:
+            business = business or role != "neutral"
+            continue
         if clue.weak and not item.versioned:
             if clue.needs_version:
                 continue
@@ -322,9 +327,10 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
                 anchored = _anchored(found)
             if not (anchored or (text.is_zh and clue.ascii)):
                 continue
-        factor = min(title_factor, item.factor + bonus * (item.count - 1))
+        factor = item.factor + bonus * (item.count - 1) if item.count > 1 else item.factor
+        if factor > title_factor:
+            factor = title_factor
         where = FIELDS[item.part]
-        entity, role = clue.entity, clue.role
         if item.part != 1 and (entity is not None or role in ("ai", "china", "domestic")):
             evidence.titled = True
         if entity is not None:
@@ -361,9 +367,6 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
             china_title = china_title or item.part == 0
         elif role == "domestic":
             domestic.append((item, weight))
-            continue
-        elif role in ("policy", "company"):
-            business = True
             continue
         elif role == "taiwan":
             no_taiwan *= 1 - weight
