@@ -125,12 +125,9 @@ def retry(alert_ids: tuple[int, ...], all_failed: bool) -> None:
 @alerts_group.command("test")
 def test() -> None:
     """Send one test alert to every configured channel and say which succeeded (exit 1 if any failed)."""
-    import uuid
-
     from sqlalchemy import select
 
     from db.models import Channel
-    from services.alerts.channels import DeliveryError, send
     from services.alerts.content import AlertContent
     from services.alerts.subscriptions import ensure_default_subscription
     from services.database import unit_of_work
@@ -153,6 +150,17 @@ def test() -> None:
     with unit_of_work() as session:
         ensure_default_subscription(session, settings)
         channels = list(session.execute(select(Channel).order_by(Channel.id)).scalars())
+    failures = send_test_to_each(channels, content, settings)
+    click.echo(f"{len(channels) - failures} of {len(channels)} channel(s) succeeded")
+    sys.exit(1 if failures else 0)
+
+
+def send_test_to_each(channels: list, content: object, settings: object) -> int:  # type: ignore[type-arg]
+    """Send ``content`` to every channel, print OK/FAILED per channel, return the number of failures."""
+    import uuid
+
+    from services.alerts.channels import DeliveryError, send
+
     failures = 0
     for channel in channels:
         try:
@@ -162,8 +170,7 @@ def test() -> None:
             click.echo(f"FAILED  {channel.name} ({channel.kind}): {exc}")
         else:
             click.echo(f"OK      {channel.name} ({channel.kind})")
-    click.echo(f"{len(channels) - failures} of {len(channels)} channel(s) succeeded")
-    sys.exit(1 if failures else 0)
+    return failures
 
 
 COMMANDS = [alerts_group]

@@ -147,14 +147,12 @@ def load(file: Path) -> None:
 @click.option("--no-send", is_flag=True, help="Only show matching stories; send no test message.")
 def test(name: str, days: int, no_send: bool) -> None:
     """Show which recent stories NAME's rules match, and send a test message to each of its channels."""
-    import uuid
     from datetime import datetime, timedelta, timezone
 
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
     from db.models import Article, Classification, Subscription
-    from services.alerts.channels import DeliveryError, send
     from services.alerts.content import AlertContent
     from services.alerts.outbox import subscription_matches
     from services.database import unit_of_work
@@ -196,16 +194,9 @@ def test(name: str, days: int, no_send: bool) -> None:
         reasons=[f"a test sent by `cnai subscriptions test {name}`"],
         summary="If you can read this, this subscription's alerts reach this channel.",
     )
-    failures = 0
-    for channel in channels:
-        try:
-            send(channel, content, settings, f"test-{uuid.uuid4().hex[:12]}")
-        except DeliveryError as exc:
-            failures += 1
-            click.echo(f"FAILED  {channel.name} ({channel.kind}): {exc}")
-        else:
-            click.echo(f"OK      {channel.name} ({channel.kind})")
-    sys.exit(1 if failures else 0)
+    from cli.alerts import send_test_to_each
+
+    sys.exit(1 if send_test_to_each(channels, content, settings) else 0)
 
 
 COMMANDS = [subscriptions_group]

@@ -198,17 +198,7 @@ def _collect(
                 contextual.append((clue, factor, part, start))
                 continue
             versioned = clue.weak and _VERSION.match(text, end) is not None
-            seen = found.get(clue.key)
-            if seen is None:
-                found[clue.key] = _Found(clue, factor, part, 1, start, versioned)
-                continue
-            seen.count += 1
-            seen.versioned = seen.versioned or versioned
-            better = factor > seen.factor
-            if (seen.clue.weak and not clue.weak) or (better and clue.weak == seen.clue.weak):
-                seen.clue = clue
-            if better:
-                seen.factor, seen.part = factor, part
+            _note(found, clue, factor, part, start, versioned)
     if contextual:  # rare: look for context only then
         context_starts = [start for start, _, _, clues in hits if any(clue.context for clue in clues)]
         for clue, factor, part, start in contextual:
