@@ -87,6 +87,18 @@ def _start_sender(env_url: str, extra: dict[str, str]) -> subprocess.Popen[bytes
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _kill_once_sent(sender: subprocess.Popen, received: threading.Event, release: threading.Event) -> None:  # type: ignore[type-arg]
+    """SIGKILL the sender after the sink has the message but before the sink answers (so before the commit)."""
+    try:
+        assert received.wait(30), sender.stderr.read() if sender.poll() is not None else "sender never sent"  # type: ignore[union-attr]
+        sender.kill()
+        sender.wait(10)
+    finally:
+        release.set()
+        if sender.poll() is None:
+            sender.kill()
+
+
 def test_a_slack_send_interrupted_by_a_kill_is_never_sent_twice(
     pg_url: str, alert_env: pytest.MonkeyPatch, slack: SlackStandIn
 ) -> None:
@@ -104,15 +116,7 @@ def test_a_slack_send_interrupted_by_a_kill_is_never_sent_twice(
         return Response(200, b"ok")
 
     slack.server.routes[slack.path] = hold
-    sender = _start_sender(pg_url, {"SLACK_WEBHOOK_URL": slack.url})
-    try:
-        assert received.wait(30), sender.stderr.read() if sender.poll() is not None else "sender never posted"  # type: ignore[union-attr]
-        sender.kill()
-        sender.wait(10)
-    finally:
-        release.set()
-        if sender.poll() is None:
-            sender.kill()
+    _kill_once_sent(_start_sender(pg_url, {"SLACK_WEBHOOK_URL": slack.url}), received, release)
     [d] = _deliveries()
     assert d.status == "sending" and d.attempts == 1, "killed after Slack had the message, before the commit"
 
@@ -141,15 +145,7 @@ def test_an_email_send_interrupted_by_a_kill_is_resent_with_the_same_message_id(
         make.alerted(session, title="S#1 Chip export rules tightened")
     release = threading.Event()
     smtp.recorder.on_data = lambda: block_until(release)
-    sender = _start_sender(pg_url, {"SMTP_URL": smtp.url()})
-    try:
-        assert smtp.recorder.received.wait(30), "sender never sent"
-        sender.kill()
-        sender.wait(10)
-    finally:
-        release.set()
-        if sender.poll() is None:
-            sender.kill()
+    _kill_once_sent(_start_sender(pg_url, {"SMTP_URL": smtp.url()}), smtp.recorder.received, release)
     smtp.recorder.on_data = None
     [d] = _deliveries()
     assert d.status == "sending"
