@@ -56,7 +56,7 @@ def score_articles(articles: Iterable[Sequence[object]]) -> list[Verdict]:
 
 def _safe_lexicon_verdict(lexicon: Lexicon, title: object, summary: object, lang: object, link: object) -> Verdict:
     try:
-        return lexicon_verdict(title, summary, lang, link, lexicon=lexicon)  # type: ignore[arg-type]
+        return lexicon_verdict(title, summary, lang, link, lexicon=lexicon)  # type: ignore[arg-type]  # stored values are untyped; lexicon_verdict copes with None and non-strings
     except Exception as exc:  # never raise on input; a bug here is logged, not fatal
         logger.exception("lexicon scoring failed")
         return Verdict(relevant=False, score=0.0, topics=[], entities=[], reasons=[f"classifier error: {type(exc).__name__}"])
