@@ -13,22 +13,48 @@ from sqlalchemy.orm import Session, selectinload
 from db.models import Alert, Channel, Subscription, SubscriptionChannel
 from services.alerts.channels import describe_target
 from services.alerts.schedule import parse_clock, zone
-from services.settings import CONFIG_DIR, Settings
+from services.settings import Settings
 
 DEFAULT_SUBSCRIPTION = "default"
-TOPICS_FILE = CONFIG_DIR / "lexicon" / "topics.yaml"
 
 
 class SubscriptionError(ValueError):
     """A subscription or channel spec is invalid; the message says which field and why."""
 
 
-@lru_cache(maxsize=1)
+#: Article languages a subscription can ask for: ``zh`` takes both scripts.
+LANGUAGES = ("en", "zh", "zh-Hans", "zh-Hant")
+
+
 def known_topics() -> frozenset[str]:
-    """Topic ids of the classifier's taxonomy (empty when the taxonomy file is absent: no check)."""
-    if not TOPICS_FILE.exists():
-        return frozenset()
-    return frozenset((yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8")) or {}).get("topics", {}))
+    """Topic ids of the loaded lexicon's taxonomy: the classifier cannot tag a story with any other."""
+    from services.classify.lexicon import default_lexicon
+
+    return frozenset(default_lexicon().topic_descriptions)
+
+
+@lru_cache(maxsize=1)
+def _entity_names() -> dict[str, str]:
+    from services.classify.lexicon import default_lexicon
+
+    return {name.casefold(): name for name in default_lexicon().entities}
+
+
+def _nearest(value: str, candidates: list[str]) -> list[str]:
+    import difflib
+
+    by_folded = {c.casefold(): c for c in candidates}
+    return [by_folded[m] for m in difflib.get_close_matches(value.casefold(), list(by_folded), n=3, cutoff=0.6)]
+
+
+def canonical_entity(name: str) -> str:
+    """The catalogue's spelling of entity ``name`` (any case); ValueError naming the nearest ones if it has none."""
+    found = _entity_names().get(name.strip().casefold())
+    if found is None:
+        near = _nearest(name, list(_entity_names().values()))
+        hint = f"nearest: {', '.join(near)}" if near else "see config/lexicon/entities.yaml for the catalogue"
+        raise ValueError(f"unknown entity {name!r}, so it could never match; {hint}")
+    return found
 
 
 class ChannelSpec(BaseModel):
@@ -80,10 +106,29 @@ class SubscriptionSpec(BaseModel):
     @field_validator("topics")
     @classmethod
     def _known_topics(cls, topics: list[str]) -> list[str]:
-        unknown = sorted(set(topics) - known_topics()) if known_topics() else []
+        known = known_topics()
+        unknown = [t for t in topics if t not in known]
         if unknown:
-            raise ValueError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(sorted(known_topics()))}")
+            near = [n for t in unknown for n in _nearest(t, sorted(known))]
+            hint = f" (nearest: {', '.join(dict.fromkeys(near))})" if near else ""
+            raise ValueError(f"unknown topic(s) {', '.join(unknown)}{hint}; known: {', '.join(sorted(known))}")
         return topics
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, entities: list[str]) -> list[str]:
+        return list(dict.fromkeys(canonical_entity(e) for e in entities))
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: list[str]) -> list[str]:
+        by_folded = {code.casefold(): code for code in LANGUAGES}
+        unknown = [code for code in languages if code.strip().casefold() not in by_folded]
+        if unknown:
+            raise ValueError(
+                f"unsupported language(s) {', '.join(unknown)}, so they could never match; use {', '.join(LANGUAGES)}"
+            )
+        return list(dict.fromkeys(by_folded[code.strip().casefold()] for code in languages))
 
     @field_validator("timezone")
     @classmethod
@@ -125,7 +170,9 @@ class SubscriptionsFile(BaseModel):
 
 def validation_message(exc: ValidationError) -> str:
     """Pydantic errors as one line per field, without echoing values (a target may be a secret)."""
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
+    )
 
 
 def save_channel(session: Session, spec: ChannelSpec) -> Channel:
