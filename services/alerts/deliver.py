@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from db.models import Alert, Channel, Delivery, Subscription
 from db.results import affected_rows
-from services.alerts.channels import RESEND_UNCONFIRMED_KINDS, DeliveryError, send
+from services.alerts.channels import DeliveryError, channel_kind, send
 from services.alerts.content import Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
@@ -41,7 +41,6 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 3600.0
-UNFOLDED_KINDS = frozenset({"console"})
 """Printing every alert cannot flood anyone: the console gets each alert on its own, whatever the burst."""
 MAX_IN_SWEEP_WAIT_S = 5.0
 """A sweep sleeps for a paced channel up to this long; longer holds are left to the next sweep."""
@@ -135,7 +134,7 @@ def recover_abandoned(session: Session, settings: Settings, now: datetime, repor
     for delivery in stale:
         report.recovered += 1
         delivery.claimed_until = None
-        if delivery.channel.kind in RESEND_UNCONFIRMED_KINDS and delivery.attempts < settings.alert_max_attempts:
+        if channel_kind(delivery.channel.kind).safe_to_resend and delivery.attempts < settings.alert_max_attempts:
             delivery.status = "pending"
             delivery.next_attempt_at = now
             delivery.last_error = "the sender stopped before recording the send; sending again (same Message-ID)"
@@ -189,7 +188,7 @@ def pick(session: Session, channel: Channel, settings: Settings, now: datetime) 
     rows = session.execute(
         _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
-    if len(rows) > settings.alert_burst_threshold and channel.kind not in UNFOLDED_KINDS:
+    if len(rows) > settings.alert_burst_threshold and channel_kind(channel.kind).folded_into_digest:
         return [r.id for r in rows[:cap]], "burst"
     return [r.id for r in rows[:1]], "single"
 

@@ -20,6 +20,8 @@ class AlertRow:
     subscription: str
     channels: list[str]
     title: str
+    article_id: int | None = None
+    story_id: int | None = None
 
 
 @dataclass
@@ -46,6 +48,8 @@ class AlertDetail:
     mode: str
     content: AlertContent
     deliveries: list[DeliveryDetail]
+    article_id: int | None = None
+    story_id: int | None = None
 
 
 def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
@@ -69,6 +73,8 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
             subscription=name,
             channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
             title=title,
+            article_id=alert.article_id,
+            story_id=alert.story_id,
         )
         for alert, name, title in session.execute(query)
     ]
@@ -110,4 +116,6 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         mode=mode,
         content=alert_content(session, alert),
         deliveries=deliveries,
+        article_id=alert.article_id,
+        story_id=alert.story_id,
     )

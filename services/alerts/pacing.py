@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Channel
 from db.results import affected_rows
-from services.alerts.channels import PACED_KINDS
+from services.alerts.channels import channel_kind
 from services.settings import Settings
 
 BURST = 3
@@ -27,7 +27,7 @@ def wall_clock() -> datetime:
 
 
 def interval(channel: Channel, settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.alert_pace_s if channel.kind in PACED_KINDS else 0.0)
+    return timedelta(seconds=settings.alert_pace_s if channel_kind(channel.kind).paced else 0.0)
 
 
 def ready_at(channel: Channel, settings: Settings) -> datetime | None:

@@ -1,6 +1,8 @@
 """Subscriptions and channels: validated specs, saving, loading from YAML, and the default from the environment."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -10,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Alert, Channel, Subscription, SubscriptionChannel
-from services.alerts.channels import describe_target
+from db.models import Alert, Article, Channel, Classification, Subscription, SubscriptionChannel
+from services.alerts.channels import channel_kinds, describe_target, validate_target
 from services.alerts.schedule import parse_clock, zone
 from services.settings import Settings
 
@@ -61,28 +63,19 @@ class ChannelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["slack", "email", "apprise", "console"]
+    kind: str
     target: str = Field(min_length=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in channel_kinds():
+            raise ValueError(f"unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}")
+        return kind
 
     @model_validator(mode="after")
     def _target_fits_kind(self) -> ChannelSpec:
-        target = self.target.strip()
-        if target.startswith("env:"):
-            if not target[4:].replace("_", "").isalnum():
-                raise ValueError(f"{target!r}: env: must name an environment variable")
-        elif self.kind == "slack" and not target.startswith(("https://", "http://")):
-            raise ValueError("a Slack target is an incoming-webhook URL (https://hooks.slack.com/...) or env:NAME")
-        elif self.kind == "apprise" and "://" not in target:
-            raise ValueError("an apprise target is an apprise URL (e.g. tgram://token/chat, json://host/path) or env:NAME")
-        elif self.kind == "email":
-            from services.alerts.channels import DeliveryError
-            from services.alerts.email import recipients
-
-            try:
-                recipients(target)
-            except DeliveryError as exc:
-                raise ValueError(str(exc)) from None
-        self.target = target
+        self.target = validate_target(self.kind, self.target)
         return self
 
 
@@ -271,6 +264,73 @@ def remove_subscription(session: Session, name: str) -> int:
     return int(alerts)
 
 
+def all_channels(session: Session) -> list[Channel]:
+    """Every channel, by id."""
+    return list(session.execute(select(Channel).order_by(Channel.id)).scalars())
+
+
+def subscription_overview(session: Session) -> list[dict[str, Any]]:
+    """Every subscription as `describe_subscription` shows it, with its id, by id."""
+    subscriptions = session.execute(
+        select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.id)
+    ).scalars().all()
+    return [{"id": s.id, **describe_subscription(s)} for s in subscriptions]
+
+
+def find_subscription(session: Session, *, name: str) -> Subscription:
+    """The subscription ``name`` with its channels; SubscriptionError when there is none."""
+    subscription = session.execute(
+        select(Subscription).where(Subscription.name == name).options(selectinload(Subscription.channels))
+    ).scalar_one_or_none()
+    if subscription is None:
+        raise SubscriptionError(f"no subscription named {name!r} (`cnai subscriptions list` shows them)")
+    return subscription
+
+
+@dataclass
+class MatchedArticle:
+    article_id: int
+    story_id: int | None
+    score: float
+    title: str
+
+
+@dataclass
+class SubscriptionPreview:
+    """What a subscription's rules would have matched lately: `cnai subscriptions test`."""
+
+    subscription: Subscription
+    days: int
+    scanned: int
+    matched: list[MatchedArticle]
+
+
+def preview_subscription(session: Session, *, name: str, days: int = 7, now: datetime | None = None,
+                         scan_limit: int = 2000) -> SubscriptionPreview:
+    """Relevant articles of the last ``days`` the subscription ``name`` matches, best first.
+
+    The score floor is applied by the database; topics, entities, languages and sources by the same
+    ``subscription_matches`` the outbox uses, on at most ``scan_limit`` newest candidates."""
+    from services.alerts.outbox import subscription_matches
+
+    subscription = find_subscription(session, name=name)
+    since = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    rows = session.execute(
+        select(Article, Classification)
+        .join(Classification, Classification.article_id == Article.id)
+        .where(Classification.relevant.is_(True), Classification.score >= subscription.min_score, Article.fetched_at >= since)
+        .order_by(Article.fetched_at.desc())
+        .limit(scan_limit)
+    ).all()
+    matched = [
+        MatchedArticle(article.id, article.story_id, verdict.score, " ".join(article.title.split()))
+        for article, verdict in rows
+        if subscription_matches(subscription, article, verdict)
+    ]
+    matched.sort(key=lambda m: -m.score)
+    return SubscriptionPreview(subscription, days, len(rows), matched)
+
+
 def describe_subscription(subscription: Subscription) -> dict[str, Any]:
     """A subscription as shown by the CLI: secrets in channel targets masked."""
     if subscription.mode == "digest":
@@ -294,7 +354,7 @@ def describe_subscription(subscription: Subscription) -> dict[str, Any]:
 
 
 def _channel(session: Session, name: str, kind: str, target: str) -> Channel:
-    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))  # type: ignore[arg-type]  # kind comes from a validated Channel row
+    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))
 
 
 def ensure_default_subscription(session: Session, settings: Settings) -> Subscription:

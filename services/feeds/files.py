@@ -36,6 +36,9 @@ class FeedList:
     def __len__(self) -> int:
         return len(self.specs)
 
+    def __getitem__(self, index: int) -> FeedSpec:
+        return self.specs[index]
+
 
 @dataclass
 class FeedImport:
