@@ -50,7 +50,9 @@ def classify(file: Path | None) -> None:
             pass
         out.detach()
     if stats.errors:
-        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s)", err=True)
+        shown = ", ".join(str(n) for n in stats.error_lines[:20]) + (", ..." if len(stats.error_lines) > 20 else "")
+        name = "stdin" if file is None else str(file)
+        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s) of {name}: {shown}", err=True)
 
 
 @click.command("eval")
