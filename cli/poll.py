@@ -15,6 +15,7 @@ def poll(include_not_due: bool) -> None:
 
     from services.alerts.deliver import deliver_pending
     from services.database import unit_of_work
+    from services.feeds.registry import feed_overview
     from services.observability.logs import configure_logging
     from services.poll import run_cycle
     from services.settings import get_settings
@@ -27,8 +28,13 @@ def poll(include_not_due: bool) -> None:
     with unit_of_work() as session:
         delivered = deliver_pending(session, settings, datetime.now(timezone.utc))
     failed = sorted((feed for feed in cycle.feeds if feed.status == "error"), key=lambda feed: feed.feed_id)
-    for feed in failed:
-        click.echo(f"cnai: feed {feed.feed_id} failed: {feed.error}", err=True)
+    if failed:
+        with unit_of_work() as session:
+            urls = {f.id: f.url for f in feed_overview(session)}
+        for feed in failed:
+            url = urls.get(feed.feed_id, "")
+            named = f"feed {feed.feed_id}" + (f" ({url})" if url and url not in (feed.error or "") else "")
+            click.echo(f"cnai: {named} failed: {feed.error}", err=True)
     channels = ", ".join(f"{name}: {n}" for name, n in sorted(delivered.sent_by_channel.items())) or "none"
     click.echo(
         f"polled {cycle.feeds_polled} feed(s) ({cycle.feeds_failed} failed); {cycle.new_articles} new article(s), "

@@ -29,7 +29,7 @@ def _channel_ref(subscription: str, value: str) -> object:
     if sep and kind in channel_kinds():
         return ChannelSpec(name=f"{subscription}-{kind}", kind=kind, target=target)
     if sep and kind.isalpha() and not target.startswith("//"):
-        raise click.BadParameter(f"unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}", param_hint="--channel")
+        fail(f"--channel {value.split(':')[0]}:...: unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}", code=2)
     return value
 
 
@@ -83,12 +83,12 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
             }
         )
     except ValidationError as exc:
-        raise click.UsageError(validation_message(exc)) from None
+        fail(validation_message(exc), code=2)
     try:
         with unit_of_work() as session:
             described = describe_subscription(save_subscription(session, spec))
     except SubscriptionError as exc:
-        raise click.UsageError(str(exc)) from None
+        fail(str(exc), code=2)
     click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}")
     for channel in described["channels"]:
         click.echo(f"  -> {channel}")
