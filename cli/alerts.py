@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from cli.output import echo_json, fail, format_option, render_table
+from db.enums import AlertStatus
 
 #: Alert states `--status` accepts.
-ALERT_STATUSES = ["pending", "sent", "partial", "failed", "digested"]
+ALERT_STATUSES = [status.value for status in AlertStatus]
 
 if TYPE_CHECKING:
     from services.alerts.channels import ChannelTest

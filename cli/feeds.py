@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from cli.output import confirm_or_stop, echo_json, fail, format_option, render_table, yes_option
+from db.enums import FeedHealth
 
 
 @click.group("feeds")
@@ -65,9 +66,9 @@ def list_command(folder: str | None, fmt: str) -> None:
         return
     rows = []
     for f in feeds:
-        if f.health == "disabled":
+        if f.health == FeedHealth.DISABLED:
             state = f"disabled: {f.disabled_reason or '-'}"
-        elif f.health == "failing":
+        elif f.health == FeedHealth.FAILING:
             state = f"failing x{f.consecutive_failures}: {f.last_error or '-'}"
         else:
             state = "ok"

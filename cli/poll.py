@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from db.enums import PollStatus
+
 
 @click.command("poll")
 @click.option("--all", "include_not_due", is_flag=True, help="Poll every active feed, due or not.")
@@ -27,7 +29,7 @@ def poll(include_not_due: bool) -> None:
     cycle = run_cycle(settings, include_not_due=include_not_due)
     with unit_of_work() as session:
         delivered = deliver_pending(session, settings, datetime.now(timezone.utc))
-    failed = sorted((feed for feed in cycle.feeds if feed.status == "error"), key=lambda feed: feed.feed_id)
+    failed = sorted((feed for feed in cycle.feeds if feed.status == PollStatus.ERROR), key=lambda feed: feed.feed_id)
     if failed:
         with unit_of_work() as session:
             urls = {f.id: f.url for f in feed_overview(session)}

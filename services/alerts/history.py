@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from db.enums import DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.channels import describe_target
 from services.alerts.content import AlertContent, alert_content
@@ -101,11 +102,11 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 to=describe_target(d.channel.kind, d.channel.target),
                 status=d.status,
                 attempts=d.attempts,
-                next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+                next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.PENDING else None,
                 sent_at=d.sent_at,
                 message_ref=d.message_ref,
                 last_error=d.last_error,
-                carried_by=f"digest {d.claim_token}" if d.status == "digested" or subscription.mode == "digest" else None,
+                carried_by=f"digest {d.claim_token}" if d.status == DeliveryStatus.DIGESTED or subscription.mode == "digest" else None,
             )
         )
     return AlertDetail(

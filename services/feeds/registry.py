@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.enums import FeedHealth
 from db.models import Feed
 
 
@@ -79,7 +80,7 @@ class FeedView:
     title: str | None
     folder: str | None
     language: str | None
-    health: str  # ok, failing, disabled
+    health: FeedHealth
     consecutive_failures: int
     last_error: str | None
     last_success_at: datetime | None
@@ -95,7 +96,7 @@ def feed_overview(session: Session, *, folder: str | None = None) -> list[FeedVi
     return [
         FeedView(
             id=f.id, url=f.url, title=f.title, folder=f.folder, language=f.language,
-            health="disabled" if f.disabled_at else ("failing" if f.consecutive_failures else "ok"),
+            health=FeedHealth.DISABLED if f.disabled_at else (FeedHealth.FAILING if f.consecutive_failures else FeedHealth.OK),
             consecutive_failures=f.consecutive_failures, last_error=f.last_error, last_success_at=f.last_success_at,
             next_poll_at=f.next_poll_at, disabled_reason=f.disabled_reason,
         )
