@@ -246,11 +246,7 @@ def load_subscriptions(session: Session, path: Path) -> tuple[list[Channel], lis
 
 def remove_subscription(session: Session, name: str) -> int:
     """Delete a subscription with its alert history and any channel no other subscription uses; alerts removed."""
-    subscription = session.execute(
-        select(Subscription).where(Subscription.name == name).options(selectinload(Subscription.channels))
-    ).scalar_one_or_none()
-    if subscription is None:
-        raise SubscriptionError(f"no subscription named {name!r}")
+    subscription = find_subscription(session, name=name)
     alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.subscription_id == subscription.id)).scalar_one()
     channels = list(subscription.channels)
     session.execute(delete(Alert).where(Alert.subscription_id == subscription.id))
