@@ -167,6 +167,8 @@ class Classification(Base):
     topics: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Topics from the fixed taxonomy (JSON array of strings).")
     entities: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Entities recognised (JSON array of canonical names).")
     reasons: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Human-readable reasons that moved the score (JSON array).")
+    priority: Mapped[str | None] = mapped_column(String(8), comment="Triage: high (see now), normal (read today) or low (digest); NULL when not relevant.")
+    reader_reasons: Mapped[list[str] | None] = mapped_column(JSONList, comment="At most three short English sentences for readers, decisive evidence first (JSON array); NULL for verdicts made before priorities.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the verdict was made (UTC).")
 
     article: Mapped[Article] = relationship(back_populates="classifications")

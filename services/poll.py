@@ -341,7 +341,8 @@ def classify_and_alert(session: Session, articles: list[NewArticle], now: dateti
     version = CLASSIFIER_VERSION
     session.execute(insert(Classification.__table__), [
         {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,
-         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons), "created_at": now}
+         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons),
+         "priority": v.priority, "reader_reasons": list(v.reader_reasons), "created_at": now}
         for a, v in zip(articles, verdicts)
     ])
     relevant = alerts = 0
