@@ -180,7 +180,7 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read settings from the environment, or raise SettingsError naming each bad variable."""
     try:
-        return Settings()  # type: ignore[call-arg]  # pydantic-settings fills the required fields from the environment
+        return Settings()
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
