@@ -14,8 +14,6 @@ class SettingsAwareGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> object:
-        from sqlalchemy.exc import SQLAlchemyError
-
         from services.settings import SettingsError
 
         try:
@@ -23,7 +21,11 @@ class SettingsAwareGroup(click.Group):
         except SettingsError as exc:
             click.echo(f"cnai: {exc}", err=True)
             sys.exit(2)
-        except SQLAlchemyError as exc:
+        except Exception as exc:
+            # Only commands that used the database imported SQLAlchemy: `cnai classify` stays fast.
+            sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+            if sqlalchemy_errors is None or not isinstance(exc, sqlalchemy_errors.SQLAlchemyError):
+                raise
             from services.database import describe_database_error
 
             described = describe_database_error(exc)
