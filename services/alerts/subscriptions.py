@@ -7,7 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from db.models import Alert, Article, Channel, Classification, Subscription, SubscriptionChannel
 from services.alerts.channels import channel_kinds, describe_target, validate_target
 from services.alerts.schedule import parse_clock, zone
+from services.datafiles import DataFileError, load_yaml
 from services.settings import Settings
 
 DEFAULT_SUBSCRIPTION = "default"
@@ -231,9 +231,9 @@ def save_subscription(session: Session, spec: SubscriptionSpec) -> Subscription:
 def load_subscriptions(session: Session, path: Path) -> tuple[list[Channel], list[Subscription]]:
     """Create or update every channel and subscription in a YAML file; others are left as they are."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SubscriptionError(f"{path}: not valid YAML: {exc}") from None
+        data: Any = load_yaml(path)[0] or {}
+    except DataFileError as exc:
+        raise SubscriptionError(str(exc)) from None
     try:
         spec = SubscriptionsFile.model_validate(data)
     except ValidationError as exc:

@@ -114,6 +114,14 @@ def test_a_malformed_yaml_feed_list_names_the_file_and_line(db: dict[str, str], 
     assert line.split(f"{listing}:")[1].split(":")[0].isdigit(), line
 
 
+def test_a_malformed_subscriptions_file_names_the_file_and_line(db: dict[str, str], tmp_path: Path) -> None:
+    listing = tmp_path / "subscriptions.yaml"
+    listing.write_text("subscriptions:\n  - name: desk\n    channels: [console\n  - name: other\n")
+    line = one_clear_line(cnai(db, "subscriptions", "load", str(listing)))
+    assert f"{listing}:" in line and "not valid YAML" in line, line
+    assert line.split(f"{listing}:")[1].split(":")[0].isdigit(), line
+
+
 def test_opml_import_adds_the_good_entries_and_names_the_bad_one(db: dict[str, str], tmp_path: Path) -> None:
     opml = tmp_path / "list.opml"
     opml.write_text(
