@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, joinedload
 from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Channel, Delivery, Subscription
 from db.results import affected_rows
-from services.alerts.channels import DeliveryError, channel_kind, send
+from services.alerts.channels import DeliveryError, find_channel_kind, send
 from services.alerts.content import Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
@@ -135,7 +135,7 @@ def recover_abandoned(session: Session, settings: Settings, now: datetime, repor
     for delivery in stale:
         report.recovered += 1
         delivery.claimed_until = None
-        if channel_kind(delivery.channel.kind).safe_to_resend and delivery.attempts < settings.alert_max_attempts:
+        if _safe_to_resend(delivery.channel.kind) and delivery.attempts < settings.alert_max_attempts:
             delivery.status = DeliveryStatus.PENDING
             delivery.next_attempt_at = now
             delivery.last_error = "the sender stopped before recording the send; sending again (same Message-ID)"
@@ -168,6 +168,16 @@ def defer_quiet_hours(session: Session, now: datetime) -> None:
         )
 
 
+def _safe_to_resend(kind: str) -> bool:
+    found = find_channel_kind(kind)
+    return found is not None and found.safe_to_resend
+
+
+def _folded_into_digest(kind: str) -> bool:
+    found = find_channel_kind(kind)
+    return found is None or found.folded_into_digest
+
+
 def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
     return (
         select(Delivery.id, Alert.subscription_id)
@@ -189,7 +199,7 @@ def pick(session: Session, channel: Channel, settings: Settings, now: datetime) 
     rows = session.execute(
         _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
-    if len(rows) > settings.alert_burst_threshold and channel_kind(channel.kind).folded_into_digest:
+    if len(rows) > settings.alert_burst_threshold and _folded_into_digest(channel.kind):
         return [r.id for r in rows[:cap]], "burst"
     return [r.id for r in rows[:1]], "single"
 

@@ -106,3 +106,15 @@ def test_a_new_kind_is_one_module(pigeon: object, sqlite_url: str, env: pytest.M
     assert report.sent == 3 and report.digested == 0, report
     assert sorted(title for _, title in sent) == ["Lab opens weights", "Ministry drafts compute rules", "Province funds chip fab"]
     assert {target for target, _ in sent} == {"loft-harbour"}
+
+
+def test_a_stored_channel_of_a_removed_kind_fails_alone(sqlite_url: str, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    env.setenv("DATABASE_URL", sqlite_url)
+    with unit_of_work() as session:
+        gone = make.channel(session, "old-pager", "pager", "0800-pager")
+        console = make.channel(session, "console", "console", "stdout")
+        make.subscription(session, "both", [gone, console])
+        make.alerted(session, title="Regulator publishes model filing list")
+    report = deliver_due(get_settings(), make.NOW)
+    assert report.sent == 1 and report.failed == 1, report
+    assert "Regulator publishes model filing list" in capsys.readouterr().out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from db.models import Channel
 from services.alerts.channels.base import ChannelKind, DeliveryError
-from services.alerts.channels.registry import channel_kind, channel_kinds, register
+from services.alerts.channels.registry import channel_kind, channel_kinds, find_channel_kind, register
 from services.alerts.content import Message
 from services.settings import Settings
 
@@ -24,6 +24,7 @@ __all__ = [
     "channel_kind",
     "channel_kinds",
     "channel_secrets",
+    "find_channel_kind",
     "describe_target",
     "register",
     "resolve_target",

@@ -54,6 +54,12 @@ def channel_kind(name: str) -> ChannelKind:
     return kinds[name]
 
 
+def find_channel_kind(name: str) -> ChannelKind | None:
+    """The kind ``name``, or None for a kind no module defines (e.g. a stored channel whose module was removed:
+    its sends fail for good, and nothing else about it may stop the delivery sweep)."""
+    return channel_kinds().get(name)
+
+
 def forget_loaded_modules() -> None:
     """Look for kind modules again at the next lookup (after a test adds a directory to the package path)."""
     global _loaded
