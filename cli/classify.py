@@ -57,16 +57,20 @@ def classify(file: Path | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-misclassified", is_flag=True, help="Leave out the list of misclassified items.")
-def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
-    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline."""
+@click.option("--topics", "topics_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Topic and priority labels (dev_topics.jsonl format): adds topic micro-P/R/F1 and the priority matrix.")
+def eval_command(file: Path, as_json: bool, no_misclassified: bool, topics_file: Path | None) -> None:
+    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline,
+    with the score's calibration; with --topics, topic figures and the priority confusion matrix."""
     from services.classify import classifier_version
-    from services.classify.evaluate import evaluate, format_report, read_labelled
+    from services.classify.evaluate import evaluate, format_report, read_labelled, read_topic_labels
 
     try:
         items = read_labelled(file)
+        topic_labels = read_topic_labels(topics_file) if topics_file is not None else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = evaluate(items)
+    result = evaluate(items, topic_labels=topic_labels)
     if as_json:
         data = result.as_dict()
         if no_misclassified:

@@ -14,7 +14,8 @@ from urllib.parse import unquote
 
 from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
-from services.classify.priority import simple_priority
+from services.classify.priority import Priority
+from services.classify.triage import Decision, add_signal, builtin_signals, decide
 
 FIELDS = ("title", "summary", "link")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -256,6 +257,8 @@ _TEMPLATES = {
     "foreign": 'non-Chinese context "{}" in {}',
 }
 _CHANNEL = 'official channel of "{}" ({}): {}'
+_ENTITY = 'entity "{}" ({}) in {}'
+_PRIOR = "Chinese-language text, no foreign focus (weak China link)"
 _SILENT_ROLES = frozenset({"neutral", "policy", "company"})  # no weight: only hide shorter matches or set flags
 
 
@@ -349,7 +352,7 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
                 reasons.append((strength, -1, _CHANNEL, (entity.name, kind.label, clue.label)))
                 continue
             name = entity.name if clue.label == entity.name else f"{entity.name}: {clue.label}"
-            reasons.append((strength, item.first, 'entity "{}" ({}) in {}', (name, kind.label, where)))
+            reasons.append((strength, item.first, _ENTITY, (name, kind.label, where)))
             continue
         weight = clue.weight * factor
         if role == "ai":
@@ -393,7 +396,7 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
         licensed = core_ai or strong_ai >= scoring["prior_only_min_strong_ai"] or (strong_ai_title and business)
         if not only_evidence or licensed:
             no_china *= 1 - prior
-            reasons.append((prior, 10**9, "Chinese-language text, no foreign focus (weak China link)", ()))
+            reasons.append((prior, 10**9, _PRIOR, ()))
     evidence.no_ai, evidence.no_china, evidence.no_joint = no_ai, no_china, no_joint
     evidence.no_taiwan, evidence.no_peripheral = no_taiwan, no_peripheral
     return evidence
@@ -474,15 +477,113 @@ def lexicon_verdict(
     topics = _topics(lexicon, text, evidence, factors, relevant) if score >= scoring["topic_min_score"] else []
     entities = list(dict.fromkeys(evidence.entities))
     reasons = _explain(evidence, relevant, scoring["max_reasons"])
-    triaged = relevant or assume_relevant
-    priority = simple_priority(triaged, score, topics)
+    if not (relevant or assume_relevant):
+        return Verdict(relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons)
+    decision = _triage(lexicon, text, found, evidence, factors, _as_text(title)[: scoring["max_title_chars"]])
     return Verdict(
         relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons,
-        priority=priority.value if priority is not None else None,
-        reader_reasons=_reader_reasons(reasons) if triaged else [],
+        priority=decision.priority.value, reader_reasons=_reader_reasons(evidence, decision),
     )
 
 
-def _reader_reasons(reasons: list[str]) -> list[str]:
-    """First version: the three strongest clues as sentences."""
-    return [reason[0].upper() + reason[1:] + "." for reason in reasons[:3] if reason]
+def _decoded(text: _Text, start: int, end: int) -> str:
+    return text.cased[start:end].encode("latin-1").decode("utf-8", "replace")
+
+
+def _triage(
+    lexicon: Lexicon, text: _Text, found: dict[str, _Found], evidence: _Evidence, factors: tuple[float, ...], raw_title: str
+) -> Decision:
+    """Priority from the triage layer's signals, the entities' signals and the computed ones
+    (``raw_title``: the title before folding, which keeps "GLM-4.5" whole)."""
+    rules = lexicon.triage
+    if rules is None:
+        return Decision(Priority.NORMAL, None, None)
+    signals: dict = {}
+    hits = _matches(rules.automata, text.cased, text.lowered, text.has_cjk)
+    for item in _collect(hits, text.lowered, text.bounds, factors).values():
+        if item.part == 1 and item.factor < factors[1]:
+            continue  # past the lede: in passing
+        add_signal(signals, item.clue.signal or "", item.clue.label, item.part == 0)
+    counted = set(evidence.entities)
+    on_beat = title_ai = title_china = False
+    for item in found.values():
+        clue = item.clue
+        entity = clue.entity
+        if entity is None:
+            if item.part == 0 and not clue.weak:
+                title_ai = title_ai or (clue.role == "ai" and clue.weight >= 0.8)
+                title_china = title_china or clue.role in ("china", "domestic")
+            continue
+        if entity.name not in counted:
+            continue
+        in_title = item.part == 0 or item.channel
+        for name in rules.entity_signals.get(entity.name, ()):
+            add_signal(signals, name, entity.name, in_title)
+        kind = entity.kind
+        if item.part == 0 and (kind.joint >= 0.35 or (kind.china >= 0.8 and kind.ai >= 0.5)):
+            on_beat = True
+    title_end, lede_end, _ = text.bounds
+    builtin_signals(lexicon, signals, _decoded(text, 0, title_end), _decoded(text, title_end + 1, lede_end), text.has_cjk, raw_title)
+    return decide(rules, signals, on_beat or (title_ai and title_china))
+
+
+_WHERE = {"title": "the title", "summary": "the summary", "link": "the link"}
+
+
+def _entity_name(args: tuple[str, ...]) -> str:
+    return args[0].partition(": ")[0]
+
+
+def _reader_reasons(evidence: _Evidence, decision: Decision) -> list[str]:
+    """At most three short English sentences for readers: the decisive evidence first, then
+    the priority's reason, then supporting evidence. A weak clue never stands alone."""
+    ranked = sorted(evidence.reasons, key=lambda r: (-r[0], r[1]))
+    sentences: list[str] = []
+    used: set[int] = set()
+    channel = next((n for n, r in enumerate(ranked) if r[2] == _CHANNEL), None)
+    if channel is not None:
+        name, label, where = ranked[channel][3]
+        sentences.append(f"Published on {where}, an official channel of {name} ({label}).")
+        used.add(channel)
+    titled = [n for n, r in enumerate(ranked) if r[2] == _ENTITY and r[3][2] == "title"]
+    if titled:
+        names = [f"{_entity_name(ranked[n][3])} ({ranked[n][3][1]})" for n in titled[:2]]
+        sentences.append(f"Names {' and '.join(names)} in the title.")
+        used.update(titled[:2])
+    elif channel is None:
+        ai = next((n for n, r in enumerate(ranked) if r[2] == _TEMPLATES["ai"] or (r[2] == _ENTITY and r[0] >= 0.5)), None)
+        china = next((n for n, r in enumerate(ranked) if r[2] in (_TEMPLATES["china"], _TEMPLATES["domestic"]) and n != ai), None)
+        prior = next((n for n, r in enumerate(ranked) if r[2] == _PRIOR), None)
+        parts = []
+        if ai is not None:
+            r = ranked[ai]
+            if r[2] == _ENTITY:
+                parts.append(f"names {_entity_name(r[3])} ({r[3][1]}) in {_WHERE.get(r[3][2], r[3][2])}")
+            else:
+                parts.append(f'speaks of "{r[3][0]}" (AI) in {_WHERE.get(r[3][1], r[3][1])}')
+            used.add(ai)
+        if china is not None:
+            r = ranked[china]
+            parts.append(f'ties it to China with "{r[3][0]}" in {_WHERE.get(r[3][1], r[3][1])}')
+            used.add(china)
+        elif prior is not None:
+            parts.append("is written in mainland Chinese with no foreign focus")
+            used.add(prior)
+        if parts:
+            sentence = "The article " + " and ".join(parts) + "."
+            sentences.append(sentence)
+    if decision.kind is not None:
+        what = decision.kind.label
+        if decision.priority is Priority.HIGH:
+            sentences.append(f"Reports {what} (\"{decision.trigger}\"): high priority.")
+        elif decision.priority is Priority.LOW:
+            sentences.append(f"Reads as {what} (\"{decision.trigger}\"): low priority.")
+        else:
+            sentences.append("A round-up whose headline is on the beat: normal priority.")
+    for n, r in enumerate(ranked):
+        if len(sentences) >= 3:
+            break
+        if n in used or r[0] < 0.5 or r[2] not in (_ENTITY,):
+            continue
+        sentences.append(f"Also names {_entity_name(r[3])} ({r[3][1]}) in {_WHERE.get(r[3][2], r[3][2])}.")
+    return sentences[:3]
