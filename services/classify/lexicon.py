@@ -65,6 +65,7 @@ class Kind:
     joint: float
     foreign: bool = False
     peripheral: float = 0.0
+    topics: tuple[tuple[str, float], ...] = ()  # topic evidence of every entity of the kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ class TriageKind:
     groups: tuple[tuple[str, ...], ...]  # each group: one of these signals must be present
     in_title: frozenset[int]  # groups whose signal must be in the title
     none: tuple[str, ...] = ()  # signals (in the title) that cancel the kind
+    topic: str | None = None  # topic evidence an event of this kind gives (events only)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class TriageRules:
     entity_signals: dict[str, tuple[str, ...]]  # entity name -> signals it gives
     min_usd: float
     cny_to_usd: float
+    signal_topics: tuple[tuple[TriageKind, float], ...] = ()  # (groups as a kind, weight) -> kind.topic
 
 
 @dataclass
@@ -175,6 +178,9 @@ SCORING_KEYS = {
     "prior_only_min_strong_ai": int,
     "strong_ai_weight": float,
     "core_ai_weight": float,
+    "topic_secondary_ratio": float,
+    "topic_summary_tail_factor": float,
+    "event_topic_weight": float,
 }
 
 
@@ -259,7 +265,7 @@ def _kinds(data: dict[str, Any]) -> dict[str, Kind]:
     for name, spec in raw.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
             raise _fail(file, f"kind {name}", "needs a label")
-        unknown = set(spec) - {"label", "china", "ai", "joint", "foreign", "peripheral"}
+        unknown = set(spec) - {"label", "china", "ai", "joint", "foreign", "peripheral", "topics"}
         if unknown:
             raise _fail(file, f"kind {name}", f"unknown fields {sorted(unknown)}")
         kinds[name] = Kind(
@@ -270,6 +276,7 @@ def _kinds(data: dict[str, Any]) -> dict[str, Kind]:
             joint=_weight(spec.get("joint"), file, f"kind {name}.joint"),
             foreign=bool(spec.get("foreign", False)),
             peripheral=_weight(spec.get("peripheral", 0.0), file, f"kind {name}.peripheral"),
+            topics=_topic_weights(spec.get("topics"), file, f"kind {name}"),
         )
     return kinds
 
@@ -397,7 +404,9 @@ def _add_entities(builder: _Builder, data: dict[str, Any], channels: _Channels) 
         kind = kinds.get(spec.get("kind"))
         if kind is None:
             raise _fail(file, where, f"unknown kind {spec.get('kind')!r}")
-        entity = Entity(name=name, kind=kind, topics=_topic_weights(spec.get("topics"), file, where))
+        own = _topic_weights(spec.get("topics"), file, where)
+        inherited = tuple((t, w) for t, w in kind.topics if t not in {topic for topic, _ in own})
+        entity = Entity(name=name, kind=kind, topics=own + inherited)
         entities[name] = entity
         if not any(spec.get(k) for k in ("aliases", "weak", "versioned", "contextual", "case_sensitive")):
             raise _fail(file, where, "needs at least one alias")
@@ -447,7 +456,7 @@ def _triage_kinds(raw: Any, where: str, signals: set[str]) -> tuple[TriageKind, 
         kwhere = f"{where} #{index + 1}"
         if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str) or not isinstance(spec.get("label"), str):
             raise _fail(file, kwhere, "needs a kind and a label")
-        unknown = set(spec) - {"kind", "label", "all", "in_title", "none"}
+        unknown = set(spec) - {"kind", "label", "all", "in_title", "none", "topic"}
         if unknown:
             raise _fail(file, kwhere, f"unknown fields {sorted(unknown)}")
         groups = spec.get("all")
@@ -460,15 +469,18 @@ def _triage_kinds(raw: Any, where: str, signals: set[str]) -> tuple[TriageKind, 
         in_title = spec.get("in_title") or []
         if not isinstance(in_title, list) or any(not isinstance(i, int) or not 0 <= i < len(groups) for i in in_title):
             raise _fail(file, kwhere, f"in_title must list group indexes 0..{len(groups) - 1}")
+        topic = spec.get("topic")
+        if topic is not None and topic not in TOPICS:
+            raise _fail(file, kwhere, f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
         kinds.append(TriageKind(spec["kind"], spec["label"], tuple(tuple(g) for g in groups), frozenset(in_title),
-                                tuple(spec.get("none") or ())))
+                                tuple(spec.get("none") or ()), topic))
     return tuple(kinds)
 
 
 def _add_triage(builder: _Builder, data: dict[str, Any], entities: dict[str, Entity], kinds: dict[str, Kind]) -> TriageRules:
     """Signals, event kinds and low-value kinds of priority.yaml (the triage layer)."""
     file = "priority.yaml"
-    unknown = set(data) - {"min_usd", "cny_to_usd", "signals", "entity_signals", "events", "low_value"}
+    unknown = set(data) - {"min_usd", "cny_to_usd", "signals", "entity_signals", "events", "low_value", "signal_topics"}
     if unknown:
         raise _fail(file, "top level", f"unknown sections {sorted(unknown)}")
     for key in ("min_usd", "cny_to_usd"):
@@ -510,7 +522,17 @@ def _add_triage(builder: _Builder, data: dict[str, Any], entities: dict[str, Ent
             if entity.kind.name in spec["kinds"] and entity.name not in excluded:
                 by_entity.setdefault(entity.name, []).append(name)
     signals = set(raw_signals) | set(raw_entity_signals) | set(BUILTIN_SIGNALS)
+    signal_topics = []
+    for index, spec in enumerate(data.get("signal_topics") or []):
+        where = f"signal_topics #{index + 1}"
+        if not isinstance(spec, dict) or set(spec) != {"all", "topic", "w"}:
+            raise _fail(file, where, "needs exactly all, topic and w")
+        (kind,) = _triage_kinds([{"kind": "signal_topic", "label": spec["topic"], "all": spec["all"],
+                                  "in_title": list(range(len(spec["all"]))) if isinstance(spec["all"], list) else [],
+                                  "topic": spec["topic"]}], where, signals)
+        signal_topics.append((kind, _weight(spec["w"], file, where)))
     return TriageRules(
+        signal_topics=tuple(signal_topics),
         automata=builder.automata(TRIAGE),
         events=_triage_kinds(data.get("events"), "events", signals),
         low_value=_triage_kinds(data.get("low_value"), "low_value", signals),

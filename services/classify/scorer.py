@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
 from services.classify.priority import Priority
-from services.classify.triage import Decision, add_signal, builtin_signals, decide
+from services.classify.triage import Decision, add_signal, builtin_signals, decide, fires
 
 FIELDS = ("title", "summary", "link")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -413,16 +413,25 @@ def _score(evidence: _Evidence, scoring: dict) -> float:
     return round(min(1.0, max(0.0, score)), 4)
 
 
-def _topics(lexicon: Lexicon, text: _Text, evidence: _Evidence, factors: tuple[float, ...], relevant: bool) -> list[str]:
+def _topics(
+    lexicon: Lexicon, text: _Text, evidence: _Evidence, factors: tuple[float, ...], relevant: bool,
+    extra: list[tuple[str, float]] | None = None,
+) -> list[str]:
     scoring = lexicon.scoring
     no = dict(evidence.topics)
+    factors = factors[:3] + (scoring["topic_summary_tail_factor"],)  # past the lede, side subjects
     for item in _collect(_matches(lexicon.topics, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors).values():
         factor = min(factors[0], item.factor + scoring["repeat_bonus"] * (item.count - 1))
         topic = item.clue.topic or ""
         no[topic] = no.get(topic, 1.0) * (1 - item.clue.weight * factor)
+    for topic, weight in extra or ():  # from the triage signals: events, signal topics
+        no[topic] = no.get(topic, 1.0) * (1 - weight)
     ranked = sorted(((1 - v, t) for t, v in no.items()), key=lambda p: (-p[0], p[1]))
-    topics = [t for s, t in ranked if s >= scoring["topic_threshold"]][: scoring["max_topics"]]
-    if not topics and relevant and ranked and ranked[0][0] >= scoring["topic_fallback_threshold"]:
+    if not ranked:
+        return []
+    floor = max(scoring["topic_threshold"], ranked[0][0] * scoring["topic_secondary_ratio"])
+    topics = [t for n, (s, t) in enumerate(ranked) if s >= (scoring["topic_threshold"] if n == 0 else floor)][: scoring["max_topics"]]
+    if not topics and relevant and ranked[0][0] >= scoring["topic_fallback_threshold"]:
         topics = [ranked[0][1]]
     return topics
 
@@ -474,12 +483,15 @@ def lexicon_verdict(
     evidence = _weigh(found, text, scoring)
     score = _score(evidence, scoring)
     relevant = score >= scoring["threshold"]
-    topics = _topics(lexicon, text, evidence, factors, relevant) if score >= scoring["topic_min_score"] else []
     entities = list(dict.fromkeys(evidence.entities))
     reasons = _explain(evidence, relevant, scoring["max_reasons"])
     if not (relevant or assume_relevant):
+        topics = _topics(lexicon, text, evidence, factors, relevant) if score >= scoring["topic_min_score"] else []
         return Verdict(relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons)
-    decision = _triage(lexicon, text, found, evidence, factors, _as_text(title)[: scoring["max_title_chars"]])
+    decision, extra_topics = _triage(lexicon, text, found, evidence, factors, _as_text(title)[: scoring["max_title_chars"]])
+    if decision.kind is not None and decision.kind.topic is not None and decision.priority is Priority.HIGH:
+        extra_topics.append((decision.kind.topic, scoring["event_topic_weight"]))
+    topics = _topics(lexicon, text, evidence, factors, True, extra_topics)
     return Verdict(
         relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons,
         priority=decision.priority.value, reader_reasons=_reader_reasons(evidence, decision),
@@ -492,12 +504,12 @@ def _decoded(text: _Text, start: int, end: int) -> str:
 
 def _triage(
     lexicon: Lexicon, text: _Text, found: dict[str, _Found], evidence: _Evidence, factors: tuple[float, ...], raw_title: str
-) -> Decision:
+) -> tuple[Decision, list[tuple[str, float]]]:
     """Priority from the triage layer's signals, the entities' signals and the computed ones
     (``raw_title``: the title before folding, which keeps "GLM-4.5" whole)."""
     rules = lexicon.triage
     if rules is None:
-        return Decision(Priority.NORMAL, None, None)
+        return Decision(Priority.NORMAL, None, None), []
     signals: dict = {}
     hits = _matches(rules.automata, text.cased, text.lowered, text.has_cjk)
     for item in _collect(hits, text.lowered, text.bounds, factors).values():
@@ -524,7 +536,8 @@ def _triage(
             on_beat = True
     title_end, lede_end, _ = text.bounds
     builtin_signals(lexicon, signals, _decoded(text, 0, title_end), _decoded(text, title_end + 1, lede_end), text.has_cjk, raw_title)
-    return decide(rules, signals, on_beat or (title_ai and title_china))
+    topics = [(kind.topic, weight) for kind, weight in rules.signal_topics if kind.topic and fires(kind, signals)]
+    return decide(rules, signals, on_beat or (title_ai and title_china)), topics
 
 
 _WHERE = {"title": "the title", "summary": "the summary", "link": "the link"}
