@@ -224,6 +224,7 @@ class _Text:
     is_zh: bool
     is_hant: bool
     has_cjk: bool
+    roundup: bool = False  # the title strings several headlines together ("A；B；C｜早报")
 
 
 def _prepare(lexicon: Lexicon, title: str, summary: str, lang: str, link: tuple[str, str] | None) -> _Text:
@@ -245,7 +246,8 @@ def _prepare(lexicon: Lexicon, title: str, summary: str, lang: str, link: tuple[
     cjk = (summary_end - prose_chars) // 2  # Chinese characters take 3 bytes in UTF-8, ASCII one
     is_zh = cjk > 0 and cjk * 3 >= prose_chars - cjk
     is_hant = is_zh and (hant or lang.startswith(_HANT_HINTS))
-    return _Text(cased, lowered, (title_end, lede_end, summary_end), is_zh, is_hant, cjk > 0)
+    roundup = folded_title.count(";") + folded_title.count("；") >= 2
+    return _Text(cased, lowered, (title_end, lede_end, summary_end), is_zh, is_hant, cjk > 0, roundup)
 
 
 _TEMPLATES = {
@@ -329,6 +331,8 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
         factor = item.factor + bonus * (item.count - 1) if item.count > 1 else item.factor
         if factor > title_factor:
             factor = title_factor
+        if text.roundup and item.part != 0:  # a round-up's summary lists its other stories
+            factor *= scoring["roundup_body_factor"]
         where = FIELDS[item.part]
         if item.part != 1 and (entity is not None or role in ("ai", "china", "domestic")):
             evidence.titled = True
@@ -391,7 +395,8 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     # lede ("大模型价格战打响"), a second strong AI clue, or an AI term in the title next to
     # policy or company-news vocabulary ("人工智能立法应守住三条线", "智能体…多家公司推出").
     prior = scoring["zh_china_prior"]
-    if text.is_zh and mainland and not evidence.foreign and prior > 0:
+    # A round-up of several headlines is not one mainland story: no prior there.
+    if text.is_zh and mainland and not evidence.foreign and prior > 0 and not text.roundup:
         only_evidence = no_china == 1.0 and no_joint == 1.0
         licensed = core_ai or strong_ai >= scoring["prior_only_min_strong_ai"] or (strong_ai_title and business)
         if not only_evidence or licensed:
