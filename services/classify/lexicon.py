@@ -179,6 +179,7 @@ SCORING_KEYS = {
     "strong_ai_weight": float,
     "core_ai_weight": float,
     "topic_secondary_ratio": float,
+    "calibration_slope": float,
     "roundup_body_factor": float,
     "topic_summary_tail_factor": float,
     "event_topic_weight": float,

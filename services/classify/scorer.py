@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from services.classify.calibration import calibrated
 from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
 from services.classify.priority import Priority
@@ -486,12 +487,13 @@ def lexicon_verdict(
     if not found and not text.is_zh:
         return Verdict(relevant=False, score=0.0, topics=[], entities=[], reasons=["no AI term found", "no China link found"])
     evidence = _weigh(found, text, scoring)
-    score = _score(evidence, scoring)
-    relevant = score >= scoring["threshold"]
+    raw = _score(evidence, scoring)
+    relevant = raw >= scoring["threshold"]
+    score = calibrated(raw, scoring["threshold"], scoring["calibration_slope"])
     entities = list(dict.fromkeys(evidence.entities))
     reasons = _explain(evidence, relevant, scoring["max_reasons"])
     if not (relevant or assume_relevant):
-        topics = _topics(lexicon, text, evidence, factors, relevant) if score >= scoring["topic_min_score"] else []
+        topics = _topics(lexicon, text, evidence, factors, relevant) if raw >= scoring["topic_min_score"] else []
         return Verdict(relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons)
     decision, extra_topics = _triage(lexicon, text, found, evidence, factors, _as_text(title)[: scoring["max_title_chars"]])
     if decision.kind is not None and decision.kind.topic is not None and decision.priority is Priority.HIGH:

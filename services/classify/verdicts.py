@@ -45,7 +45,7 @@ def score_articles(articles: Iterable[Sequence[object]]) -> list[Verdict]:
     except Exception:  # a broken artefact must not stop classification
         logger.exception("learned model failed; using the lexicon alone")
         return verdicts
-    threshold = lexicon.scoring["threshold"]
+    threshold = 0.5  # lexicon scores are calibrated probabilities: the relevance threshold reads 0.5
     blended = []
     for item, verdict, probability in zip(items, verdicts, probabilities):
         score = round((1 - model.blend) * verdict.score + model.blend * probability, 4)
