@@ -556,7 +556,8 @@ def _entity_name(args: tuple[str, ...]) -> str:
 
 def _reader_reasons(evidence: _Evidence, decision: Decision) -> list[str]:
     """At most three short English sentences for readers: the decisive evidence first, then
-    the priority's reason, then supporting evidence. A weak clue never stands alone."""
+    the priority's reason, then supporting evidence. A weak clue never stands alone: the
+    Chinese-language prior only ever supports a stronger clue, and link words are never shown."""
     ranked = sorted(evidence.reasons, key=lambda r: (-r[0], r[1]))
     sentences: list[str] = []
     used: set[int] = set()
@@ -565,45 +566,55 @@ def _reader_reasons(evidence: _Evidence, decision: Decision) -> list[str]:
         name, label, where = ranked[channel][3]
         sentences.append(f"Published on {where}, an official channel of {name} ({label}).")
         used.add(channel)
+    # Decisive: the entities in the title that tie the story to China (a foreign one only
+    # next to them), else the AI and China words, wherever they are.
     titled = [n for n, r in enumerate(ranked) if r[2] == _ENTITY and r[3][2] == "title"]
-    if titled:
-        names = [f"{_entity_name(ranked[n][3])} ({ranked[n][3][1]})" for n in titled[:2]]
+    tied = [n for n in titled if "non-Chinese" not in ranked[n][3][1] and "international" not in ranked[n][3][1]]
+    if tied:
+        chosen = (tied + [n for n in titled if n not in tied])[:2]
+        names = [f"{_entity_name(ranked[n][3])} ({ranked[n][3][1]})" for n in chosen]
         sentences.append(f"Names {' and '.join(names)} in the title.")
-        used.update(titled[:2])
+        used.update(chosen)
     elif channel is None:
-        ai = next((n for n, r in enumerate(ranked) if r[2] == _TEMPLATES["ai"] or (r[2] == _ENTITY and r[0] >= 0.5)), None)
-        china = next((n for n, r in enumerate(ranked) if r[2] in (_TEMPLATES["china"], _TEMPLATES["domestic"]) and n != ai), None)
-        prior = next((n for n, r in enumerate(ranked) if r[2] == _PRIOR), None)
-        parts = []
-        if ai is not None:
-            r = ranked[ai]
-            if r[2] == _ENTITY:
-                parts.append(f"names {_entity_name(r[3])} ({r[3][1]}) in {_WHERE.get(r[3][2], r[3][2])}")
-            else:
-                parts.append(f'speaks of "{r[3][0]}" (AI) in {_WHERE.get(r[3][1], r[3][1])}')
-            used.add(ai)
-        if china is not None:
-            r = ranked[china]
-            parts.append(f'ties it to China with "{r[3][0]}" in {_WHERE.get(r[3][1], r[3][1])}')
-            used.add(china)
-        elif prior is not None:
-            parts.append("is written in mainland Chinese with no foreign focus")
-            used.add(prior)
-        if parts:
-            sentence = "The article " + " and ".join(parts) + "."
+        sentence = _terms_sentence(ranked, used)
+        if sentence:
             sentences.append(sentence)
     if decision.kind is not None:
-        what = decision.kind.label
+        what, trigger = decision.kind.label, decision.trigger
         if decision.priority is Priority.HIGH:
-            sentences.append(f"Reports {what} (\"{decision.trigger}\"): high priority.")
+            sentences.append(f"High priority: reports {what} ({trigger}).")
         elif decision.priority is Priority.LOW:
-            sentences.append(f"Reads as {what} (\"{decision.trigger}\"): low priority.")
+            sentences.append(f"Low priority: reads as {what} ({trigger}).")
         else:
-            sentences.append("A round-up whose headline is on the beat: normal priority.")
+            sentences.append("A round-up whose own headline is on the beat.")
     for n, r in enumerate(ranked):
         if len(sentences) >= 3:
             break
-        if n in used or r[0] < 0.5 or r[2] not in (_ENTITY,):
+        if n in used or r[0] < 0.5 or r[2] != _ENTITY or r[3][2] == "link" or "non-Chinese" in r[3][1]:
             continue
         sentences.append(f"Also names {_entity_name(r[3])} ({r[3][1]}) in {_WHERE.get(r[3][2], r[3][2])}.")
     return sentences[:3]
+
+
+def _terms_sentence(ranked: list[tuple[float, int, str, tuple[str, ...]]], used: set[int]) -> str | None:
+    """'Speaks of "大模型" (AI) in the title and ties it to China with "国产" in the summary.'"""
+    ai = next((n for n, r in enumerate(ranked) if r[2] == _TEMPLATES["ai"] or (r[2] == _ENTITY and r[0] >= 0.5)), None)
+    china = next((n for n, r in enumerate(ranked) if r[2] in (_TEMPLATES["china"], _TEMPLATES["domestic"]) and n != ai), None)
+    prior = next((n for n, r in enumerate(ranked) if r[2] == _PRIOR), None)
+    if ai is None:
+        return None
+    r = ranked[ai]
+    if r[2] == _ENTITY:
+        first = f"Names {_entity_name(r[3])} ({r[3][1]}) in {_WHERE.get(r[3][2], r[3][2])}"
+    else:
+        first = f'Speaks of "{r[3][0]}" (AI) in {_WHERE.get(r[3][1], r[3][1])}'
+    used.add(ai)
+    if china is not None:
+        c = ranked[china]
+        used.add(china)
+        return f'{first} and ties it to China with "{c[3][0]}" in {_WHERE.get(c[3][1], c[3][1])}.'
+    if prior is not None:
+        used.add(prior)
+        return f"{first}, in mainland Chinese text with no foreign focus."
+    return f"{first}."
+

@@ -56,34 +56,40 @@ def largest_amount_usd(text: str, chinese: bool, cny_to_usd: float) -> float:
     return best
 
 
-def fires(kind: TriageKind, signals: dict[str, Signal]) -> Signal | None:
-    """The signal that makes ``kind`` fire (its first group's), or None."""
+def fires(kind: TriageKind, signals: dict[str, Signal]) -> list[Signal]:
+    """The signals (one per group) that make ``kind`` fire, or [] when it does not."""
     for name in kind.none:
         seen = signals.get(name)
         if seen is not None and seen.in_title:
-            return None
-    first: Signal | None = None
+            return []
+    found: list[Signal] = []
     for index, group in enumerate(kind.groups):
         need_title = index in kind.in_title
-        found = next((signals[n] for n in group if n in signals and (signals[n].in_title or not need_title)), None)
-        if found is None:
-            return None
-        first = first or found
-    return first
+        signal = next((signals[n] for n in group if n in signals and (signals[n].in_title or not need_title)), None)
+        if signal is None:
+            return []
+        found.append(signal)
+    return found
+
+
+def _trigger(found: list[Signal]) -> str:
+    """The words that fired a kind, for readers: "Kimi", "K2.5"."""
+    labels = list(dict.fromkeys(s.label for s in found if s.name not in ("large_amount", "several_headlines")))
+    return ", ".join(f'"{label}"' for label in labels) or found[0].label
 
 
 def decide(rules: TriageRules, signals: dict[str, Signal], headline_on_beat: bool) -> Decision:
     """Low-value kinds first (a round-up whose headline is on the beat is normal), then events."""
     for kind in rules.low_value:
-        signal = fires(kind, signals)
-        if signal is not None:
+        found = fires(kind, signals)
+        if found:
             if kind.kind == "round_up" and headline_on_beat:
-                return Decision(Priority.NORMAL, kind, signal.label)
-            return Decision(Priority.LOW, kind, signal.label)
+                return Decision(Priority.NORMAL, kind, _trigger(found))
+            return Decision(Priority.LOW, kind, _trigger(found))
     for kind in rules.events:
-        signal = fires(kind, signals)
-        if signal is not None:
-            return Decision(Priority.HIGH, kind, signal.label)
+        found = fires(kind, signals)
+        if found:
+            return Decision(Priority.HIGH, kind, _trigger(found))
     return Decision(Priority.NORMAL, None, None)
 
 
