@@ -16,7 +16,7 @@ from services.classify.calibration import calibrated
 from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
 from services.classify.priority import Priority
-from services.classify.triage import Decision, add_signal, builtin_signals, decide, fires
+from services.classify.triage import Decision, Signals, add_signal, builtin_signals, decide, fires, money_signal
 
 FIELDS = ("title", "summary", "link")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -517,11 +517,13 @@ def _triage(
     rules = lexicon.triage
     if rules is None:
         return Decision(Priority.NORMAL, None, None), []
-    signals: dict = {}
-    hits = _matches(rules.automata, text.cased, text.lowered, text.has_cjk)
-    for item in _collect(hits, text.lowered, text.bounds, factors).values():
-        if item.part == 1 and item.factor < factors[1]:
-            continue  # past the lede: in passing
+    title_end, lede_end, summary_end = text.bounds
+    chinese = text.has_cjk
+    signals = Signals(lambda: money_signal(rules, _decoded(text, 0, title_end), _decoded(text, title_end + 1, lede_end), chinese))
+    # Only the title, the summary's lede and the link words: past the lede is in passing.
+    cased, lowered = text.cased[:lede_end] + text.cased[summary_end:], text.lowered[:lede_end] + text.lowered[summary_end:]
+    hits = _matches(rules.automata, cased, lowered, chinese)
+    for item in _collect(hits, lowered, (title_end, lede_end, lede_end), factors).values():
         add_signal(signals, item.clue.signal or "", item.clue.label, item.part == 0)
     counted = set(evidence.entities)
     on_beat = title_ai = title_china = False
@@ -541,8 +543,7 @@ def _triage(
         kind = entity.kind
         if item.part == 0 and (kind.joint >= 0.35 or (kind.china >= 0.8 and kind.ai >= 0.5)):
             on_beat = True
-    title_end, lede_end, _ = text.bounds
-    builtin_signals(lexicon, signals, _decoded(text, 0, title_end), _decoded(text, title_end + 1, lede_end), text.has_cjk, raw_title)
+    builtin_signals(signals, _decoded(text, 0, title_end), raw_title)
     topics = [(kind.topic, weight) for kind, weight in rules.signal_topics if kind.topic and fires(kind, signals)]
     return decide(rules, signals, on_beat or (title_ai and title_china)), topics
 

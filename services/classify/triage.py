@@ -9,9 +9,10 @@ the low-value kinds and the event kinds in order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.classify.lexicon import Lexicon, TriageKind, TriageRules
+from services.classify.lexicon import TriageKind, TriageRules
 from services.classify.priority import Priority
 
 _MONEY_EN = re.compile(
@@ -56,19 +57,44 @@ def largest_amount_usd(text: str, chinese: bool, cny_to_usd: float) -> float:
     return best
 
 
-def fires(kind: TriageKind, signals: dict[str, Signal]) -> list[Signal]:
+class Signals(dict[str, Signal]):
+    """Signals by name; ``large_amount`` is computed on first use (most kinds never ask)."""
+
+    def __init__(self, money: Callable[[], Signal | None]) -> None:
+        super().__init__()
+        self._money: Callable[[], Signal | None] | None = money
+
+    def __missing__(self, name: str) -> Signal:
+        if name == "large_amount" and self._money is not None:
+            signal, self._money = self._money(), None
+            if signal is not None:
+                self[name] = signal
+                return signal
+        raise KeyError(name)
+
+    def find(self, name: str) -> Signal | None:
+        try:
+            return self[name]
+        except KeyError:
+            return None
+
+
+def fires(kind: TriageKind, signals: Signals) -> list[Signal]:
     """The signals (one per group) that make ``kind`` fire, or [] when it does not."""
     for name in kind.none:
-        seen = signals.get(name)
+        seen = signals.find(name)
         if seen is not None and seen.in_title:
             return []
     found: list[Signal] = []
     for index, group in enumerate(kind.groups):
         need_title = index in kind.in_title
-        signal = next((signals[n] for n in group if n in signals and (signals[n].in_title or not need_title)), None)
-        if signal is None:
+        for name in group:
+            signal = signals.find(name)
+            if signal is not None and (signal.in_title or not need_title):
+                found.append(signal)
+                break
+        else:
             return []
-        found.append(signal)
     return found
 
 
@@ -78,7 +104,7 @@ def _trigger(found: list[Signal]) -> str:
     return ", ".join(f'"{label}"' for label in labels) or found[0].label
 
 
-def decide(rules: TriageRules, signals: dict[str, Signal], headline_on_beat: bool) -> Decision:
+def decide(rules: TriageRules, signals: Signals, headline_on_beat: bool) -> Decision:
     """Low-value kinds first (a round-up whose headline is on the beat is normal), then events."""
     for kind in rules.low_value:
         found = fires(kind, signals)
@@ -93,20 +119,22 @@ def decide(rules: TriageRules, signals: dict[str, Signal], headline_on_beat: boo
     return Decision(Priority.NORMAL, None, None)
 
 
-def add_signal(signals: dict[str, Signal], name: str, label: str, in_title: bool) -> None:
-    seen = signals.get(name)
+def add_signal(signals: Signals, name: str, label: str, in_title: bool) -> None:
+    seen = signals.find(name)
     if seen is None or (in_title and not seen.in_title):
         signals[name] = Signal(name, label, in_title)
 
 
-def builtin_signals(lexicon: Lexicon, signals: dict[str, Signal], title: str, lede: str, chinese: bool, raw_title: str) -> None:
-    """large_amount, model_version and several_headlines."""
-    rules = lexicon.triage
-    assert rules is not None
+def money_signal(rules: TriageRules, title: str, lede: str, chinese: bool) -> Signal | None:
+    """``large_amount``: a sum of at least ``min_usd`` in the title (or else the lede)."""
     for part, in_title in ((title, True), (lede, False)):
         if largest_amount_usd(part, chinese, rules.cny_to_usd) >= rules.min_usd:
-            add_signal(signals, "large_amount", "a sum of US$100M or more", in_title)
-            break
+            return Signal("large_amount", "a sum of US$100M or more", in_title)
+    return None
+
+
+def builtin_signals(signals: Signals, title: str, raw_title: str) -> None:
+    """``model_version`` and ``several_headlines`` (``large_amount`` is computed on demand)."""
     version = _VERSION_TOKEN.search(raw_title.lower())
     if version is not None:
         add_signal(signals, "model_version", raw_title[version.start():version.end()], True)
