@@ -90,8 +90,9 @@ def eval_command(file: Path, as_json: bool, no_misclassified: bool, topics_file:
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
 def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int) -> None:
     """Fit the learned layer on reader feedback and a labelled file; print cross-validated P/R."""
-    from services.classify.learned import Example, model_path, save_model
-    from services.classify.learned import train as fit
+    from services.classify.learned import model_path
+    from services.classify.training import Example, save_model
+    from services.classify.training import train as fit
 
     examples: list[Example] = []
     if labels:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.classify.article import ArticleText
 from services.classify.scorer import Verdict
 
 
@@ -256,7 +257,7 @@ def evaluate(
         from services.classify.verdicts import score_articles
 
         def classify(batch: list[LabelledItem]) -> list[Verdict]:
-            return score_articles([(i.title, i.summary, i.lang, i.link) for i in batch])
+            return score_articles([ArticleText(i.title, i.summary, i.link, i.lang) for i in batch])
 
     all_verdicts = classify(items)
     judged = [i for i in items if i.relevant is not None]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from services.classify.article import ArticleText
 from services.classify.calibration import calibrated
 from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
@@ -458,19 +459,19 @@ def lexicon_verdict(
     title: str, summary: str = "", lang: str | None = None, link: str | None = None, lexicon: Lexicon | None = None,
     assume_relevant: bool = False,
 ) -> Verdict:
+    """The lexicon's verdict on one article (no learned layer); see :func:`article_verdict`."""
+    return article_verdict(ArticleText.coerce((title, summary, lang, link)), lexicon, assume_relevant)
+
+
+def article_verdict(article: ArticleText, lexicon: Lexicon | None = None, assume_relevant: bool = False) -> Verdict:
     """The lexicon's verdict on one article (no learned layer). ``assume_relevant``: give
     the priority and reader reasons the article would have if it were relevant (used when
     the learned layer overturns the lexicon)."""
     lexicon = lexicon or default_lexicon()
     scoring = lexicon.scoring
-    parts = _split_link(_as_text(link))
-    text = _prepare(
-        lexicon,
-        _as_text(title)[: scoring["max_title_chars"]],
-        _as_text(summary)[: scoring["max_summary_chars"]],
-        _as_text(lang).strip().lower(),
-        parts,
-    )
+    title = _as_text(article.title)[: scoring["max_title_chars"]]
+    parts = _split_link(_as_text(article.link))
+    text = _prepare(lexicon, title, _as_text(article.summary)[: scoring["max_summary_chars"]], _as_text(article.lang).strip().lower(), parts)
     field_factor = scoring["field_factor"]
     factors = (field_factor["title"], field_factor["summary"], field_factor["link"], scoring["summary_tail_factor"])
     window = scoring["context_window_chars"] * 3  # bytes: the aliases that need it are Chinese
@@ -495,7 +496,7 @@ def lexicon_verdict(
     if not (relevant or assume_relevant):
         topics = _topics(lexicon, text, evidence, factors, relevant) if raw >= scoring["topic_min_score"] else []
         return Verdict(relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons)
-    decision, extra_topics = _triage(lexicon, text, found, evidence, factors, _as_text(title)[: scoring["max_title_chars"]])
+    decision, extra_topics = _triage(lexicon, text, found, evidence, factors, title)
     if decision.kind is not None and decision.kind.topic is not None and decision.priority is Priority.HIGH:
         extra_topics.append((decision.kind.topic, scoring["event_topic_weight"]))
     topics = _topics(lexicon, text, evidence, factors, True, extra_topics)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.classify import classifier_version, score_article
-from services.classify.learned import Example, forget_model, load_model, model_text, save_model, train
+from services.classify.learned import forget_model, load_model, model_text
+from services.classify.training import Example, save_model, train
 from services.classify.scorer import lexicon_verdict
 from services.settings import get_settings
 
