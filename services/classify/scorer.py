@@ -263,7 +263,6 @@ _TEMPLATES = {
 _CHANNEL = 'official channel of "{}" ({}): {}'
 _ENTITY = 'entity "{}" ({}) in {}'
 _PRIOR = "Chinese-language text, no foreign focus (weak China link)"
-_SILENT_ROLES = frozenset({"neutral", "policy", "company"})  # no weight: only hide shorter matches or set flags
 
 
 @dataclass(slots=True)
@@ -304,25 +303,124 @@ def _anchored(found: dict[str, _Found]) -> bool:
     return ai and (china or not foreign)
 
 
+@dataclass(slots=True)
+class _Weighing:
+    """What the evidence handlers accumulate beyond the noisy-OR products of :class:`_Evidence`."""
+
+    evidence: _Evidence
+    scoring: dict
+    strong_ai: int = 0  # distinct strong AI clues: terms ("人工智能", "AI") and AI entities that are not foreign
+    strong_ai_title: bool = False
+    core_ai: bool = False  # a core generative-AI term in the title or lede
+    business: bool = False  # policy or company-news vocabulary
+    china_title: bool = False  # the title has China evidence ("印度推出本土大模型": 本土 is India's otherwise)
+    foreign_place_title: bool = False
+    domestic: list[tuple[_Found, float]] = field(default_factory=list)
+
+
+def _weigh_entity(w: _Weighing, item: _Found, factor: float) -> None:
+    """A catalogue entity: its kind's China, AI, joint and peripheral strengths, its topics."""
+    evidence, clue = w.evidence, item.clue
+    entity = clue.entity
+    assert entity is not None
+    kind = entity.kind
+    if item.part == 0 and kind.china >= 0.8:
+        w.china_title = True
+    evidence.no_ai *= 1 - kind.ai * factor
+    evidence.no_china *= 1 - kind.china * factor
+    evidence.no_joint *= 1 - kind.joint * factor
+    evidence.no_peripheral *= 1 - kind.peripheral * factor
+    if kind.foreign and item.factor >= w.scoring["field_factor"]["summary"]:
+        evidence.foreign = True
+    if kind.ai >= w.scoring["strong_ai_weight"] and not kind.foreign:
+        w.strong_ai += 1
+    evidence.entities.append(entity.name)
+    for topic, weight in entity.topics:
+        evidence.topics[topic] = evidence.topics.get(topic, 1.0) * (1 - weight * factor)
+    strength = max(kind.joint, kind.ai * kind.china, kind.china, kind.ai, 0.05) * factor
+    if item.channel:
+        evidence.reasons.append((strength, -1, _CHANNEL, (entity.name, kind.label, clue.label)))
+        return
+    name = entity.name if clue.label == entity.name else f"{entity.name}: {clue.label}"
+    evidence.reasons.append((strength, item.first, _ENTITY, (name, kind.label, FIELDS[item.part])))
+
+
+def _weigh_ai(w: _Weighing, item: _Found, factor: float) -> None:
+    clue = item.clue
+    weight = clue.weight * factor
+    w.evidence.no_ai *= 1 - weight
+    if clue.weight >= w.scoring["strong_ai_weight"]:
+        w.strong_ai += 1
+        w.strong_ai_title = w.strong_ai_title or item.part == 0
+        w.core_ai = w.core_ai or (clue.weight >= w.scoring["core_ai_weight"] and item.factor >= w.scoring["field_factor"]["summary"])
+    _reason(w, item, weight, "ai")
+
+
+def _weigh_china(w: _Weighing, item: _Found, factor: float) -> None:
+    weight = item.clue.weight * factor
+    w.evidence.no_china *= 1 - weight
+    w.china_title = w.china_title or item.part == 0
+    _reason(w, item, weight, "china")
+
+
+def _weigh_domestic(w: _Weighing, item: _Found, factor: float) -> None:
+    w.domestic.append((item, item.clue.weight * factor))  # decided once the whole text is seen
+
+
+def _weigh_taiwan(w: _Weighing, item: _Found, factor: float) -> None:
+    weight = item.clue.weight * factor
+    w.evidence.no_taiwan *= 1 - weight
+    _reason(w, item, weight, "taiwan")
+
+
+def _weigh_peripheral(w: _Weighing, item: _Found, factor: float) -> None:
+    weight = item.clue.weight * factor
+    w.evidence.no_peripheral *= 1 - weight
+    _reason(w, item, weight, "peripheral")
+
+
+def _weigh_foreign(w: _Weighing, item: _Found, factor: float) -> None:
+    w.evidence.foreign = w.evidence.foreign or item.factor >= w.scoring["field_factor"]["summary"]
+    w.foreign_place_title = w.foreign_place_title or item.part == 0
+    _reason(w, item, 0.01, "foreign")
+
+
+def _weigh_flag(w: _Weighing, item: _Found, factor: float) -> None:
+    """Policy and company-news words: no weight, a flag for the Chinese-language prior."""
+    w.business = True
+
+
+def _weigh_nothing(w: _Weighing, item: _Found, factor: float) -> None:
+    """Neutral phrases only hide shorter matches inside them."""
+
+
+def _reason(w: _Weighing, item: _Found, weight: float, role: str) -> None:
+    w.evidence.reasons.append((weight, item.first, _TEMPLATES[role], (item.clue.label, FIELDS[item.part])))
+
+
+_HANDLERS = {
+    "entity": _weigh_entity,
+    "ai": _weigh_ai,
+    "china": _weigh_china,
+    "domestic": _weigh_domestic,
+    "taiwan": _weigh_taiwan,
+    "peripheral": _weigh_peripheral,
+    "foreign": _weigh_foreign,
+    "policy": _weigh_flag,
+    "company": _weigh_flag,
+    "neutral": _weigh_nothing,
+}
+
+
 def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
-    field_factor = scoring["field_factor"]
-    summary_factor, title_factor, bonus = field_factor["summary"], field_factor["title"], scoring["repeat_bonus"]
-    evidence = _Evidence()
-    reasons = evidence.reasons
+    """Weigh every clue with the handler of its role, then the evidence that depends on the
+    whole text: "domestic" words and the Chinese-language prior."""
+    title_factor, bonus = scoring["field_factor"]["title"], scoring["repeat_bonus"]
+    w = _Weighing(_Evidence(), scoring)
+    evidence = w.evidence
     anchored: bool | None = None  # computed at the first weak alias: most texts have none
-    strong_ai_weight = scoring["strong_ai_weight"]
-    no_ai = no_china = no_joint = no_taiwan = no_peripheral = 1.0
-    china_title = foreign_place_title = False  # "印度推出本土大模型": 本土 is India's
-    core_ai_weight = scoring["core_ai_weight"]
-    strong_ai = 0  # distinct strong AI clues: terms ("人工智能", "AI") and AI entities that are not foreign
-    strong_ai_title = core_ai = business = False  # business: policy or company-news vocabulary
-    domestic: list[tuple[_Found, float]] = []
     for item in found.values():  # in order of first appearance (hits are sorted by start)
         clue = item.clue
-        entity, role = clue.entity, clue.role
-        if role in _SILENT_ROLES:
-            business = business or role != "neutral"
-            continue
         if clue.weak and not item.versioned:
             if clue.needs_version:
                 continue
@@ -335,78 +433,35 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
             factor = title_factor
         if text.roundup and item.part != 0:  # a round-up's summary lists its other stories
             factor *= scoring["roundup_body_factor"]
-        where = FIELDS[item.part]
-        if item.part != 1 and (entity is not None or role in ("ai", "china", "domestic")):
+        if item.part != 1 and (clue.entity is not None or clue.role in ("ai", "china", "domestic")):
             evidence.titled = True
-        if entity is not None:
-            kind = entity.kind
-            if item.part == 0 and kind.china >= 0.8:
-                china_title = True
-            no_ai *= 1 - kind.ai * factor
-            no_china *= 1 - kind.china * factor
-            no_joint *= 1 - kind.joint * factor
-            no_peripheral *= 1 - kind.peripheral * factor
-            if kind.foreign and item.factor >= summary_factor:
-                evidence.foreign = True
-            if kind.ai >= strong_ai_weight and not kind.foreign:
-                strong_ai += 1
-            evidence.entities.append(entity.name)
-            for topic, weight in entity.topics:
-                evidence.topics[topic] = evidence.topics.get(topic, 1.0) * (1 - weight * factor)
-            strength = max(kind.joint, kind.ai * kind.china, kind.china, kind.ai, 0.05) * factor
-            if item.channel:
-                reasons.append((strength, -1, _CHANNEL, (entity.name, kind.label, clue.label)))
-                continue
-            name = entity.name if clue.label == entity.name else f"{entity.name}: {clue.label}"
-            reasons.append((strength, item.first, _ENTITY, (name, kind.label, where)))
-            continue
-        weight = clue.weight * factor
-        if role == "ai":
-            no_ai *= 1 - weight
-            if clue.weight >= strong_ai_weight:
-                strong_ai += 1
-                strong_ai_title = strong_ai_title or item.part == 0
-                core_ai = core_ai or (clue.weight >= core_ai_weight and item.factor >= summary_factor)
-        elif role == "china":
-            no_china *= 1 - weight
-            china_title = china_title or item.part == 0
-        elif role == "domestic":
-            domestic.append((item, weight))
-            continue
-        elif role == "taiwan":
-            no_taiwan *= 1 - weight
-        elif role == "peripheral":
-            no_peripheral *= 1 - weight
-        elif role == "foreign":
-            evidence.foreign = evidence.foreign or item.factor >= summary_factor
-            foreign_place_title = foreign_place_title or item.part == 0
-            weight = 0.01
-        else:
-            continue
-        reasons.append((weight, item.first, _TEMPLATES[role], (clue.label, where)))
-
-    # "Domestic" words (国内, 我国) and the prior of Chinese-language text speak of the
-    # mainland only in Simplified text that is not about Taiwan, nor about another country.
-    mainland = not text.is_hant and no_taiwan == 1.0
-    if mainland and (china_title or not foreign_place_title):
-        for item, weight in domestic:
-            no_china *= 1 - weight
-            reasons.append((weight, item.first, _TEMPLATES["domestic"], (item.clue.label, FIELDS[item.part])))
-    # When the language is the only China evidence, one generic AI word is not enough
-    # ("人工智能时代，我们需要怎样的教育"): ask for a core generative-AI term in the title or
-    # lede ("大模型价格战打响"), a second strong AI clue, or an AI term in the title next to
-    # policy or company-news vocabulary ("人工智能立法应守住三条线", "智能体…多家公司推出").
-    prior = scoring["zh_china_prior"]
-    # A round-up of several headlines is not one mainland story: no prior there.
-    if text.is_zh and mainland and not evidence.foreign and prior > 0 and not text.roundup:
-        only_evidence = no_china == 1.0 and no_joint == 1.0
-        licensed = core_ai or strong_ai >= scoring["prior_only_min_strong_ai"] or (strong_ai_title and business)
-        if not only_evidence or licensed:
-            no_china *= 1 - prior
-            reasons.append((prior, 10**9, _PRIOR, ()))
-    evidence.no_ai, evidence.no_china, evidence.no_joint = no_ai, no_china, no_joint
-    evidence.no_taiwan, evidence.no_peripheral = no_taiwan, no_peripheral
+        _HANDLERS[clue.role](w, item, factor)
+    _weigh_mainland(w, text)
     return evidence
+
+
+def _weigh_mainland(w: _Weighing, text: _Text) -> None:
+    """"Domestic" words (国内, 我国) and the prior of Chinese-language text speak of the
+    mainland only in Simplified text that is not about Taiwan, nor about another country.
+
+    When the language is the only China evidence, one generic AI word is not enough
+    ("人工智能时代，我们需要怎样的教育"): the prior then needs a core generative-AI term in
+    the title or lede ("大模型价格战打响"), a second strong AI clue, or an AI term in the
+    title next to policy or company-news vocabulary ("人工智能立法应守住三条线"). A round-up
+    of several headlines is not one mainland story: no prior there."""
+    evidence, scoring = w.evidence, w.scoring
+    mainland = not text.is_hant and evidence.no_taiwan == 1.0
+    if mainland and (w.china_title or not w.foreign_place_title):
+        for item, weight in w.domestic:
+            evidence.no_china *= 1 - weight
+            _reason(w, item, weight, "domestic")
+    prior = scoring["zh_china_prior"]
+    if text.is_zh and mainland and not evidence.foreign and prior > 0 and not text.roundup:
+        only_evidence = evidence.no_china == 1.0 and evidence.no_joint == 1.0
+        licensed = w.core_ai or w.strong_ai >= scoring["prior_only_min_strong_ai"] or (w.strong_ai_title and w.business)
+        if not only_evidence or licensed:
+            evidence.no_china *= 1 - prior
+            evidence.reasons.append((prior, 10**9, _PRIOR, ()))
 
 
 def _score(evidence: _Evidence, scoring: dict) -> float:
