@@ -17,7 +17,8 @@ def classify(file: Path | None) -> None:
     """Classify JSON Lines articles from FILE (or stdin) into JSON Lines verdicts on stdout.
 
     Input objects: {"id", "title", "summary", optional "link", "lang"}. Output, one line per
-    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, or
+    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, plus
+    "priority" (high, normal or low) on relevant items only, or
     {"id", "error"} for a malformed line. Blank lines are skipped. Exit code is non-zero
     only when the input cannot be read.
     """
