@@ -23,8 +23,6 @@ def classifier_version() -> str:
 
 def score_article(title: str, summary: str = "", lang: str | None = None, link: str | None = None) -> Verdict:
     """Relevance of one article to the China LLM / AI-policy beat."""
-    from services.classify.learned import active_model
-
     return score_text(ArticleText.coerce((title, summary, lang, link)))
 
 
