@@ -10,6 +10,8 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import ClassVar
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -43,6 +46,8 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+    # Every model here maps one Table (no joined or selectable mappings), so say so for Core statements.
+    __table__: ClassVar[Table]
 
 
 class Feed(Base):

@@ -3,6 +3,7 @@
 A new kind of evidence (the outlet, the feed) is one field here and one handler in the
 scorer, not a change at every call site.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

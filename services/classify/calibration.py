@@ -11,6 +11,7 @@ was: the mapping is monotone and only changes what the number means. ``slope``
 the intercept fixed by the anchor) on labelled items the lexicon was not tuned on; see
 docs/classifier.md for the fit and the reliability table `cnai eval` prints.
 """
+
 from __future__ import annotations
 
 import math

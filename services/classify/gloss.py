@@ -5,6 +5,7 @@
 of the title. It is not a translation; it tells a reader who does not read Chinese what
 the item is about, well enough to triage it.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,7 +72,7 @@ def _numbers(title: str) -> list[str]:
 
 
 def _scaled(value: str, unit: str) -> str:
-    """"50亿元" → "CNY 5 billion", "3000万" → "30 million"."""
+    """ "50亿元" → "CNY 5 billion", "3000万" → "30 million"."""
     try:
         number = float(value)
     except ValueError:

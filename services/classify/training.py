@@ -5,6 +5,7 @@
 (loading the artefact, probabilities) is in :mod:`services.classify.learned`; this
 module imports the lexicon scorer and the evaluation code, which serving never needs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,6 @@ class Example:
     link: str | None = None
 
 
-
 def save_model(artefact: dict[str, Any], path: Path) -> str:
     """Write the artefact atomically; returns its digest (the ``ml-`` part of the version)."""
     data = pickle.dumps(artefact, protocol=pickle.HIGHEST_PROTOCOL)
@@ -58,7 +58,13 @@ def build_pipeline() -> Any:
 
     return make_pipeline(
         TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 4), lowercase=False, sublinear_tf=True, min_df=1, max_features=200_000, dtype=np.float32
+            analyzer="char_wb",
+            ngram_range=(2, 4),
+            lowercase=False,
+            sublinear_tf=True,
+            min_df=1,
+            max_features=200_000,
+            dtype=np.float32,
         ),
         LogisticRegression(C=4.0, class_weight="balanced", max_iter=5000, solver="liblinear", random_state=0),
     )
@@ -70,7 +76,7 @@ class TrainingReport:
     relevant: int
     folds: int
     blend: float
-    cv: dict[str, dict[str, float | int]]
+    cv: dict[str, dict[str, Any]]
 
 
 def train(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, Any], TrainingReport]:
@@ -80,7 +86,9 @@ def train(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, Any], 
     labels = [e.relevant for e in examples]
     positives = sum(labels)
     if positives < 2 or len(labels) - positives < 2:
-        raise ValueError(f"need at least 2 relevant and 2 irrelevant examples, got {positives} and {len(labels) - positives}")
+        raise ValueError(
+            f"need at least 2 relevant and 2 irrelevant examples, got {positives} and {len(labels) - positives}"
+        )
     texts = [model_text(e.title, e.summary) for e in examples]
     lexicon = default_lexicon()
     threshold = 0.5  # lexicon scores are calibrated: the relevance threshold reads 0.5
@@ -110,7 +118,8 @@ def train(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, Any], 
         predictions = blended(weight)
         cv[name]["languages"] = {
             group: compute_metrics(
-                [labels[i] for i, g in enumerate(groups) if g == group], [predictions[i] for i, g in enumerate(groups) if g == group]
+                [labels[i] for i, g in enumerate(groups) if g == group],
+                [predictions[i] for i, g in enumerate(groups) if g == group],
             ).as_dict()
             for group in sorted(set(groups))
         }

@@ -6,6 +6,7 @@ a national actor, a Chinese lab a leading lab) and three computed ones (a large 
 money, a model version after a lab's name, several headlines in one title), then tries
 the low-value kinds and the event kinds in order.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,8 @@ from services.classify.lexicon import TriageKind, TriageRules
 from services.classify.priority import Priority
 
 _MONEY_EN = re.compile(
-    r"(us\$|\$|usd ?|rmb ?|¥|cny ?)?(\d+(?:[.,]\d+)?)\s*(trillion|billion|bn|million|mn|m|b)\b(?:\s*(yuan|rmb|dollars?|usd))?")
+    r"(us\$|\$|usd ?|rmb ?|¥|cny ?)?(\d+(?:[.,]\d+)?)\s*(trillion|billion|bn|million|mn|m|b)\b(?:\s*(yuan|rmb|dollars?|usd))?"
+)
 _MONEY_ZH = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)\s*(美元|元|人民币|港元)?")
 _EN_SCALE = {"trillion": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6, "mn": 1e6, "m": 1e6}
 _ZH_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4}
@@ -137,6 +139,6 @@ def builtin_signals(signals: Signals, title: str, raw_title: str) -> None:
     """``model_version`` and ``several_headlines`` (``large_amount`` is computed on demand)."""
     version = _VERSION_TOKEN.search(raw_title.lower())
     if version is not None:
-        add_signal(signals, "model_version", raw_title[version.start():version.end()], True)
+        add_signal(signals, "model_version", raw_title[version.start() : version.end()], True)
     if title.count(";") + title.count("；") >= 2:
         add_signal(signals, "several_headlines", "several headlines in the title", True)

@@ -2,6 +2,7 @@
 low-value items get their priority, reader reasons and the English gloss read well.
 
 Every headline here is written for this test (none comes from the evaluation sets)."""
+
 from __future__ import annotations
 
 import shutil
@@ -75,8 +76,16 @@ def test_priority_file_is_part_of_the_classifier_version(lexicon_copy: Path) -> 
     ("title", "summary", "lang"),
     [
         ("网信办发布人工智能生成内容标识管理办法", "办法自明年起施行，要求平台对生成合成内容添加标识。", "zh"),
-        ("China issues draft rules requiring security reviews of generative AI services", "The regulator published the draft for comment.", "en"),
-        ("US adds Chinese AI chip designers to the Entity List", "The Commerce Department cited military end uses of advanced accelerators.", "en"),
+        (
+            "China issues draft rules requiring security reviews of generative AI services",
+            "The regulator published the draft for comment.",
+            "en",
+        ),
+        (
+            "US adds Chinese AI chip designers to the Entity List",
+            "The Commerce Department cited military end uses of advanced accelerators.",
+            "en",
+        ),
         ("Zhipu AI releases GLM-6, its new flagship open-weight model", "", "en"),
         ("月之暗面完成10亿美元新一轮融资", "投资方包括多家大型科技公司，公司将继续投入大模型研发。", "zh"),
         ("国家市场监管总局约谈一家外国芯片公司，要求说明AI芯片安全风险", "", "zh"),
@@ -91,13 +100,37 @@ def test_events_of_the_listed_kinds_are_high(title: str, summary: str, lang: str
 @pytest.mark.parametrize(
     ("title", "summary", "lang", "kind"),
     [
-        ("How to run DeepSeek locally: a step-by-step guide", "Install the weights and serve them with one command.", "en", "a tutorial or how-to"),
-        ("Qwen team campus recruitment 2027 is now open", "Internships in large language model research in Hangzhou.", "en", "a job advert"),
+        (
+            "How to run DeepSeek locally: a step-by-step guide",
+            "Install the weights and serve them with one command.",
+            "en",
+            "a tutorial or how-to",
+        ),
+        (
+            "Qwen team campus recruitment 2027 is now open",
+            "Internships in large language model research in Hangzhou.",
+            "en",
+            "a job advert",
+        ),
         ("手把手教程：用通义千问大模型搭建客服机器人", "", "zh", "a tutorial or how-to"),
-        ("Register now: webinar on deploying Chinese open-weight LLMs", "Join us for a livestream with engineers from Chinese AI labs.", "en", "an event promotion"),
-        ("Opinion: what China's AI labs get wrong about open weights", "A commentary on the strategy of DeepSeek and Qwen.", "en", "opinion without news"),
-        ("Morning briefing: markets, weather and tech", "DeepSeek released a new open-weight model; Qwen topped a leaderboard.", "en",
-         "a round-up of several stories"),
+        (
+            "Register now: webinar on deploying Chinese open-weight LLMs",
+            "Join us for a livestream with engineers from Chinese AI labs.",
+            "en",
+            "an event promotion",
+        ),
+        (
+            "Opinion: what China's AI labs get wrong about open weights",
+            "A commentary on the strategy of DeepSeek and Qwen.",
+            "en",
+            "opinion without news",
+        ),
+        (
+            "Morning briefing: markets, weather and tech",
+            "DeepSeek released a new open-weight model; Qwen topped a leaderboard.",
+            "en",
+            "a round-up of several stories",
+        ),
     ],
 )
 def test_low_value_kinds_are_low_even_when_a_flagship_is_named(title: str, summary: str, lang: str, kind: str) -> None:
@@ -113,7 +146,9 @@ def test_a_round_up_whose_headline_is_on_the_beat_is_normal() -> None:
 
 
 def test_incremental_news_is_normal() -> None:
-    v = score_article("Baidu adds a note-taking feature to its Ernie assistant app", "The update rolls out to users this week.", "en")
+    v = score_article(
+        "Baidu adds a note-taking feature to its Ernie assistant app", "The update rolls out to users this week.", "en"
+    )
     assert v.relevant and v.priority == "normal"
 
 
@@ -123,10 +158,18 @@ def test_irrelevant_verdict_has_no_priority_nor_reader_reasons() -> None:
 
 
 def test_reader_reasons_are_at_most_three_english_sentences_led_by_the_decisive_evidence() -> None:
-    v = score_article("Moonshot AI releases Kimi K9 with a million-token context", "The Beijing lab's model is open-weight.", "en",
-                      "https://example.com/news/kimi-k9")
+    v = score_article(
+        "Moonshot AI releases Kimi K9 with a million-token context",
+        "The Beijing lab's model is open-weight.",
+        "en",
+        "https://example.com/news/kimi-k9",
+    )
     assert 1 <= len(v.reader_reasons) <= 3
-    assert v.reader_reasons[0].startswith("Names ") and "Moonshot AI" in v.reader_reasons[0] and "title" in v.reader_reasons[0]
+    assert (
+        v.reader_reasons[0].startswith("Names ")
+        and "Moonshot AI" in v.reader_reasons[0]
+        and "title" in v.reader_reasons[0]
+    )
     assert all(s.endswith(".") for s in v.reader_reasons)
     assert len(v.reasons) >= len(v.reader_reasons)  # the full evidence list stays in reasons
 
@@ -139,7 +182,9 @@ def test_a_weak_clue_never_stands_alone_in_reader_reasons() -> None:
 
 
 def test_article_text_is_the_named_input() -> None:
-    article = ArticleText(title="DeepSeek releases a new open-weight reasoning model", summary="", link=None, lang="en", source="example")
+    article = ArticleText(
+        title="DeepSeek releases a new open-weight reasoning model", summary="", link=None, lang="en", source="example"
+    )
     assert score_text(article) == score_article(article.title, article.summary, article.lang, article.link)
     assert ArticleText.coerce(("t", "s", "zh", "https://x.test/")) == ArticleText("t", "s", "https://x.test/", "zh")
 
