@@ -66,19 +66,13 @@ class Signals(dict[str, Signal]):
         super().__init__()
         self._money: Callable[[], Signal | None] | None = money
 
-    def __missing__(self, name: str) -> Signal:
-        if name == "large_amount" and self._money is not None:
+    def find(self, name: str) -> Signal | None:
+        signal = self.get(name)
+        if signal is None and name == "large_amount" and self._money is not None:
             signal, self._money = self._money(), None
             if signal is not None:
                 self[name] = signal
-                return signal
-        raise KeyError(name)
-
-    def find(self, name: str) -> Signal | None:
-        try:
-            return self[name]
-        except KeyError:
-            return None
+        return signal
 
 
 def fires(kind: TriageKind, signals: Signals) -> list[Signal]:
