@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from services.classify.evaluate import baseline_relevant, compute_metrics, evaluate, read_labelled
+from services.classify.evaluate import (
+    baseline_relevant,
+    calibration,
+    compute_metrics,
+    evaluate,
+    read_labelled,
+    read_topic_labels,
+)
 from services.classify.scorer import Verdict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +99,67 @@ def test_dev_set_sanity() -> None:
     assert result.classifier["all"].precision > 0.85
     assert result.classifier["all"].recall > 0.85
     assert result.classifier["all"].f1 > result.baseline["all"].f1
+
+
+TOPIC_ROWS = [
+    {"id": 1, "topics": ["model_releases"], "priority": "high"},
+    {"id": 2, "topics": ["regulation", "security_and_content_control"], "priority": "high"},
+    {"id": 4, "topics": ["industry_and_investment"], "priority": "low"},
+    {"id": 5, "topics": ["industry_and_investment"], "priority": "normal"},
+]
+
+
+@pytest.fixture
+def topics_file(tmp_path: Path) -> Path:
+    path = tmp_path / "topics.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in TOPIC_ROWS) + "\n", encoding="utf-8")
+    return path
+
+
+def test_topic_micro_figures_and_priority_matrix(labelled_file: Path, topics_file: Path) -> None:
+    items = read_labelled(labelled_file)
+    predicted = {1: (["model_releases"], "high"), 2: (["regulation"], "normal"), 4: (["model_releases"], "high"),
+                 5: (["industry_and_investment", "model_releases"], None)}
+
+    def classify(batch):  # type: ignore[no-untyped-def]
+        out = []
+        for i in batch:
+            topics, priority = predicted.get(i.id, ([], None))
+            out.append(Verdict(priority is not None, 0.9 if priority else 0.1, topics, [], [], priority=priority))
+        return out
+
+    result = evaluate(items, classify, topic_labels=read_topic_labels(topics_file))
+    topics = result.topics
+    assert topics is not None and topics.items == 4
+    # gold 5 topics, predicted 5; right: model_releases(1), regulation(2), industry_and_investment(5)
+    assert (topics.micro.tp, topics.micro.fp, topics.micro.fn) == (3, 2, 2)
+    assert topics.priority["high"] == {"high": 1, "normal": 1, "low": 0, "none": 0}
+    assert topics.priority["low"]["high"] == 1 and topics.priority["normal"]["none"] == 1
+    assert topics.share_high("high") == 0.5 and topics.share_high("low") == 1.0
+
+
+def test_calibration_brier_and_bins() -> None:
+    cal = calibration([True, False, True, False], [0.95, 0.05, 0.55, 0.45])
+    assert cal.brier == pytest.approx((0.05**2 + 0.05**2 + 0.45**2 + 0.45**2) / 4)
+    assert [(b["low"], b["n"], b["relevant_rate"]) for b in cal.bins] == [(0.0, 1, 0.0), (0.4, 1, 0.0), (0.5, 1, 1.0), (0.9, 1, 1.0)]
+
+
+def test_bad_topic_label_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 1, "topics": ["regulation"], "priority": "high"}\n{"id": 2, "topics": ["weather"], "priority": "high"}\n')
+    with pytest.raises(ValueError, match="t.jsonl:2"):
+        read_topic_labels(path)
+
+
+def test_cli_eval_with_topics_prints_topic_figures_matrix_and_calibration(labelled_file: Path, topics_file: Path) -> None:
+    cnai = Path(sys.executable).parent / "cnai"
+    command = [str(cnai)] if cnai.exists() else [sys.executable, "-c", "from cli.main import cli; cli()"]
+    result = subprocess.run([*command, "eval", str(labelled_file), "--topics", str(topics_file)], capture_output=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "topics (4 labelled items): micro P" in out and "priority confusion matrix" in out
+    assert "calibration: Brier score" in out and "must-see (high) marked high" in out
+    as_json = subprocess.run([*command, "eval", str(labelled_file), "--topics", str(topics_file), "--json"],
+                             capture_output=True, cwd=REPO_ROOT, timeout=60)
+    report = json.loads(as_json.stdout)
+    assert set(report["topics"]["priority_matrix"]) == {"high", "normal", "low"} and "brier" in report["calibration"]
