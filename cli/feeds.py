@@ -110,24 +110,31 @@ def enable(feed: str) -> None:
 @feeds_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option("--defaults", is_flag=True, help="Import the default feed list (FEEDS_FILE).")
-def import_command(path: Path | None, defaults: bool) -> None:
-    """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept)."""
+@click.option("--folder", "folders", multiple=True,
+              help="Import only this folder (and its sub-folders); repeatable. Default: FEEDS_FOLDERS, else every folder.")
+def import_command(path: Path | None, defaults: bool, folders: tuple[str, ...]) -> None:
+    """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept). Idempotent:
+    a feed already present is updated, never doubled."""
     from services.database import unit_of_work
     from services.feeds.files import read_feed_file
+    from services.feeds.folders import in_folders, parse_folder_list
     from services.feeds.registry import FeedError, add_feed
     from services.settings import get_settings
 
+    settings = get_settings()
     if path is None:
         if not defaults:
             _fail("give a PATH, or --defaults for the default feed list")
-        path = get_settings().feeds_file
+        path = settings.feeds_file
+    chosen = list(folders) or parse_folder_list(settings.feeds_folders)
     try:
-        specs = read_feed_file(path)
+        specs = in_folders(read_feed_file(path), chosen)
         with unit_of_work() as session:
             created = sum(add_feed(session, spec)[1] for spec in specs)
     except (FeedError, OSError) as exc:
         _fail(str(exc))
-    click.echo(f"imported {len(specs)} feed(s) from {path}: {created} new, {len(specs) - created} updated")
+    where = f" (folders: {', '.join(chosen)})" if chosen else ""
+    click.echo(f"imported {len(specs)} feed(s) from {path}{where}: {created} new, {len(specs) - created} updated")
 
 
 @feeds_group.command("export")

@@ -30,6 +30,7 @@ def cli() -> None:
 
 def _register() -> None:
     from cli import alerts, db, feeds, health, poll, run, subscriptions
+    from cli import db_wait  # noqa: F401  (adds `cnai db wait` to the db group)
 
     for module in (db, feeds, poll, alerts, run, health, subscriptions):
         for command in module.COMMANDS:

@@ -15,7 +15,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict]:
         "dispatch-due-feeds": {
             "task": "cnai.poll.dispatch",
             "schedule": dispatch,
-            "options": {"queue": "poll", "expires": dispatch},
+            "options": {"queue": "dispatch", "expires": dispatch},
         },
         "deliver-due-alerts": {
             "task": "cnai.alerts.sweep",

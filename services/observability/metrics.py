@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-QUEUES = ("poll", "classify", "deliver")
+QUEUES = ("dispatch", "poll", "classify", "deliver")
 
 
 class _Instruments:
