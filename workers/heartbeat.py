@@ -122,10 +122,13 @@ def install_beat_heartbeat(scheduler: Any, path: Path) -> HeartbeatThread:
     """Start the heartbeat thread for beat and mark the loop after every tick of ``scheduler``.
 
     A tick that cannot reach Redis (a restart, a failover) is retried a second later instead of
-    ending beat. If the outage outlived the RedBeat lock, the next renewal raises
-    LockNotOwnedError and beat exits: another beat may own the schedule now.
+    ending beat. If the outage outlived the RedBeat lock, the next renewal raises LockNotOwnedError:
+    beat takes the lock again when it is free (no other beat started meanwhile), and exits when
+    another beat owns the schedule now (before, it always exited, and a restart in CrashLoopBackOff
+    delayed the schedule after every long outage).
     """
     import redis
+    from redis.exceptions import LockNotOwnedError
 
     thread = start_heartbeat(path, "beat")
     tick = scheduler.tick
@@ -136,6 +139,14 @@ def install_beat_heartbeat(scheduler: Any, path: Path) -> HeartbeatThread:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("beat: Redis unreachable (%s); retrying in 1s", type(exc).__name__)
             return 1.0
+        except LockNotOwnedError:
+            lock = getattr(scheduler, "lock", None)
+            if lock is not None and lock.acquire(blocking=False):
+                log.warning("beat: the RedBeat lock expired during the outage and was free; took it again")
+                thread.mark_loop()
+                return 1.0
+            log.error("beat: another beat owns the RedBeat lock now; exiting")
+            raise SystemExit(1) from None
         thread.mark_loop()
         return interval
 
