@@ -121,20 +121,30 @@ def import_command(path: Path | None, defaults: bool, folders: tuple[str, ...]) 
     from services.feeds.registry import FeedError, add_feed
     from services.settings import get_settings
 
+    from services.feeds.catalogue import load_catalogue, resolve_sources
+
     settings = get_settings()
     if path is None:
         if not defaults:
             _fail("give a PATH, or --defaults for the default feed list")
         path = settings.feeds_file
     chosen = list(folders) or parse_folder_list(settings.feeds_folders)
+    skipped: list[str] = []
     try:
-        specs = in_folders(read_feed_file(path), chosen)
+        if defaults:
+            resolved = resolve_sources(in_folders(load_catalogue(path), chosen), settings.rsshub_base_url)
+            specs, skipped = resolved.specs, resolved.skipped
+        else:
+            specs = in_folders(read_feed_file(path), chosen)
         with unit_of_work() as session:
             created = sum(add_feed(session, spec)[1] for spec in specs)
     except (FeedError, OSError) as exc:
         _fail(str(exc))
+    for note in skipped:
+        click.echo(note)
     where = f" (folders: {', '.join(chosen)})" if chosen else ""
-    click.echo(f"imported {len(specs)} feed(s) from {path}{where}: {created} new, {len(specs) - created} updated")
+    extra = f"; {len(skipped)} RSSHub source(s) skipped: set RSSHUB_BASE_URL" if skipped else ""
+    click.echo(f"imported {len(specs)} feed(s) from {path}{where}: {created} new, {len(specs) - created} updated{extra}")
 
 
 @feeds_group.command("export")

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = Field(2, ge=1, validation_alias="FETCH_PER_HOST_CONCURRENCY")
     fetch_per_host_gap_s: float = Field(1.0, ge=0, validation_alias="FETCH_PER_HOST_GAP_SECONDS")
     feeds_file: Path = Field(CONFIG_DIR / "default_feeds.yaml", validation_alias="FEEDS_FILE")
+    #: Base URL of an RSSHub instance; catalogue entries given as RSSHub routes are skipped without it.
+    rsshub_base_url: str | None = Field(None, validation_alias="RSSHUB_BASE_URL")
     #: Comma-separated folders `cnai feeds import --defaults` loads when no --folder is given; empty = all.
     feeds_folders: str = Field("", validation_alias="FEEDS_FOLDERS")
     poll_interval_s: int = Field(900, gt=0, validation_alias="POLL_INTERVAL_SECONDS")
@@ -108,6 +110,13 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ValueError(f"not a database URL: {exc}") from exc
         return value
+
+    @field_validator("rsshub_base_url")
+    @classmethod
+    def _rsshub_url_parse(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. http://rsshub.cnai.svc.cluster.local:1200")
+        return value or None
 
     @field_validator("smtp_url")
     @classmethod

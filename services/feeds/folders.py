@@ -2,8 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
-from services.feeds.registry import FeedError, FeedSpec
+from services.feeds.registry import FeedError
+
+
+class Filed(Protocol):
+    @property
+    def folder(self) -> str | None: ...
+
+
+F = TypeVar("F", bound=Filed)
 
 
 def parse_folder_list(value: str) -> list[str]:
@@ -11,11 +20,11 @@ def parse_folder_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def folders_of(specs: Iterable[FeedSpec]) -> list[str]:
+def folders_of(specs: Iterable[Filed]) -> list[str]:
     return sorted({spec.folder for spec in specs if spec.folder})
 
 
-def in_folders(specs: Sequence[FeedSpec], folders: Sequence[str]) -> list[FeedSpec]:
+def in_folders(specs: Sequence[F], folders: Sequence[str]) -> list[F]:
     """The feeds filed under any of ``folders`` (a folder includes its sub-folders, "Regulators" takes
     "Regulators/CAC"; case-insensitive). No folders: every feed. An unknown folder raises FeedError
     naming the folders there are."""

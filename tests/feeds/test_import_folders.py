@@ -11,10 +11,14 @@ from services.feeds.registry import list_feeds
 from tests.integration.processes import CNAI, service_env
 
 FEEDS = {"feeds": [
-    {"url": "https://regulator.example.gov.cn/feed.xml", "folder": "Regulators/CAC", "language": "zh-Hans"},
-    {"url": "https://other-regulator.example.gov.cn/rss", "folder": "Regulators/MIIT", "language": "zh-Hans"},
-    {"url": "https://wire.example.com/rss", "folder": "State media", "language": "zh-Hans"},
-    {"url": "https://lab.example.com/atom.xml", "folder": "Labs", "language": "en"},
+    {"url": "https://regulator.example.gov.cn/feed.xml", "folder": "Regulators/CAC", "language": "zh-Hans",
+     "title": "A regulator", "kind": "regulator", "note": "A made-up regulator for the test."},
+    {"url": "https://other-regulator.example.gov.cn/rss", "folder": "Regulators/MIIT", "language": "zh-Hans",
+     "title": "Another regulator", "kind": "regulator", "note": "A second made-up regulator."},
+    {"url": "https://wire.example.com/rss", "folder": "State media", "language": "zh-Hans",
+     "title": "A wire", "kind": "state_media", "note": "A made-up wire service."},
+    {"url": "https://lab.example.com/atom.xml", "folder": "Labs", "language": "en",
+     "title": "A lab", "kind": "lab", "note": "A made-up lab release feed."},
 ]}
 
 
