@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = Field(2, ge=1, validation_alias="FETCH_PER_HOST_CONCURRENCY")
     fetch_per_host_gap_s: float = Field(1.0, ge=0, validation_alias="FETCH_PER_HOST_GAP_SECONDS")
     feeds_file: Path = Field(CONFIG_DIR / "default_feeds.yaml", validation_alias="FEEDS_FILE")
+    #: Longest an article page fetch for full text may take (services/ingest/fulltext.py).
+    full_text_max_wait_s: float = Field(8.0, gt=0, validation_alias="FULL_TEXT_MAX_WAIT_SECONDS")
     #: Base URL of an RSSHub instance; catalogue entries given as RSSHub routes are skipped without it.
     rsshub_base_url: str | None = Field(None, validation_alias="RSSHUB_BASE_URL")
     #: Comma-separated folders `cnai feeds import --defaults` loads when no --folder is given; empty = all.
