@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class SchemaStatus:
     reachable: bool
@@ -58,7 +57,8 @@ def schema_status(database_url: str, *, connect_timeout_s: float = 5.0) -> Schem
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        cause = exc.orig if getattr(exc, "orig", None) is not None else exc
+        orig = getattr(exc, "orig", None)
+        cause: BaseException = orig if isinstance(orig, BaseException) else exc
         first = (str(cause).strip().splitlines() or [""])[0][:200]
         return SchemaStatus(False, None, head, _redact_password(f"{type(cause).__name__}: {first}", database_url))
     finally:

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from celery import bootsteps
 
@@ -94,7 +94,7 @@ def start_heartbeat(path: Path, name: str) -> HeartbeatThread:
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """Start the heartbeat thread with the worker; mark the loop from the worker's timer."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires: ClassVar[set[str]] = {"celery.worker.components:Timer"}
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

@@ -128,7 +128,7 @@ def fetch_full_text(
                               None if text and text.strip() else "no main text found")
     except FetchError as exc:
         result = FullText(url, None, 0.0, exc.reason)
-    except Exception as exc:  # a hostile page must never break the caller's poll
+    except Exception as exc:  # noqa: BLE001 - trafilatura/lxml on a hostile page: never break the caller's poll
         result = FullText(url, None, 0.0, f"extraction failed: {type(exc).__name__}")
     finally:
         if own_client:
