@@ -2,6 +2,7 @@
 
 Workers and beat run it as an initContainer (deploy/k8s), so no pod consumes tasks on an old schema.
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,8 +13,14 @@ from cli.db import db_group
 
 
 @db_group.command("wait")
-@click.option("--timeout", "timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="Give up after this many seconds.")
+@click.option(
+    "--timeout",
+    "timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Give up after this many seconds.",
+)
 @click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, hidden=True)
 def wait(timeout: float, interval: float) -> None:
     """Wait until DATABASE_URL is reachable and migrated to head; one line, exit 1 on timeout."""

@@ -116,12 +116,11 @@ def import_command(path: Path | None, defaults: bool, folders: tuple[str, ...]) 
     """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept). Idempotent:
     a feed already present is updated, never doubled."""
     from services.database import unit_of_work
+    from services.feeds.catalogue import load_catalogue, resolve_sources
     from services.feeds.files import read_feed_file
     from services.feeds.folders import in_folders, parse_folder_list
     from services.feeds.registry import FeedError, add_feed
     from services.settings import get_settings
-
-    from services.feeds.catalogue import load_catalogue, resolve_sources
 
     settings = get_settings()
     if path is None:

@@ -1,4 +1,5 @@
 """Is the database reachable and at the head revision? (`cnai db wait`, the worker's start-up check.)"""
+
 from __future__ import annotations
 
 import time

@@ -10,6 +10,7 @@ the loop went stale and liveness restarted every worker and beat during a Redis 
 file stays fresh, records ``broker_connected: false`` (readiness fails, liveness does not), and a
 loop that is stale while the broker answers is what liveness treats as wedged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,11 @@ class HeartbeatThread:
     def beat_once(self) -> None:
         connected = self._ping()
         if connected != self.broker_connected:
-            log.log(logging.INFO if connected else logging.WARNING, "heartbeat: broker %s",
-                    "connected" if connected else "unreachable")
+            log.log(
+                logging.INFO if connected else logging.WARNING,
+                "heartbeat: broker %s",
+                "connected" if connected else "unreachable",
+            )
         self.broker_connected = connected
         try:
             write_state(self.path, HeartbeatState(time.time(), os.getpid(), connected, self.loop_at))
@@ -70,7 +74,9 @@ class HeartbeatThread:
         timeout = max(0.5, min(3.0, self.interval / 2))
         try:
             if self._client is None:
-                self._client = redis.Redis.from_url(self.broker_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+                self._client = redis.Redis.from_url(
+                    self.broker_url, socket_timeout=timeout, socket_connect_timeout=timeout
+                )
             return bool(self._client.ping())
         except (redis.RedisError, OSError):
             self._client = None
@@ -103,7 +109,9 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
     def start(self, worker: Any) -> None:
         settings = get_settings()
-        self.thread = HeartbeatThread(settings.worker_heartbeat_file, settings.broker_url, settings.heartbeat_interval_s, "worker")
+        self.thread = HeartbeatThread(
+            settings.worker_heartbeat_file, settings.broker_url, settings.heartbeat_interval_s, "worker"
+        )
         self.thread.start()
         self.timer_entry = worker.timer.call_repeatedly(
             max(0.5, settings.heartbeat_interval_s / 2), self.thread.mark_loop, priority=10

@@ -10,6 +10,7 @@ has not run for --loop-max-age while the broker answers (wedged); a broker or da
 never fails it. Readiness fails while the broker is unreachable or the loop is stale.
 Exit 0 = pass, 1 = fail, 2 = usage; one line of output either way.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("role", choices=("worker", "beat"))
     parser.add_argument("kind", choices=[k.value for k in ProbeKind])
     parser.add_argument("--max-age", type=float, default=60.0, help="heartbeat age limit in seconds (default 60)")
-    parser.add_argument("--loop-max-age", type=float, default=300.0,
-                        help="liveness: Celery loop age limit while the broker answers (default 300)")
+    parser.add_argument(
+        "--loop-max-age",
+        type=float,
+        default=300.0,
+        help="liveness: Celery loop age limit while the broker answers (default 300)",
+    )
     args = parser.parse_args(argv)
     path = heartbeat_path(args.role)
     result = judge(read_state(path), ProbeKind(args.kind), max_age=args.max_age, loop_max_age=args.loop_max_age)

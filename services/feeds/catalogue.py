@@ -4,6 +4,7 @@ Each entry names its folder, language, kind and a one-line note, and is reached 
 feed ``url`` or by an RSSHub ``rsshub`` route (``/gov/miit/zcwj``) for sources that publish no feed.
 Routes are resolved against RSSHUB_BASE_URL; without it they are skipped, each with a note saying so.
 """
+
 from __future__ import annotations
 
 import re
@@ -133,5 +134,7 @@ def resolve_sources(entries: Sequence[CatalogueEntry], rsshub_base_url: str | No
         else:
             skipped.append(f"skipped {entry.title} (rsshub:{entry.rsshub}): RSSHUB_BASE_URL is not set")
             continue
-        specs.append(FeedSpec(url=url, title=entry.title, folder=entry.folder, language=entry.language, note=entry.note))
+        specs.append(
+            FeedSpec(url=url, title=entry.title, folder=entry.folder, language=entry.language, note=entry.note)
+        )
     return Resolved(specs, skipped)

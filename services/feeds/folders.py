@@ -1,4 +1,5 @@
 """Choosing folders of a feed list: `cnai feeds import --defaults --folder NAME` (repeatable) or FEEDS_FOLDERS."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

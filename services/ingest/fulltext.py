@@ -8,6 +8,7 @@ redirect, size and time limits, per-host politeness, the User-Agent), honours ro
 than FULL_TEXT_MAX_WAIT_SECONDS, decodes GBK and lying charsets like feeds, and extracts with trafilatura.
 Failures are recorded per host (``failures_by_host``). Not yet called by the poll pipeline (docs/sources.md).
 """
+
 from __future__ import annotations
 
 import threading
@@ -68,7 +69,9 @@ def wants_full_text(mode: FullTextMode, feed_text: str, score: float, *, title_o
     return thin and low <= score <= high
 
 
-def _robots_for(url: str, settings: Settings, client: httpx.Client, limiter: HostLimiter) -> urllib.robotparser.RobotFileParser | None:
+def _robots_for(
+    url: str, settings: Settings, client: httpx.Client, limiter: HostLimiter
+) -> urllib.robotparser.RobotFileParser | None:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     now = time.monotonic()
@@ -106,11 +109,13 @@ def fetch_full_text(
 
     began = time.monotonic()
     wait = settings.full_text_max_wait_s if max_wait_s is None else max_wait_s
-    bounded = settings.model_copy(update={
-        "fetch_deadline_s": min(settings.fetch_deadline_s, wait),
-        "fetch_timeout_s": min(settings.fetch_timeout_s, wait),
-        "fetch_max_bytes": min(settings.fetch_max_bytes, MAX_PAGE_BYTES),
-    })
+    bounded = settings.model_copy(
+        update={
+            "fetch_deadline_s": min(settings.fetch_deadline_s, wait),
+            "fetch_timeout_s": min(settings.fetch_timeout_s, wait),
+            "fetch_max_bytes": min(settings.fetch_max_bytes, MAX_PAGE_BYTES),
+        }
+    )
     own_client = client is None
     client = client or build_client(bounded, max_connections=4)
     limiter = limiter or host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
@@ -124,8 +129,12 @@ def fetch_full_text(
             page = fetch_feed(url, bounded, client=client, limiter=limiter)
             html = decode_document(page.body, page.content_type).text
             text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
-            result = FullText(url, text.strip() if text and text.strip() else None, 0.0,
-                              None if text and text.strip() else "no main text found")
+            result = FullText(
+                url,
+                text.strip() if text and text.strip() else None,
+                0.0,
+                None if text and text.strip() else "no main text found",
+            )
     except FetchError as exc:
         result = FullText(url, None, 0.0, exc.reason)
     except Exception as exc:  # noqa: BLE001 - trafilatura/lxml on a hostile page: never break the caller's poll

@@ -13,6 +13,7 @@ HEARTBEAT_INTERVAL_SECONDS with a small JSON object:
 
 The probe (``python -m workers.probe``) imports this module and nothing of Celery, Sentry or pydantic.
 """
+
 from __future__ import annotations
 
 import json

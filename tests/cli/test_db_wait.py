@@ -1,4 +1,5 @@
 """`cnai db wait [--timeout S]` as the initContainers run it: a real process against SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,7 +17,9 @@ def cnai(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[s
     return result, time.monotonic() - began
 
 
-def test_db_wait_on_an_unmigrated_sqlite_file_fails_in_time_with_one_line_then_passes_after_upgrade(tmp_path: Path) -> None:
+def test_db_wait_on_an_unmigrated_sqlite_file_fails_in_time_with_one_line_then_passes_after_upgrade(
+    tmp_path: Path,
+) -> None:
     env = service_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
     waited, took = cnai(env, "db", "wait", "--timeout", "2")
     assert waited.returncode == 1
@@ -50,8 +53,13 @@ def test_db_wait_on_an_unreachable_server_names_it_without_the_password() -> Non
 
 def test_db_wait_waits_for_a_migration_that_finishes_meanwhile(tmp_path: Path) -> None:
     env = service_env(DATABASE_URL=f"sqlite:///{tmp_path / 'later.db'}")
-    waiting = subprocess.Popen([*CNAI, "db", "wait", "--timeout", "60", "--interval", "0.5"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waiting = subprocess.Popen(
+        [*CNAI, "db", "wait", "--timeout", "60", "--interval", "0.5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.5)
     assert waiting.poll() is None, "it must still be waiting"
     assert cnai(env, "db", "upgrade")[0].returncode == 0

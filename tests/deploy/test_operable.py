@@ -1,5 +1,6 @@
 """Issue 16 checked from outside, on every rendered build: the deploy migrates first, seeds the feeds,
 survives a broker outage, scopes its egress and never runs two autoscalers on one Deployment."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,9 @@ def wave(obj: Manifest) -> int:
 
 
 @pytest.mark.parametrize("name", BUILDS)
-def test_workers_beat_and_seed_wait_for_the_schema_in_an_init_container(builds: dict[str, list[Manifest]], name: str) -> None:
+def test_workers_beat_and_seed_wait_for_the_schema_in_an_init_container(
+    builds: dict[str, list[Manifest]], name: str
+) -> None:
     waiting = workloads(builds[name], "worker-poll", "worker-deliver", "beat", "seed")
     assert len(waiting) == 4
     for obj in waiting:
@@ -68,7 +71,9 @@ def test_argo_cd_sync_waves_order_config_then_migration_then_workloads_then_seed
     needed = [o for o in objects if component(o) == "common"]  # namespace, ServiceAccount, ConfigMap, NetworkPolicies
     deployments = [o for o in objects if o["kind"] == "Deployment"]
     assert needed and deployments
-    assert max(map(wave, needed)) < wave(migrate) < min(map(wave, deployments)) <= max(map(wave, deployments)) < wave(seed)
+    assert (
+        max(map(wave, needed)) < wave(migrate) < min(map(wave, deployments)) <= max(map(wave, deployments)) < wave(seed)
+    )
     assert not any("PreSync" in str(o["metadata"].get("annotations", {})) for o in objects)
 
 
@@ -88,7 +93,9 @@ def test_liveness_tolerates_ten_minutes_and_readiness_is_strict(builds: dict[str
 
 
 @pytest.mark.parametrize("name", BUILDS)
-def test_every_database_redis_and_smtp_egress_rule_names_its_destination(builds: dict[str, list[Manifest]], name: str) -> None:
+def test_every_database_redis_and_smtp_egress_rule_names_its_destination(
+    builds: dict[str, list[Manifest]], name: str
+) -> None:
     ports_seen: set[int] = set()
     for policy in (o for o in builds[name] if o["kind"] == "NetworkPolicy"):
         for rule in policy["spec"].get("egress", []):
@@ -102,13 +109,19 @@ def test_every_database_redis_and_smtp_egress_rule_names_its_destination(builds:
     assert ports_seen == DB_REDIS_SMTP_PORTS, "PostgreSQL, PgBouncer, Redis, TLS Redis and SMTP are all allowed"
 
 
-@pytest.mark.parametrize(("component_name", "port"), [("components/egress-proxy", 3128), ("components/sentry-in-cluster", 9000)])
+@pytest.mark.parametrize(
+    ("component_name", "port"), [("components/egress-proxy", 3128), ("components/sentry-in-cluster", 9000)]
+)
 def test_egress_proxy_and_in_cluster_sentry_are_allowed_by_a_component(
     builds: dict[str, list[Manifest]], component_name: str, port: int
 ) -> None:
     def allowed(objects: list[Manifest]) -> bool:
-        return any(port in {p["port"] for p in rule.get("ports", [])} and rule.get("to")
-                   for o in objects if o["kind"] == "NetworkPolicy" for rule in o["spec"].get("egress", []))
+        return any(
+            port in {p["port"] for p in rule.get("ports", [])} and rule.get("to")
+            for o in objects
+            if o["kind"] == "NetworkPolicy"
+            for rule in o["spec"].get("egress", [])
+        )
 
     assert not allowed(builds["overlays/example"])
     assert allowed(builds[f"overlays/example+{component_name}"])
@@ -120,7 +133,11 @@ def test_the_keda_overlay_has_no_hpa_for_a_deployment_it_scales(builds: dict[str
     hpas = {o["spec"]["scaleTargetRef"]["name"] for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
     assert scaled == {"cnai-worker-poll", "cnai-worker-deliver"}
     assert hpas & scaled == set()
-    assert {o["spec"]["scaleTargetRef"]["name"] for o in builds["overlays/example"] if o["kind"] == "HorizontalPodAutoscaler"} == scaled
+    assert {
+        o["spec"]["scaleTargetRef"]["name"]
+        for o in builds["overlays/example"]
+        if o["kind"] == "HorizontalPodAutoscaler"
+    } == scaled
 
 
 def test_dispatch_has_its_own_queue_and_a_worker(builds: dict[str, list[Manifest]]) -> None:
@@ -146,13 +163,18 @@ def test_pool_memory_stays_below_the_container_limit(builds: dict[str, list[Mani
 
 
 @pytest.mark.parametrize("name", [*OVERLAYS])
-def test_the_connection_budget_fits_postgres_default_max_connections(builds: dict[str, list[Manifest]], name: str) -> None:
+def test_the_connection_budget_fits_postgres_default_max_connections(
+    builds: dict[str, list[Manifest]], name: str
+) -> None:
     """Worst case: every worker at its autoscaler's maximum, every pool process at pool + overflow."""
     objects = builds[name]
     settings = config_map(objects)
     per_process = int(settings["DATABASE_POOL_SIZE"]) + int(settings["DATABASE_MAX_OVERFLOW"])
-    maxima = {o["spec"]["scaleTargetRef"]["name"]: o["spec"].get("maxReplicas", o["spec"].get("maxReplicaCount"))
-              for o in objects if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")}
+    maxima = {
+        o["spec"]["scaleTargetRef"]["name"]: o["spec"].get("maxReplicas", o["spec"].get("maxReplicaCount"))
+        for o in objects
+        if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")
+    }
     total = 0
     for worker in workloads(objects, "worker-poll", "worker-deliver"):
         command = main_containers(worker)[0]["command"]
@@ -172,17 +194,26 @@ def test_the_learned_model_has_a_writable_volume(builds: dict[str, list[Manifest
 
 
 def test_monitoring_component_alerts_on_what_the_issue_names_and_uses_max_for_queue_depth(
-    builds: dict[str, list[Manifest]]
+    builds: dict[str, list[Manifest]],
 ) -> None:
     objects = builds["overlays/example+components/monitoring"]
     [rule] = [o for o in objects if o["kind"] == "PrometheusRule"]
     [monitor] = [o for o in objects if o["kind"] == "PodMonitor"]
     alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
-    assert {"CnaiQueueBacklog", "CnaiFeedsFailing", "CnaiDeliveriesFailed", "CnaiDeliveriesStuck", "CnaiBeatSilent",
-            "CnaiBrokerDown", "CnaiDeliverySweepSilent"} <= set(alerts)
+    assert {
+        "CnaiQueueBacklog",
+        "CnaiFeedsFailing",
+        "CnaiDeliveriesFailed",
+        "CnaiDeliveriesStuck",
+        "CnaiBeatSilent",
+        "CnaiBrokerDown",
+        "CnaiDeliverySweepSilent",
+    } <= set(alerts)
     for alert in alerts.values():
         expr = alert["expr"]
-        assert not re.search(r"sum[^()]*\(\s*cnai_(queue_depth|broker_up)", expr), f"{alert['alert']}: every worker exports it"
+        assert not re.search(r"sum[^()]*\(\s*cnai_(queue_depth|broker_up)", expr), (
+            f"{alert['alert']}: every worker exports it"
+        )
         assert alert["annotations"]["runbook"].startswith("docs/operations.md#")
     ports = {e["port"] for e in monitor["spec"]["podMetricsEndpoints"]}
     for worker in workloads(objects, "worker-poll", "worker-deliver"):

@@ -1,5 +1,6 @@
 """The source catalogue (config/default_feeds.yaml), validated offline: schema, URL shapes, no duplicates,
 coverage targets, RSSHub resolution and `cnai feeds import --defaults --folder`."""
+
 from __future__ import annotations
 
 import subprocess
@@ -63,32 +64,49 @@ def test_url_shapes(entries: list[CatalogueEntry]) -> None:
     assert github and all(e.url.endswith("/releases.atom") and e.kind is SourceKind.LAB for e in github)  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"language": "zh"}, "language"),
-    ({"kind": "blog"}, "kind"),
-    ({"url": "ftp://example.org/feed"}, "url"),
-    ({"url": "https://localhost/feed"}, "url"),
-    ({"rsshub": "gov/miit"}, "rsshub"),
-    ({"note": "two\nlines of note here"}, "note"),
-    ({"rsshub": "/gov/miit/zcwj"}, "exactly one of url and rsshub"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"language": "zh"}, "language"),
+        ({"kind": "blog"}, "kind"),
+        ({"url": "ftp://example.org/feed"}, "url"),
+        ({"url": "https://localhost/feed"}, "url"),
+        ({"rsshub": "gov/miit"}, "rsshub"),
+        ({"note": "two\nlines of note here"}, "note"),
+        ({"rsshub": "/gov/miit/zcwj"}, "exactly one of url and rsshub"),
+    ],
+)
 def test_the_schema_rejects_bad_entries_with_one_line(tmp_path: Path, change: dict, message: str) -> None:
-    good = {"title": "Example feed", "folder": "Tech press", "language": "en", "kind": "tech_press",
-            "note": "An example source for the test.", "url": "https://example.org/feed.xml"}
+    good = {
+        "title": "Example feed",
+        "folder": "Tech press",
+        "language": "en",
+        "kind": "tech_press",
+        "note": "An example source for the test.",
+        "url": "https://example.org/feed.xml",
+    }
     bad = {**good, **change}
     if "rsshub" in change and change["rsshub"].startswith("gov"):
         bad.pop("url")
     path = tmp_path / "catalogue.yaml"
-    path.write_text(yaml.safe_dump({"feeds": [good | {"title": "Other", "url": "https://example.org/other"}, bad]}),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"feeds": [good | {"title": "Other", "url": "https://example.org/other"}, bad]}),
+        encoding="utf-8",
+    )
     with pytest.raises(FeedError) as caught:
         load_catalogue(path)
     assert message in str(caught.value) and "source #2" in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_a_duplicate_url_is_refused(tmp_path: Path) -> None:
-    entry = {"title": "Lab A", "folder": "Labs", "language": "en", "kind": "lab", "note": "An example lab feed.",
-             "url": "https://example.org/feed.xml"}
+    entry = {
+        "title": "Lab A",
+        "folder": "Labs",
+        "language": "en",
+        "kind": "lab",
+        "note": "An example lab feed.",
+        "url": "https://example.org/feed.xml",
+    }
     path = tmp_path / "catalogue.yaml"
     path.write_text(yaml.safe_dump({"feeds": [entry, {**entry, "title": "Lab B"}]}), encoding="utf-8")
     with pytest.raises(FeedError, match="listed twice"):
@@ -107,18 +125,30 @@ def test_rsshub_routes_resolve_against_the_base_url_or_are_skipped_with_a_note(e
 
 def test_import_defaults_loads_only_the_chosen_folders_and_says_what_it_skipped(sqlite_url: str) -> None:
     env = service_env(DATABASE_URL=sqlite_url)
-    result = subprocess.run([*CNAI, "feeds", "import", "--defaults", "--folder", "Regulators", "--folder", "Think tanks"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*CNAI, "feeds", "import", "--defaults", "--folder", "Regulators", "--folder", "Think tanks"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     skipped = [line for line in lines if line.startswith("skipped ")]
     entries = load_catalogue(CATALOGUE)
     assert len(skipped) == sum(1 for e in entries if e.folder == "Regulators" and e.rsshub)
     think_tanks = sum(1 for e in entries if e.folder == "Think tanks" and e.url)
-    assert lines[-1].startswith(f"imported {think_tanks} feed(s)") and "RSSHub source(s) skipped: set RSSHUB_BASE_URL" in lines[-1]
+    assert (
+        lines[-1].startswith(f"imported {think_tanks} feed(s)")
+        and "RSSHub source(s) skipped: set RSSHUB_BASE_URL" in lines[-1]
+    )
 
-    with_hub = subprocess.run([*CNAI, "feeds", "import", "--defaults", "--folder", "Regulators"],
-                              env={**env, "RSSHUB_BASE_URL": "http://rsshub.example.org"}, capture_output=True, text=True,
-                              timeout=120)
+    with_hub = subprocess.run(
+        [*CNAI, "feeds", "import", "--defaults", "--folder", "Regulators"],
+        env={**env, "RSSHUB_BASE_URL": "http://rsshub.example.org"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert with_hub.returncode == 0 and "skipped" not in with_hub.stdout
     assert f"imported {sum(1 for e in entries if e.folder == 'Regulators')} feed(s)" in with_hub.stdout

@@ -3,6 +3,7 @@ with the manifests' own probe commands (time constants shortened through the set
 probes' options, as the issue allows): liveness never fails, readiness does while Redis is down,
 and both recover and consume again once Redis is back. Also: a worker refuses to consume while the
 schema is behind (`SCHEMA_WAIT_SECONDS`)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -22,8 +23,18 @@ from tests.support.services import PrivateRedis
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(180)]
 
-WORKER = [*CELERY, "worker", "--queues", "dispatch,poll,classify,deliver", "--concurrency", "1", "--loglevel", "INFO",
-          "--without-mingle", "--without-gossip"]
+WORKER = [
+    *CELERY,
+    "worker",
+    "--queues",
+    "dispatch,poll,classify,deliver",
+    "--concurrency",
+    "1",
+    "--loglevel",
+    "INFO",
+    "--without-mingle",
+    "--without-gossip",
+]
 BEAT = [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"]
 #: The manifests' probes with their ages divided by 20 (60 s -> 3 s, 300 s -> 15 s, 30 s -> 1.5 s).
 LIVENESS = ["--max-age", "3", "--loop-max-age", "15"]
@@ -36,8 +47,14 @@ OUTAGE_S = 25.0
 
 def probe(role: str, kind: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     options = LIVENESS if kind == "liveness" else READINESS
-    return subprocess.run([sys.executable, "-m", "workers.probe", role, kind, *options], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "workers.probe", role, kind, *options],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def send(broker_url: str, task: str, queue: str) -> None:
@@ -51,9 +68,14 @@ def test_a_redis_outage_longer_than_the_old_liveness_window_kills_nothing_and_bo
     pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     env = service_env(
-        DATABASE_URL=pg_url, REDIS_URL=private_redis.url, HEARTBEAT_INTERVAL_SECONDS="0.5", METRICS_PORT="0",
-        WORKER_HEARTBEAT_FILE=str(tmp_path / "worker.heartbeat"), BEAT_HEARTBEAT_FILE=str(tmp_path / "beat.heartbeat"),
-        DISPATCH_INTERVAL_SECONDS="60", DELIVERY_SWEEP_INTERVAL_SECONDS="2",
+        DATABASE_URL=pg_url,
+        REDIS_URL=private_redis.url,
+        HEARTBEAT_INTERVAL_SECONDS="0.5",
+        METRICS_PORT="0",
+        WORKER_HEARTBEAT_FILE=str(tmp_path / "worker.heartbeat"),
+        BEAT_HEARTBEAT_FILE=str(tmp_path / "beat.heartbeat"),
+        DISPATCH_INTERVAL_SECONDS="60",
+        DELIVERY_SWEEP_INTERVAL_SECONDS="2",
     )
     worker = ServiceProcess("worker", WORKER, env, tmp_path)
     beat = ServiceProcess("beat", BEAT, env, tmp_path)
@@ -91,16 +113,23 @@ def test_a_redis_outage_longer_than_the_old_liveness_window_kills_nothing_and_bo
         private_redis.start()
         back_at = time.monotonic()
         for role in roles:
-            wait_until(lambda r=role: probe(r, "readiness", env).returncode == 0, 60, f"{role} ready again after the outage")
+            wait_until(
+                lambda r=role: probe(r, "readiness", env).returncode == 0, 60, f"{role} ready again after the outage"
+            )
         recovered_s = time.monotonic() - back_at
         consumed_before = worker.log().count("cnai.poll.dispatch[")
         send(private_redis.url, "cnai.poll.dispatch", "dispatch")
-        wait_until(lambda: worker.log().count("cnai.poll.dispatch[") > consumed_before, 30, "the worker to consume again")
-        wait_until(lambda: "Sending due task" in beat.log()[beat.log().rfind("Redis unreachable"):], 30,
-                   "beat to send again")
+        wait_until(
+            lambda: worker.log().count("cnai.poll.dispatch[") > consumed_before, 30, "the worker to consume again"
+        )
+        wait_until(
+            lambda: "Sending due task" in beat.log()[beat.log().rfind("Redis unreachable") :], 30, "beat to send again"
+        )
         assert worker.alive() and beat.alive()
-        print(f"outage {OUTAGE_S:.0f}s; worker loop stale up to {loop_age_max['worker']:.1f}s; "
-              f"beat loop stale up to {loop_age_max['beat']:.1f}s; ready again {recovered_s:.1f}s after Redis returned")
+        print(
+            f"outage {OUTAGE_S:.0f}s; worker loop stale up to {loop_age_max['worker']:.1f}s; "
+            f"beat loop stale up to {loop_age_max['beat']:.1f}s; ready again {recovered_s:.1f}s after Redis returned"
+        )
     finally:
         worker.kill()
         beat.kill()
@@ -114,8 +143,13 @@ def test_a_worker_on_a_schema_behind_head_refuses_to_consume_and_exits(
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     engine.dispose()
     send(private_redis.url, "cnai.poll.dispatch", "dispatch")
-    env = service_env(DATABASE_URL=pg_url, REDIS_URL=private_redis.url, SCHEMA_WAIT_SECONDS="3", METRICS_PORT="0",
-                      WORKER_HEARTBEAT_FILE=str(tmp_path / "worker.heartbeat"))
+    env = service_env(
+        DATABASE_URL=pg_url,
+        REDIS_URL=private_redis.url,
+        SCHEMA_WAIT_SECONDS="3",
+        METRICS_PORT="0",
+        WORKER_HEARTBEAT_FILE=str(tmp_path / "worker.heartbeat"),
+    )
     worker = ServiceProcess("worker", WORKER, env, tmp_path).start()
     try:
         assert worker.process is not None
