@@ -35,12 +35,18 @@ import warnings
 from celery.exceptions import CPendingDeprecationWarning
 from kombu import Queue
 
+from db.enums import Queue as QueueName
 from services.settings import Settings, SettingsError, get_settings
 from workers.schedule import beat_schedule as _beat_schedule
 
-QUEUES = ("dispatch", "poll", "classify", "deliver")
+QUEUES = tuple(queue.value for queue in QueueName)
 #: Task name prefix -> queue, first match wins. Every task is named ``cnai.<domain>.<verb>``.
-ROUTES = {"cnai.poll.dispatch": "dispatch", "cnai.poll.": "poll", "cnai.classify.": "classify", "cnai.alerts.": "deliver"}
+ROUTES = {
+    "cnai.poll.dispatch": QueueName.DISPATCH,
+    "cnai.poll.": QueueName.POLL,
+    "cnai.classify.": QueueName.CLASSIFY,
+    "cnai.alerts.": QueueName.DELIVER,
+}
 
 
 def check_time_limits(settings: Settings) -> None:
@@ -90,7 +96,7 @@ timezone = "UTC"
 enable_utc = True
 
 task_queues = [Queue(name, routing_key=name) for name in QUEUES]
-task_default_queue = "poll"
+task_default_queue = QueueName.POLL.value
 task_create_missing_queues = False
 #: Exact names before globs: Celery's map router looks up an exact name first, then the patterns in order.
 task_routes = {(prefix if not prefix.endswith(".") else f"{prefix}*"): {"queue": queue} for prefix, queue in ROUTES.items()}

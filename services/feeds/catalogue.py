@@ -13,13 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from services.feeds.registry import FeedError, FeedSpec
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from services.feeds.files import FeedImport
 
 
 class SourceKind(StrEnum):
@@ -138,3 +143,15 @@ def resolve_sources(entries: Sequence[CatalogueEntry], rsshub_base_url: str | No
             FeedSpec(url=url, title=entry.title, folder=entry.folder, language=entry.language, note=entry.note)
         )
     return Resolved(specs, skipped)
+
+
+def import_catalogue(
+    session: Session, path: Path, folders: Sequence[str], rsshub_base_url: str | None
+) -> tuple[FeedImport, list[str]]:
+    """Add (or update) the catalogue's sources in ``folders`` (all when empty); return the import and the
+    notes of the RSSHub sources skipped for want of ``rsshub_base_url``."""
+    from services.feeds.files import add_specs
+    from services.feeds.folders import in_folders
+
+    resolved = resolve_sources(in_folders(load_catalogue(path), folders), rsshub_base_url)
+    return add_specs(session, path, resolved.specs, []), resolved.skipped
