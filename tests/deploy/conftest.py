@@ -29,7 +29,8 @@ K8S_VERSION = "1.30.0"
 
 # What is applied: each overlay, plus every optional component on top of the example overlay.
 OVERLAYS = ("overlays/example", "overlays/example-keda")
-COMPONENTS = ("components/keda", "components/flower")
+COMPONENTS = ("components/keda", "components/flower", "components/monitoring", "components/egress-proxy",
+              "components/sentry-in-cluster", "components/rsshub")
 
 
 def missing(what: str) -> None:

@@ -22,7 +22,7 @@ from tests.support.services import PrivateRedis
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
-QUEUES = ("poll", "classify", "deliver")
+QUEUES = ("dispatch", "poll", "classify", "deliver")
 
 
 def client(broker_url: str) -> Celery:
@@ -41,7 +41,7 @@ def queue_poll(broker_url: str, feed_id: int) -> None:
 def queue_dispatch(broker_url: str) -> None:
     """What beat sends every DISPATCH_INTERVAL_SECONDS."""
     with client(broker_url) as app:
-        app.send_task("cnai.poll.dispatch", queue="poll")
+        app.send_task("cnai.poll.dispatch", queue="dispatch")
 
 
 def queued(broker_url: str, queue: str = "poll") -> int:

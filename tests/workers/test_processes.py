@@ -23,7 +23,7 @@ from tests.support.services import PrivateRedis, free_port
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(120)]
 
 BEAT = [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"]
-WORKER = [*CELERY, "worker", "--queues", "poll,classify,deliver", "--concurrency", "2", "--loglevel", "INFO",
+WORKER = [*CELERY, "worker", "--queues", "dispatch,poll,classify,deliver", "--concurrency", "2", "--loglevel", "INFO",
           "--without-mingle", "--without-gossip"]
 
 
@@ -72,7 +72,7 @@ def dispatch_last_ran_a_minute_ago(redis_url: str) -> None:
     seeding = Celery("seed", set_as_current=False)
     seeding.conf.update(redbeat_redis_url=redis_url, redbeat_key_prefix=redbeat_key_prefix, timezone="UTC")
     entry = RedBeatSchedulerEntry(
-        "dispatch-due-feeds", "cnai.poll.dispatch", schedule(60), options={"queue": "poll", "expires": 60}, app=seeding
+        "dispatch-due-feeds", "cnai.poll.dispatch", schedule(60), options={"queue": "dispatch", "expires": 60}, app=seeding
     )
     entry.save()
     entry.reschedule(last_run_at=datetime.now(timezone.utc) - timedelta(seconds=61))
