@@ -19,12 +19,17 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://po
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Under CI (any truthy value of CI: 1, true, yes, on...) a missing service, binary or shared file is a failure,
 # never a skip: this is the one place that decides it.
-IN_CI = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no", "off", "n", "f"}
+def ci_enabled(value: str | None) -> bool:
+    """Whether a value of the CI variable means "running in CI": anything but empty, 0, false, no, off."""
+    return (value or "").strip().lower() not in {"", "0", "false", "no", "off", "n", "f"}
+
+
+IN_CI = ci_enabled(os.environ.get("CI"))
 
 
 def unavailable(message: str) -> NoReturn:
     """Something a test needs is missing: fail under CI, skip loudly elsewhere."""
-    if IN_CI:
+    if ci_enabled(os.environ.get("CI")):
         pytest.fail(message + " -- CI is set, so this is a failure, not a skip")
     pytest.skip("SKIPPED LOUDLY: " + message)
 
