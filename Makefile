@@ -44,7 +44,8 @@ MUTATE_SCOPES ?= \
 	services.ingest.addresses.* \
 	services.ingest.transport.xǁGuardedBackendǁ* \
 	services.ingest.parse.x_entry_key* \
-	services.ingest.store.x__known_articles* \
+	services.ingest.normalise.x_fingerprint* \
+	services.ingest.normalise.x_fold_for_fingerprint* \
 	services.ingest.stories.x_similarity* \
 	services.ingest.stories.x_same_story* \
 	services.ingest.stories.x_band_keys* \
@@ -52,7 +53,6 @@ MUTATE_SCOPES ?= \
 	services.alerts.outbox.x_language_matches* \
 	services.alerts.outbox.x_source_matches* \
 	services.alerts.deliver.x_backoff_seconds* \
-	services.alerts.deliver.x_record_failure* \
 	services.classify.priority.*
 MUTATE_CHILDREN ?= 2
 mutate: $(STAMP)

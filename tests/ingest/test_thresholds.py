@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from services.ingest.normalise import fingerprint, fold_for_fingerprint
 from services.ingest.parse import MAX_KEY_CHARS, entry_key
 from services.ingest.stories import (
     BANDS,
@@ -90,3 +91,25 @@ def test_band_keys_are_a_function_of_the_set() -> None:
     near = features[:-1] + [9998]
     assert 0 < len(set(band_keys(features)) & set(band_keys(near))) < BANDS, "near-duplicates share some bands"
     assert len(set(band_keys(features))) == BANDS, "each band has its own salt"
+
+
+def test_fingerprint_folds_case_width_punctuation_and_spacing() -> None:
+    base = fingerprint("Kimi K3 launched", "A new model, today.")
+    assert base == fingerprint("KIMI  k3 LAUNCHED!", "a new model today")
+    assert base == fingerprint("Ｋｉｍｉ Ｋ３ launched", "A new-model; today")
+    assert base != fingerprint("Kimi K4 launched", "A new model, today.")
+    assert base != fingerprint("Kimi K3 launched", "An old model, today.")
+    assert len(base) == 64 and int(base, 16) >= 0
+
+
+def test_fingerprint_keeps_title_and_summary_apart() -> None:
+    assert fingerprint("ab", "c") != fingerprint("a", "bc")
+    assert fingerprint("", "abc") != fingerprint("abc", "")
+    assert fingerprint("标题", "") == fingerprint("标题。", "")
+    assert fingerprint("标题", "") != fingerprint("标", "题")
+
+
+def test_fold_for_fingerprint() -> None:
+    assert fold_for_fingerprint("Ａ_b-C d!") == "abcd"
+    assert fold_for_fingerprint("Straße") == "strasse"
+    assert fold_for_fingerprint("") == ""
