@@ -42,17 +42,18 @@ test: $(STAMP) $(TOOLS_STAMP)
 MUTATE_SCOPES ?= \
 	services.ingest.normalise.x_canonical_url* \
 	services.ingest.addresses.* \
-	services.ingest.transport.xǁGuardedBackendǁ* \
-	services.ingest.parse.x_entry_key* \
-	services.ingest.normalise.x_fingerprint* \
-	services.ingest.normalise.x_fold_for_fingerprint* \
-	services.ingest.stories.x_similarity* \
-	services.ingest.stories.x_same_story* \
-	services.ingest.stories.x_band_keys* \
+	services.ingest.transport.xǁGuardedBackendǁconnect_tcp* \
+	services.ingest.transport.xǁGuardedBackendǁ_resolve* \
 	services.alerts.outbox.x_subscription_matches* \
+	services.ingest.parse.x_entry_key* \
+	services.ingest.stories.x_same_story* \
+	services.ingest.stories.x_similarity* \
+	services.alerts.deliver.x_backoff_seconds* \
+	services.ingest.normalise.x_fingerprint* \
 	services.alerts.outbox.x_language_matches* \
 	services.alerts.outbox.x_source_matches* \
-	services.alerts.deliver.x_backoff_seconds* \
+	services.ingest.stories.x_band_keys* \
+	services.ingest.normalise.x_fold_for_fingerprint* \
 	services.classify.priority.*
 MUTATE_CHILDREN ?= 2
 mutate: $(STAMP)

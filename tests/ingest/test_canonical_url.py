@@ -90,3 +90,11 @@ def test_spellings_of_one_article_link_agree() -> None:
         "https://news.example.:443/story?id=7&fbclid=1&page=2",
     ]
     assert {canonical_url(s) for s in spellings} == {"https://news.example/story?id=7&page=2"}
+
+
+def test_input_longer_than_four_times_the_output_limit_is_not_even_parsed() -> None:
+    base = "https://news.example/a?utm_source="
+    exactly = base + "x" * (4 * MAX_URL_CHARS - len(base))
+    assert len(exactly) == 4 * MAX_URL_CHARS
+    assert canonical_url(exactly) == "https://news.example/a", "at the input limit the tracking parameter is dropped"
+    assert canonical_url(exactly + "x") is None
