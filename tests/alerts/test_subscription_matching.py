@@ -112,3 +112,13 @@ def test_a_stored_score_equal_to_min_score_alerts(backend: str, request: pytest.
         make.subscription(session, "at-least-0.7", [console], min_score=0.7)
         assert [a.subscription_id for a in make.alerted(session, title="Exactly at the bar", score=0.7)] != []
         assert make.alerted(session, title="Just under the bar", score=0.6999) == []
+
+
+def test_a_missing_language_matches_no_language_rule() -> None:
+    assert language_matches(None, ["xxxx"]) is False
+    assert language_matches("", ["zh"]) is False
+
+
+def test_feed_and_article_urls_are_searched_as_one_space_separated_text() -> None:
+    item = story(url="https://outlet.example/news/9", feed_url="https://agg.example/rss")
+    assert source_matches(item, ["rss https://outlet"])

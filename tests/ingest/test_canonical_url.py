@@ -5,6 +5,7 @@ Each case names the rule it pins; a break in any rule would let the same article
 from __future__ import annotations
 
 import itertools
+from urllib.parse import quote
 
 import pytest
 
@@ -98,3 +99,9 @@ def test_input_longer_than_four_times_the_output_limit_is_not_even_parsed() -> N
     assert len(exactly) == 4 * MAX_URL_CHARS
     assert canonical_url(exactly) == "https://news.example/a", "at the input limit the tracking parameter is dropped"
     assert canonical_url(exactly + "x") is None
+
+
+def test_a_host_that_idna_cannot_encode_is_percent_encoded() -> None:
+    host = "例" * 64 + ".example"  # a label longer than 63 characters: IDNA refuses it
+    assert canonical_url(f"https://{host}/a") == "https://" + quote(host, safe="") + "/a"
+    assert canonical_url(f"https://{host}/a") == "https://" + "%E4%BE%8B" * 64 + ".example/a"

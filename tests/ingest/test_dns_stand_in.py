@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -21,7 +23,7 @@ import pytest
 from services.ingest import transport
 from services.ingest.addresses import AddressPolicy, AddressRefused
 from services.ingest.fetch import FetchError, fetch_feed
-from services.ingest.transport import GuardedBackend
+from services.ingest.transport import GuardedBackend, fetch_deadline
 from tests.ingest.polling import fetch_settings
 from tests.support.http import LocalHTTPServer, Response
 
@@ -36,6 +38,9 @@ class DNSStandIn:
     def __init__(self) -> None:
         self.records: dict[str, list[str]] = {}
         self.asked: list[str] = []
+        self.requests: list[tuple[str, int, tuple[Any, ...]]] = []
+        self.hold = threading.Event()  # names starting with "slow." answer only once this is set (or after 10 s)
+        self.hold.set()
         self._real = socket.getaddrinfo
 
     def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -43,6 +48,9 @@ class DNSStandIn:
         if not name.endswith(".resolver-test"):
             return self._real(host, port, *args, **kwargs)
         self.asked.append(name)
+        self.requests.append((name, int(port), args))
+        if name.startswith("slow."):
+            self.hold.wait(10)
         if name not in self.records:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         answers = []
@@ -60,6 +68,7 @@ class Network:
     def __init__(self, real: Any) -> None:
         self.real = real
         self.attempts: list[str] = []
+        self.calls: list[tuple[str, int, float | None, str | None, object]] = []
 
     def connect_tcp(
         self,
@@ -71,6 +80,7 @@ class Network:
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         self.attempts.append(host)
+        self.calls.append((host, port, timeout, local_address, socket_options))
         if ipaddress.ip_address(host).is_global:
             raise httpcore.ConnectError(f"{host} is unreachable from a test machine")
         return self.real(backend, host, port, timeout, local_address, socket_options)
@@ -155,3 +165,47 @@ def test_fetch_of_a_name_with_only_a_private_record_is_refused_and_explains(
     # the same name is fetched once the range is opened: the stand-in and the real socket do work together
     assert fetch_feed(url, fetch_settings(FETCH_ALLOWED_NETWORKS="127.0.0.0/8")).body == RSS
     assert network.attempts == ["127.0.0.1"]
+
+
+def test_the_next_allowed_record_is_tried_when_one_is_unreachable(
+    dns: DNSStandIn, network: Network, http_server: LocalHTTPServer
+) -> None:
+    http_server.routes["/feed.xml"] = Response(200, RSS)
+    dns.records["both.resolver-test"] = [PUBLIC, "127.0.0.1"]
+    url = f"http://both.resolver-test:{http_server.port}/feed.xml"
+    assert fetch_feed(url, fetch_settings(FETCH_ALLOWED_NETWORKS="127.0.0.0/8")).body == RSS
+    assert network.attempts == [PUBLIC, "127.0.0.1"]
+
+
+def test_connect_passes_the_timeout_and_socket_settings_through(dns: DNSStandIn, network: Network) -> None:
+    dns.records["one.resolver-test"] = [PUBLIC]
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    with pytest.raises(httpcore.ConnectError):
+        GuardedBackend(AddressPolicy([])).connect_tcp(
+            "one.resolver-test", 9, timeout=1.5, local_address="0.0.0.0", socket_options=options
+        )
+    assert network.calls == [(PUBLIC, 9, 1.5, "0.0.0.0", options)]
+
+
+def test_a_slow_resolver_is_cut_off_at_the_connect_timeout(dns: DNSStandIn, network: Network) -> None:
+    dns.records["slow.resolver-test"] = ["127.0.0.1"]
+    dns.hold.clear()
+    try:
+        with pytest.raises(httpcore.ConnectTimeout, match="resolving slow.resolver-test timed out"):
+            GuardedBackend(AddressPolicy([])).connect_tcp("slow.resolver-test", 9, timeout=0.2)
+    finally:
+        dns.hold.set()
+    assert network.attempts == []
+
+
+def test_resolve_asks_for_stream_sockets_and_drops_zone_ids_and_repeats(dns: DNSStandIn) -> None:
+    dns.records["zoned.resolver-test"] = ["fe80::1%eth0", PUBLIC, PUBLIC]
+    assert GuardedBackend(AddressPolicy([]))._resolve("zoned.resolver-test", 443, 1.0) == ["fe80::1", PUBLIC]
+    assert dns.requests == [("zoned.resolver-test", 443, (0, socket.SOCK_STREAM))]
+
+
+def test_a_fetch_past_its_deadline_stops_before_resolving(dns: DNSStandIn, network: Network) -> None:
+    dns.records["late.resolver-test"] = [PUBLIC]
+    with fetch_deadline(time.monotonic() - 1), pytest.raises(httpcore.ConnectTimeout, match="total deadline"):
+        GuardedBackend(AddressPolicy([])).connect_tcp("late.resolver-test", 9, timeout=1.0)
+    assert network.attempts == []

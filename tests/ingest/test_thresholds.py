@@ -113,3 +113,21 @@ def test_fold_for_fingerprint() -> None:
     assert fold_for_fingerprint("Ａ_b-C d!") == "abcd"
     assert fold_for_fingerprint("Straße") == "strasse"
     assert fold_for_fingerprint("") == ""
+
+
+def test_a_long_key_with_a_lone_surrogate_is_still_hashed() -> None:
+    guid = "g\ud800" * 150  # broken UTF-16 in a feed's GUID must not crash the poll
+    assert entry_key(guid, None, "x") == "guid:sha256:" + hashlib.sha256(
+        ("guid:" + guid).encode("utf-8", "surrogatepass")
+    ).hexdigest()
+
+
+def test_fingerprint_is_the_sha256_of_title_and_summary_joined_by_a_unit_separator() -> None:
+    assert fingerprint("Ab", "C d") == hashlib.sha256("ab\x1fcd".encode()).hexdigest()
+
+
+def test_band_keys_are_stable_across_releases() -> None:
+    # band keys are stored (story_bands): a change of the hashing would split every story in the window
+    assert band_keys([1000 + 2 * i for i in range(12)])[:4] == [
+        -6373454586612123700, -1361672486243117793, -7565183648649409695, 4969364730255767559,
+    ]
