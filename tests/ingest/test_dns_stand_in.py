@@ -8,6 +8,7 @@ connection to a public address fails at once (as an unreachable site would), con
 anything else go to the real local socket. What the tests assert is where the transport tried
 to connect, and that the local (private) server never saw a request.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -97,7 +98,9 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> DNSStandIn:
 def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[Network]:
     net = Network(httpcore.SyncBackend.connect_tcp)
     monkeypatch.setattr(
-        httpcore.SyncBackend, "connect_tcp", lambda self, host, port, *a, **k: net.connect_tcp(self, host, port, *a, **k)
+        httpcore.SyncBackend,
+        "connect_tcp",
+        lambda self, host, port, *a, **k: net.connect_tcp(self, host, port, *a, **k),
     )
     yield net
 

@@ -4,6 +4,7 @@ usage: python -m tests.support.mutation_report [--min-rate 0.9] SCOPE...   (SCOP
 e.g. ``services.ingest.addresses.*``); the last line is a {"mutate": ...} JSON object. Exit 1 when a scope
 that has mutants is below the minimum rate or has mutants not yet checked.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         counted = len(chosen) - len(unchecked) - skipped
         killed = counted - len(survivors)
         rate = killed / counted if counted else 0.0
-        summary[scope] = {"mutants": len(chosen), "killed": killed, "survived": len(survivors),
-                          "unchecked": len(unchecked), "kill_rate": round(rate, 4)}
-        print(f"{scope}: {killed}/{counted} killed ({rate:.1%}), {len(survivors)} survived, {len(unchecked)} not checked")
+        summary[scope] = {
+            "mutants": len(chosen),
+            "killed": killed,
+            "survived": len(survivors),
+            "unchecked": len(unchecked),
+            "kill_rate": round(rate, 4),
+        }
+        print(
+            f"{scope}: {killed}/{counted} killed ({rate:.1%}), {len(survivors)} survived, {len(unchecked)} not checked"
+        )
         for name in survivors:
             print(f"    survived: {name}" + ("  (no test covers it)" if chosen[name] in NO_TESTS else ""))
         failed |= bool(unchecked) or rate < args.min_rate
