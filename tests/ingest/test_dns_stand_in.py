@@ -212,3 +212,10 @@ def test_a_fetch_past_its_deadline_stops_before_resolving(dns: DNSStandIn, netwo
     with fetch_deadline(time.monotonic() - 1), pytest.raises(httpcore.ConnectTimeout, match="total deadline"):
         GuardedBackend(AddressPolicy([])).connect_tcp("late.resolver-test", 9, timeout=1.0)
     assert network.attempts == []
+
+
+def test_a_name_without_addresses_is_a_connect_error(dns: DNSStandIn, network: Network) -> None:
+    dns.records["empty.resolver-test"] = []
+    with pytest.raises(httpcore.ConnectError, match="empty.resolver-test has no address"):
+        GuardedBackend(AddressPolicy([])).connect_tcp("empty.resolver-test", 9, timeout=1.0)
+    assert network.attempts == []
