@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import yaml
 from tests.deploy.conftest import COMPONENTS, K8S_DIR, K8S_VERSION, OVERLAYS, REPO_ROOT, find_tool
 from tests.deploy.render import Manifest, load_manifests, object_key, pod_spec, read_kustomization, split_image
 from tests.deploy.test_dockerfile import APP_UID
+from tests.support.services import require_binary
 
 WORKLOAD_KINDS = {"Deployment", "Job"}
 CRD_GROUPS = ("keda.sh/", "monitoring.coreos.com/")
@@ -115,9 +115,7 @@ def test_every_overlay_and_component_is_exercised_by_a_build() -> None:
 
 def test_renderer_agrees_with_kubectl_kustomize(build_dirs: dict[str, Path], builds: dict[str, list[Manifest]]) -> None:
     """The offline renderer must produce what the real kustomize produces."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: the offline renderer is checked against it where it is")
+    kubectl = require_binary("kubectl", "the offline renderer is checked against `kubectl kustomize` (.ci/run installs it)")
     for name, directory in build_dirs.items():
         result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
