@@ -1,0 +1,52 @@
+"""story coverage: outlets, languages, first outlet and first publication time; article event keys
+
+``stories.outlet_count``, ``languages``, ``first_outlet`` and ``first_published_at`` say who
+reported a story and who was first ("reported by 4 outlets (first: X, 09:12)");
+``articles.story_keys`` holds an article's event keys (catalogue names, versions, numbers)
+so a later article from another outlet, in any language, can be compared with it.
+
+Existing stories get outlet_count 1 (the server default); their other fields stay NULL
+until an article joins them.
+
+Revision ID: 0008
+Revises: 0005
+Create Date: 2026-12-07
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from db.types import UTCDateTime
+
+revision: str = "0008"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("stories") as batch:
+        batch.add_column(sa.Column("outlet_count", sa.Integer(), server_default="1", nullable=False,
+                                   comment="Number of distinct feeds (outlets) whose articles are in the story."))
+        batch.add_column(sa.Column("languages", sa.String(64), nullable=True,
+                                   comment='Languages of the story\'s articles, comma-separated and sorted ("en,zh").'))
+        batch.add_column(sa.Column("first_outlet", sa.Text(), nullable=True,
+                                   comment="Outlet (feed title or host) of the story's earliest-published article."))
+        batch.add_column(sa.Column("first_published_at", UTCDateTime(timezone=True), nullable=True,
+                                   comment="Publication time of the story's earliest article (UTC): when it was first reported."))
+    with op.batch_alter_table("articles") as batch:
+        batch.add_column(sa.Column("story_keys", sa.Text(), nullable=True,
+                                   comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates)."))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("articles") as batch:
+        batch.drop_column("story_keys")
+    with op.batch_alter_table("stories") as batch:
+        batch.drop_column("first_published_at")
+        batch.drop_column("first_outlet")
+        batch.drop_column("languages")
+        batch.drop_column("outlet_count")
