@@ -218,12 +218,14 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
         score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
     score -= MISSING_TITLE_NAME * len(((ka.title_names - kb.names) | (kb.title_names - ka.names)) - groups)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
-    if ka.title_subjects and kb.title_subjects and not ka.title_subjects & kb.title_subjects:
-        score -= SUBJECT_MISMATCH
+    places = name_catalogue().places
+    score -= SUBJECT_MISMATCH * len(((ka.title_subjects - kb.subjects) | (kb.title_subjects - ka.subjects)) - places)
     score += VERSION_WEIGHT * len(ka.versions & kb.versions)
     score += sum(_number_weight(n) for n in ka.numbers & kb.numbers)
     score += DATE_WEIGHT * len({d for d in ka.dates & kb.dates if d.startswith("md:")})
     sim = similarity(a.features, b.features)
+    if not (ka.names & kb.names) - groups and not ka.versions & kb.versions and not same_story(sim):
+        return None  # amounts and subjects alone do not make one story: a shared name or version must
     jaccard = sim.jaccard if sim is not None else 0.0
     score += JACCARD_WEIGHT * jaccard - DAY_PENALTY * gap_days
     if same_story(sim):

@@ -90,6 +90,7 @@ class NameCatalogue:
     kind_of: dict[str, str]
     english_name: dict[str, str]
     groups: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
 
 
 def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
@@ -104,8 +105,8 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("aliases"), list):
             raise ValueError(f"{path}: names[{n}]: needs `name` and an `aliases` list")
         kind = entry.get("kind", "name")
-        if kind not in ("name", "subject"):
-            raise ValueError(f"{path}: names[{n}]: kind must be `name` or `subject`")
+        if kind not in ("name", "subject", "place"):
+            raise ValueError(f"{path}: names[{n}]: kind must be `name`, `subject` or `place`")
         canonical = entry["name"]
         kind_of[canonical] = kind
         for alias in entry["aliases"]:
@@ -126,6 +127,7 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
         kind_of=kind_of,
         english_name={**english, **{k.lower(): v for k, v in cased.items()}},
         groups=frozenset(str(g) for g in data.get("group_entities") or []),
+        places=frozenset(name for name, kind in kind_of.items() if kind == "place"),
     )
 
 
