@@ -27,6 +27,37 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_BASE_SELECT = """
+        SELECT s.id AS story_id, s.title, s.first_seen_at, s.last_seen_at, s.article_count,
+               coalesce(o.outlet_count, 0) AS outlet_count, coalesce(o.entry_count, 0) AS entry_count,
+               coalesce(o.outlets, '{}') AS outlets, coalesce(l.languages, '{}') AS languages,
+               (SELECT count(*) FROM alerts al WHERE al.story_id = s.id) AS alert_count{extra}
+        FROM stories s
+        LEFT JOIN LATERAL (
+            SELECT count(DISTINCT fe.feed_id) AS outlet_count, count(*) AS entry_count,
+                   array_agg(DISTINCT coalesce(f.title, f.url) ORDER BY coalesce(f.title, f.url)) AS outlets
+            FROM articles a
+            JOIN feed_entries fe ON fe.article_id = a.id
+            JOIN feeds f ON f.id = fe.feed_id
+            WHERE a.story_id = s.id
+        ) o ON true
+        LEFT JOIN LATERAL (
+            SELECT array_agg(DISTINCT a.language ORDER BY a.language)
+                   FILTER (WHERE a.language IS NOT NULL)::text[] AS languages
+            FROM articles a
+            WHERE a.story_id = s.id
+        ) l ON true
+"""
+_NEW_COLUMNS = {
+    "first_outlet": "Outlet of the story's earliest-published article: who reported it first.",
+    "first_published_at": "Publication time of the story's earliest article (UTC).",
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("stories") as batch:
         batch.add_column(sa.Column("outlet_count", sa.Integer(), server_default="1", nullable=False,
@@ -40,9 +71,17 @@ def upgrade() -> None:
     with op.batch_alter_table("articles") as batch:
         batch.add_column(sa.Column("story_keys", sa.Text(), nullable=True,
                                    comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates)."))
+    if op.get_bind().dialect.name == "postgresql":  # the admin view gains who reported the story first
+        extra = ",\n               s.first_outlet, s.first_published_at"
+        op.execute("CREATE OR REPLACE VIEW stories_with_outlets AS " + _BASE_SELECT.format(extra=extra))
+        for column, comment in _NEW_COLUMNS.items():
+            op.execute(f"COMMENT ON COLUMN stories_with_outlets.{column} IS {_quote(comment)}")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP VIEW stories_with_outlets")
+        op.execute("CREATE VIEW stories_with_outlets AS " + _BASE_SELECT.format(extra=""))
     with op.batch_alter_table("articles") as batch:
         batch.drop_column("story_keys")
     with op.batch_alter_table("stories") as batch:
