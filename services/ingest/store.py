@@ -151,7 +151,7 @@ def _insert_articles(
     keys = [event_keys(d.title, d.summary, d.language, d.link) for d in drafts]
     index_keys = [article_index_keys(d.features, k) for d, k in zip(drafts, keys)]
     matched = match_stories(
-        session, feed_id, [StoryArticle(set(d.features), k, feed_id, d.published or now) for d, k in zip(drafts, keys)], now, index_keys
+        session, feed_id, [StoryArticle(set(d.features), k, feed_id, d.published or now, None, d.language) for d, k in zip(drafts, keys)], now, index_keys
     )
     opening = [i for i, story in enumerate(matched) if story is None]
     story_of: list[int] = [s or 0 for s in matched]

@@ -156,7 +156,7 @@ EVENT_THRESHOLD = 2.0
 JACCARD_WEIGHT = 4.0
 NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
 GROUP_FACTOR = 0.3
-MISSING_TITLE_NAME = 0.5  # a name in one title that the other article never mentions
+MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
@@ -164,6 +164,7 @@ NUMBER_WEIGHT = 1.5
 SMALL_NUMBER_WEIGHT = 0.5
 DATE_WEIGHT = 1.0
 DAY_PENALTY = 1.0  # per day between the two publication times
+CROSS_LANGUAGE_BONUS = 1.0
 STORY_AGREEMENT = 0.8  # the story's members must score this share of the threshold on average
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
 MIN_HITS = 2  # index hits a candidate needs before it is compared
@@ -179,6 +180,11 @@ class StoryArticle:
     feed_id: int | None
     published: datetime
     story_id: int | None = None
+    language: str | None = None
+
+
+def _script(language: str | None) -> str:
+    return "zh" if (language or "").startswith("zh") else (language or "")
 
 
 def _number_weight(number: str) -> float:
@@ -228,6 +234,8 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
         return None  # amounts and subjects alone do not make one story: a shared name or version must
     jaccard = sim.jaccard if sim is not None else 0.0
     score += JACCARD_WEIGHT * jaccard - DAY_PENALTY * gap_days
+    if _script(a.language) != _script(b.language):
+        score += CROSS_LANGUAGE_BONUS  # stands in for the text similarity two languages cannot show
     if same_story(sim):
         score = max(score, EVENT_THRESHOLD)
     return score
@@ -258,11 +266,12 @@ def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
 
 def _load(session: Session, condition: Any) -> dict[int, StoryArticle]:
     found: dict[int, StoryArticle] = {}
-    for article_id, story_id, feed_id, packed, keys, published in session.execute(
-        select(Article.id, Article.story_id, Article.feed_id, Article.story_features, Article.story_keys, Article.published_at).where(condition)
+    for article_id, story_id, feed_id, packed, keys, published, language in session.execute(
+        select(Article.id, Article.story_id, Article.feed_id, Article.story_features, Article.story_keys, Article.published_at,
+               Article.language).where(condition)
     ):
         found[article_id] = StoryArticle(
-            unpack_features(packed), EventKeys.from_json(json.loads(keys) if keys else None), feed_id, published, story_id
+            unpack_features(packed), EventKeys.from_json(json.loads(keys) if keys else None), feed_id, published, story_id, language
         )
     return found
 

@@ -36,9 +36,9 @@ _EN_DATE = re.compile(rf"\b({_MONTH_NAMES})\.? (\d{{1,2}})\b(?!\.\d|,\d)|\b(\d{{
 _EN_MONTH = re.compile(rf"\b({_MONTH_NAMES})\b", re.IGNORECASE)
 _ZH_DATE = re.compile(r"(\d{1,2}) ?月 ?(\d{1,2}) ?[日号]")
 _ZH_MONTH = re.compile(r"(\d{1,2}) ?月(?!份?\d)")
-_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])(?: ?年)?")
+_YEAR = re.compile(r"(?<![\d.$€£¥])((?:19|20)\d\d)(?![\d%]|[.,]\d)(?! ?(?:万|亿|千|百|美元|元|[kmbt]\b|bn\b|mn\b|billion|million|thousand|trillion|percent))(?: ?年)?", re.IGNORECASE)
 _NUMBER = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?) ?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?",
+    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "trillion": 1e12, "tn": 1e12, "t": 1e12, "billion": 1e9, "bn": 1e9,
@@ -213,7 +213,9 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     catalogue = name_catalogue()
     keys.title_names.update(lexicon_verdict(title, "", language or "", None).entities)
     _names(catalogue, folded_title, keys.title_names, keys.title_subjects)
-    keys.names.update(keys.title_names, lexicon_verdict(title, lead, language or "", None).entities)
+    verdict = lexicon_verdict(title, lead, language or "", None)
+    keys.names.update(keys.title_names, verdict.entities)
+    keys.subjects.update(f"topic:{topic}" for topic in verdict.topics)
     keys.subjects.update(keys.title_subjects)
     _names(catalogue, folded_lead, keys.names, keys.subjects)
     keys.title_numbers, keys.title_dates = _numbers(folded_title)
