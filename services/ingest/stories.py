@@ -164,6 +164,9 @@ NUMBER_WEIGHT = 1.5
 SMALL_NUMBER_WEIGHT = 0.5
 DATE_WEIGHT = 1.0
 DAY_PENALTY = 1.0  # per day between the two publication times
+QUOTED_WEIGHT = 1.0
+LATIN_WEIGHT = 0.75
+LATIN_CAP = 1.5
 CROSS_LANGUAGE_BONUS = 1.0
 STORY_AGREEMENT = 0.8  # the story's members must score this share of the threshold on average
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
@@ -204,7 +207,9 @@ def _conflict(a: EventKeys, b: EventKeys) -> bool:
         return True
     if b.title_versions and a.versions and not b.title_versions & a.versions:
         return True
-    if a.title_numbers and b.title_numbers and not (a.title_numbers & b.numbers or b.title_numbers & a.numbers):
+    numbers_a = {n for n in a.title_numbers if not n.endswith("%")}  # percentages (a share price move) vary by the hour
+    numbers_b = {n for n in b.title_numbers if not n.endswith("%")}
+    if numbers_a and numbers_b and not (numbers_a & b.numbers or numbers_b & a.numbers):
         return True
     days_a = {d for d in a.title_dates if d.startswith("md:")}
     days_b = {d for d in b.title_dates if d.startswith("md:")}
@@ -229,6 +234,11 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     score += VERSION_WEIGHT * len(ka.versions & kb.versions)
     score += sum(_number_weight(n) for n in ka.numbers & kb.numbers)
     score += DATE_WEIGHT * len({d for d in ka.dates & kb.dates if d.startswith("md:")})
+    score += QUOTED_WEIGHT * len(ka.quoted & kb.quoted)
+    if "zh" in (_script(a.language), _script(b.language)):  # Latin product names in a Chinese title ("ECARX AutoGPT")
+        shared_names = {n.casefold() for n in ka.names & kb.names}
+        shared_words = {w for w in ka.title_words & kb.title_words if w not in shared_names and w not in stop_words()}
+        score += min(LATIN_CAP, LATIN_WEIGHT * len(shared_words))
     sim = similarity(a.features, b.features)
     if not (ka.names & kb.names) - groups and not ka.versions & kb.versions and not same_story(sim):
         return None  # amounts and subjects alone do not make one story: a shared name or version must

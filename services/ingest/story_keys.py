@@ -45,7 +45,9 @@ _SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "trillion": 1e12, 
           "b": 1e9, "million": 1e6, "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
 _VERSION = re.compile(r"(?<![a-z0-9.])((?:[a-z]+\d[a-z0-9.]*|\d+(?:\.\d+)?[a-z]+[a-z0-9.]*))(?![a-z0-9])")
 _NOT_VERSIONS = re.compile(r"^(?:\d+(?:\.\d+)?(?:k|m|b|bn|mn|tn|t|st|nd|rd|th|s|h|am|pm|x|g|gb|tb|mw|gw|ms|pct)|(?:19|20)\d\ds|q[1-4]|h[12]|fy\d+|g[0-9]{1,2}|[a-z]\d{5,}.*)$")
-_WORDS = re.compile(r"[A-Za-z][A-Za-z.'-]*[A-Za-z]|[A-Za-z]")
+_QUOTED = re.compile(r"[「『“\"《【‘]([^「」『』“”\"《》【】‘’]{2,24})[」』”\"》】’]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
+_NOT_QUOTED = frozenset({"港股通", "新股ipo", "新股", "快讯", "独家", "重磅", "视频", "图", "港股异动"})
 
 
 @dataclass
@@ -60,6 +62,8 @@ class EventKeys:
     numbers: set[str] = field(default_factory=set)
     title_dates: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)
+    quoted: set[str] = field(default_factory=set)  # names in quotation marks in the title (「天神之眼」, "VideoWorld")
+    title_words: set[str] = field(default_factory=set)  # Latin-script words of the title, lower-cased ("autogpt", "windows")
 
     def index_keys(self) -> set[str]:
         """Keys an article is findable by: names, versions, amounts, dates, and name pairs."""
@@ -222,6 +226,8 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     lead_numbers, lead_dates = _numbers(folded_lead)
     keys.numbers = keys.title_numbers | lead_numbers
     keys.dates = keys.title_dates | lead_dates
+    keys.quoted = {q.strip().lower() for q in _QUOTED.findall(folded_title)} - _NOT_QUOTED
+    keys.title_words = {w.lower() for w in _LATIN_WORD.findall(folded_title)}
     keys.title_versions = _versions(folded_title.lower())
     keys.versions = keys.title_versions | _versions(folded_lead.lower())
     return keys
