@@ -199,7 +199,7 @@ def _insert_articles(
             grown,
         )
     if grown:
-        refresh_coverage(session, sorted(joined))
+        refresh_coverage(session, sorted(joined), {feed_id: _outlet_name(session, feed_id, feed_title)})
     index_of = {id(d): i for i, d in enumerate(drafts)}
     index_story_bands(session, [(a.id, index_keys[index_of[id(a.entry)]]) for a in result.new_articles], now)
     return ids
@@ -209,7 +209,7 @@ def _outlet_name(session: Session, feed_id: int, feed_title: str | None = None) 
     row = session.execute(select(Feed.title, Feed.url).where(Feed.id == feed_id)).first()
     if row is None:
         return feed_title
-    return outlet_name(row.title or feed_title, row.url)
+    return outlet_name(row.title or feed_title, row.url)  # the feed's own title, else the document's, else its host
 
 
 def _resolve_races(

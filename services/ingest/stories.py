@@ -364,8 +364,10 @@ def outlet_name(title: str | None, url: str | None) -> str | None:
     return urlsplit(url).hostname or url
 
 
-def refresh_coverage(session: Session, story_ids: Sequence[int]) -> None:
-    """Recompute outlet count, languages, first outlet and first publication time of stories that grew."""
+def refresh_coverage(session: Session, story_ids: Sequence[int], names: dict[int, str | None] | None = None) -> None:
+    """Recompute outlet count, languages, first outlet and first publication time of stories that grew.
+
+    ``names``: outlet names by feed id that the feeds table may not hold yet (a feed's first poll)."""
     if not story_ids:
         return
     rows = session.execute(
@@ -380,7 +382,7 @@ def refresh_coverage(session: Session, story_ids: Sequence[int]) -> None:
         if language:
             entry["languages"].add(language)
         if entry["first"] is None or published < entry["first"][0]:
-            entry["first"] = (published, outlet_name(title, url))
+            entry["first"] = (published, (names or {}).get(feed_id) or outlet_name(title, url))
     updates = [
         {"sid": sid, "outlets": len(c["feeds"]), "langs": ",".join(sorted(c["languages"]))[:64] or None,
          "first_outlet": c["first"][1], "first_at": c["first"][0]}
