@@ -73,7 +73,7 @@ def upgrade() -> None:
                                    comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates)."))
     if op.get_bind().dialect.name == "postgresql":  # the admin view gains who reported the story first
         extra = ",\n               s.first_outlet, s.first_published_at"
-        op.execute("CREATE OR REPLACE VIEW stories_with_outlets AS " + _BASE_SELECT.format(extra=extra))
+        op.execute("CREATE OR REPLACE VIEW stories_with_outlets AS " + _BASE_SELECT.replace("{extra}", extra))
         for column, comment in _NEW_COLUMNS.items():
             op.execute(f"COMMENT ON COLUMN stories_with_outlets.{column} IS {_quote(comment)}")
 
@@ -81,7 +81,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP VIEW stories_with_outlets")
-        op.execute("CREATE VIEW stories_with_outlets AS " + _BASE_SELECT.format(extra=""))
+        op.execute("CREATE VIEW stories_with_outlets AS " + _BASE_SELECT.replace("{extra}", ""))
     with op.batch_alter_table("articles") as batch:
         batch.drop_column("story_keys")
     with op.batch_alter_table("stories") as batch:

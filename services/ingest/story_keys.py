@@ -148,7 +148,7 @@ def _amount(value: str, unit: str | None) -> str | None:
     number *= _SCALE.get(unit, 1.0)
     if number == 0:
         return None
-    return f"{number:.3g}"
+    return f"{number:.6g}"
 
 
 def _numbers(text: str) -> tuple[set[str], set[str]]:
