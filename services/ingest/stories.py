@@ -156,7 +156,9 @@ EVENT_THRESHOLD = 2.0
 JACCARD_WEIGHT = 4.0
 NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
 GROUP_FACTOR = 0.3
-MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
+MISSING_TITLE_NAME = 0.75
+MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
+AMOUNT_TOLERANCE = 0.02  # a name in one title that the other article never mentions
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
@@ -186,6 +188,25 @@ class StoryArticle:
     language: str | None = None
 
 
+def _amount(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _same_amounts(mine: set[str], theirs: set[str]) -> set[str]:
+    """Amounts of ``mine`` also in ``theirs``, allowing rounding ("$112.5 bn" and "$112B")."""
+    found = mine & theirs
+    for x in mine - found:
+        value = _amount(x)
+        if value is None or value < 1000:  # small numbers are exact (versions, counts, percentages)
+            continue
+        if any((v := _amount(y)) is not None and abs(v - value) <= AMOUNT_TOLERANCE * max(v, value) for y in theirs):
+            found.add(x)
+    return found
+
+
 def _script(language: str | None) -> str:
     return "zh" if (language or "").startswith("zh") else (language or "")
 
@@ -209,7 +230,7 @@ def _conflict(a: EventKeys, b: EventKeys) -> bool:
         return True
     numbers_a = {n for n in a.title_numbers if not n.endswith("%")}  # percentages (a share price move) vary by the hour
     numbers_b = {n for n in b.title_numbers if not n.endswith("%")}
-    if numbers_a and numbers_b and not (numbers_a & b.numbers or numbers_b & a.numbers):
+    if numbers_a and numbers_b and not (_same_amounts(numbers_a, b.numbers) or _same_amounts(numbers_b, a.numbers)):
         return True
     days_a = {d for d in a.title_dates if d.startswith("md:")}
     days_b = {d for d in b.title_dates if d.startswith("md:")}
@@ -227,12 +248,13 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     for name in ka.names & kb.names:
         in_titles = (name in ka.title_names) + (name in kb.title_names)
         score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
-    score -= MISSING_TITLE_NAME * len(((ka.title_names - kb.names) | (kb.title_names - ka.names)) - groups)
+    missing = (ka.title_names - kb.names - groups, kb.title_names - ka.names - groups)
+    score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
     places = name_catalogue().places
     score -= SUBJECT_MISMATCH * len(((ka.title_subjects - kb.subjects) | (kb.title_subjects - ka.subjects)) - places)
     score += VERSION_WEIGHT * len(ka.versions & kb.versions)
-    score += sum(_number_weight(n) for n in ka.numbers & kb.numbers)
+    score += sum(_number_weight(n) for n in _same_amounts(ka.numbers, kb.numbers))
     score += DATE_WEIGHT * len({d for d in ka.dates & kb.dates if d.startswith("md:")})
     score += QUOTED_WEIGHT * len(ka.quoted & kb.quoted)
     if "zh" in (_script(a.language), _script(b.language)):  # Latin product names in a Chinese title ("ECARX AutoGPT")
