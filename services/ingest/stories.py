@@ -200,7 +200,7 @@ def _same_amounts(mine: set[str], theirs: set[str]) -> set[str]:
     found = mine & theirs
     for x in mine - found:
         value = _amount(x)
-        if value is None or value < 1000:  # small numbers are exact (versions, counts, percentages)
+        if value is None or value < 1e6:  # below a million numbers are written exactly (versions, counts, percentages)
             continue
         if any((v := _amount(y)) is not None and abs(v - value) <= AMOUNT_TOLERANCE * max(v, value) for y in theirs):
             found.add(x)

@@ -94,7 +94,7 @@ class NameCatalogue:
     kind_of: dict[str, str]
     english_name: dict[str, str]
     groups: frozenset[str] = frozenset()
-    places: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()  # places and actions: weak evidence whose absence says nothing
 
 
 def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
@@ -109,8 +109,8 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("aliases"), list):
             raise ValueError(f"{path}: names[{n}]: needs `name` and an `aliases` list")
         kind = entry.get("kind", "name")
-        if kind not in ("name", "subject", "place"):
-            raise ValueError(f"{path}: names[{n}]: kind must be `name`, `subject` or `place`")
+        if kind not in ("name", "subject", "place", "action"):
+            raise ValueError(f"{path}: names[{n}]: kind must be `name`, `subject`, `place` or `action`")
         canonical = entry["name"]
         kind_of[canonical] = kind
         for alias in entry["aliases"]:
@@ -131,7 +131,7 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
         kind_of=kind_of,
         english_name={**english, **{k.lower(): v for k, v in cased.items()}},
         groups=frozenset(str(g) for g in data.get("group_entities") or []),
-        places=frozenset(name for name, kind in kind_of.items() if kind == "place"),
+        places=frozenset(name for name, kind in kind_of.items() if kind in ("place", "action")),
     )
 
 
@@ -148,7 +148,7 @@ def _amount(value: str, unit: str | None) -> str | None:
     number *= _SCALE.get(unit, 1.0)
     if number == 0:
         return None
-    return f"{number:.6g}"
+    return f"{number:.4g}"
 
 
 def _numbers(text: str) -> tuple[set[str], set[str]]:
