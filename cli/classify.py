@@ -17,7 +17,8 @@ def classify(file: Path | None) -> None:
     """Classify JSON Lines articles from FILE (or stdin) into JSON Lines verdicts on stdout.
 
     Input objects: {"id", "title", "summary", optional "link", "lang"}. Output, one line per
-    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, or
+    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, plus
+    "priority" (high, normal or low) on relevant items only, or
     {"id", "error"} for a malformed line. Blank lines are skipped. Exit code is non-zero
     only when the input cannot be read.
     """
@@ -50,23 +51,29 @@ def classify(file: Path | None) -> None:
             pass
         out.detach()
     if stats.errors:
-        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s)", err=True)
+        shown = ", ".join(str(n) for n in stats.error_lines[:20]) + (", ..." if len(stats.error_lines) > 20 else "")
+        name = "stdin" if file is None else str(file)
+        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s) of {name}: {shown}", err=True)
 
 
 @click.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-misclassified", is_flag=True, help="Leave out the list of misclassified items.")
-def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
-    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline."""
+@click.option("--topics", "topics_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Topic and priority labels (dev_topics.jsonl format): adds topic micro-P/R/F1 and the priority matrix.")
+def eval_command(file: Path, as_json: bool, no_misclassified: bool, topics_file: Path | None) -> None:
+    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline,
+    with the score's calibration; with --topics, topic figures and the priority confusion matrix."""
     from services.classify import classifier_version
-    from services.classify.evaluate import evaluate, format_report, read_labelled
+    from services.classify.evaluate import evaluate, format_report, read_labelled, read_topic_labels
 
     try:
         items = read_labelled(file)
+        topic_labels = read_topic_labels(topics_file) if topics_file is not None else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = evaluate(items)
+    result = evaluate(items, topic_labels=topic_labels)
     if as_json:
         data = result.as_dict()
         if no_misclassified:
@@ -86,8 +93,9 @@ def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
 def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int) -> None:
     """Fit the learned layer on reader feedback and a labelled file; print cross-validated P/R."""
-    from services.classify.learned import Example, model_path, save_model
-    from services.classify.learned import train as fit
+    from services.classify.learned import model_path
+    from services.classify.training import Example, save_model
+    from services.classify.training import train as fit
 
     examples: list[Example] = []
     if labels:
@@ -131,19 +139,30 @@ def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int
 
 
 @click.command("label")
-@click.argument("article_id", type=int)
+@click.argument("target", metavar="ARTICLE_ID|story:STORY_ID")
 @click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
-def label(article_id: int, verdict: str) -> None:
-    """Record a reader's verdict on a stored article (used by `cnai train`)."""
-    from services.classify.feedback import UnknownArticle, record_label
+def label(target: str, verdict: str) -> None:
+    """Record a reader's verdict on a stored article, or on every article of a story (used by `cnai train`).
+
+    `cnai alerts show ID` prints both ids: `cnai label 42 relevant`, `cnai label story:7 irrelevant`.
+    """
+    from services.classify.feedback import UnknownArticle, record_label, record_story_label
     from services.database import unit_of_work
 
+    kind, _, number = target.rpartition(":")
+    if kind not in ("", "article", "story") or not number.isdigit():
+        raise click.BadParameter(f"{target!r}: give an article id (42, article:42) or a story id (story:7)", param_hint="TARGET")
     try:
         with unit_of_work() as session:
-            record_label(session, article_id, verdict == "relevant")
+            if kind == "story":
+                labels = record_story_label(session, int(number), verdict == "relevant")
+                click.echo(f"story {number} labelled {verdict} ({len(labels)} article(s))")
+            else:
+                record_label(session, int(number), verdict == "relevant")
+                click.echo(f"article {number} labelled {verdict}")
     except UnknownArticle as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"article {article_id} labelled {verdict}")
+        click.echo(f"cnai: {exc} (`cnai alerts list` and `cnai alerts show ID` print article and story ids)", err=True)
+        sys.exit(1)
 
 
 @click.command("reclassify")

@@ -10,6 +10,8 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import ClassVar
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,11 +22,13 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from db.enums import AlertStatus, DeliveryStatus
 from db.types import JSONList, UTCDateTime
 
 NAMING_CONVENTION = {
@@ -43,6 +47,8 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+    # Every model here maps one Table (no joined or selectable mappings), so say so for Core statements.
+    __table__: ClassVar[Table]
 
 
 class Feed(Base):
@@ -166,6 +172,8 @@ class Classification(Base):
     topics: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Topics from the fixed taxonomy (JSON array of strings).")
     entities: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Entities recognised (JSON array of canonical names).")
     reasons: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Human-readable reasons that moved the score (JSON array).")
+    priority: Mapped[str | None] = mapped_column(String(8), comment="Triage: high (see now), normal (read today) or low (digest); NULL when not relevant.")
+    reader_reasons: Mapped[list[str] | None] = mapped_column(JSONList, comment="At most three short English sentences for readers, decisive evidence first (JSON array); NULL for verdicts made before priorities.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the verdict was made (UTC).")
 
     article: Mapped[Article] = relationship(back_populates="classifications")
@@ -235,7 +243,7 @@ class Alert(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), comment="Story alerted on.")
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article that triggered the alert.")
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True, comment="Subscription matched.")
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING, index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the alert was created (UTC).")
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", passive_deletes=True)
@@ -252,7 +260,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True, comment="Delivery id.")
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), comment="Alert delivered.")
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True, comment="Channel delivered to.")
-    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending, sending, sent, failed or digested.")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING, comment="pending, sending, sent, failed or digested.")
     attempts: Mapped[int] = mapped_column(Integer, default=0, comment="Delivery attempts so far.")
     last_error: Mapped[str | None] = mapped_column(Text, comment="Error of the last failed attempt.")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, comment="Earliest time of the next attempt (UTC).")

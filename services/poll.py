@@ -22,7 +22,9 @@ import httpx
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from db.enums import PollStatus
 from db.models import Article, Classification, Feed, FetchLog
+from db.results import affected_rows
 from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, build_client, fetch_feed
 from services.ingest.parse import ParseError, parse_feed
@@ -40,7 +42,7 @@ CYCLE_FETCH_THREADS = 8
 @dataclass
 class FeedPollReport:
     feed_id: int
-    status: str = "ok"  # ok, not_modified, error, skipped
+    status: PollStatus = PollStatus.OK
     entries: int = 0
     new_articles: int = 0
     relevant: int = 0
@@ -60,7 +62,7 @@ class CycleReport:
     def add(self, report: FeedPollReport) -> None:
         self.feeds.append(report)
         self.feeds_polled += 1
-        self.feeds_failed += report.status == "error"
+        self.feeds_failed += report.status == PollStatus.ERROR
         self.new_articles += report.new_articles
         self.relevant += report.relevant
         self.alerts_queued += report.alerts
@@ -137,7 +139,7 @@ def claim_feed(
         update(Feed).where(Feed.id == feed_id, *_claimable(now, due_only)).values(lease_until=now + lease, last_polled_at=now),
         execution_options={"synchronize_session": False},
     )
-    return claimed.rowcount == 1
+    return affected_rows(claimed) == 1
 
 
 def claim_feeds(
@@ -154,12 +156,12 @@ def claim_feeds(
         execution_options={"synchronize_session": False},
     ).all()
     order = {feed_id: i for i, feed_id in enumerate(feed_ids)}
-    return sorted((FeedState(*row) for row in rows), key=lambda s: order[s.id])
+    return sorted((FeedState(*row) for row in rows), key=lambda s: order[s.id])  # type: ignore[arg-type]  # rows of STATE_COLUMNS, in FeedState's field order
 
 
 def _snapshot(session: Session, feed_id: int) -> FeedState | None:
     row = session.execute(select(*STATE_COLUMNS).where(Feed.id == feed_id, Feed.disabled_at.is_(None))).first()
-    return FeedState(*row) if row else None
+    return FeedState(*row) if row else None  # type: ignore[arg-type]  # a row of STATE_COLUMNS, in FeedState's field order
 
 
 def fetch_only(
@@ -225,7 +227,7 @@ def _release_lease(session: Session, state: FeedState) -> bool:
         .values(lease_until=None),
         execution_options={"synchronize_session": False},
     )
-    return released.rowcount == 1
+    return affected_rows(released) == 1
 
 
 _FEEDS = Feed.__table__
@@ -246,9 +248,9 @@ def _write_feed(session: Session, state: FeedState, lease: datetime | None, poll
     params = {"w_" + name: getattr(state, name) for name in WRITTEN}
     params.update(w_id=state.id, w_polled=polled_at)
     if lease is None:
-        return session.execute(_WRITE_FEED, params).rowcount == 1
+        return affected_rows(session.execute(_WRITE_FEED, params)) == 1
     params["w_lease"] = lease
-    return session.execute(_WRITE_LEASED_FEED, params).rowcount == 1
+    return affected_rows(session.execute(_WRITE_LEASED_FEED, params)) == 1
 
 
 def _follow_permanent_redirect(session: Session, state: FeedState, result: FetchResult) -> None:
@@ -287,16 +289,16 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
         if stored.new_articles:
             report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
         state.etag, state.last_modified = result.etag, result.last_modified
-        record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]
+        record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]  # FeedState carries every Feed column record_success reads and writes
         _write_feed(session, state, None, now)
     else:
         if outcome.error is not None or outcome.crash is not None:
             _record_error(state, outcome, log_row, report, settings)
         else:
-            report.status = "not_modified"
+            report.status = PollStatus.NOT_MODIFIED
             if result is not None and result.etag:
                 state.etag = result.etag
-            record_not_modified(state, now, settings)  # type: ignore[arg-type]
+            record_not_modified(state, now, settings)  # type: ignore[arg-type]  # FeedState carries every Feed column record_not_modified reads and writes
         if not _write_feed(session, state, snapshot.lease_until, now):
             return _lost(report, outcome)
     log_row["duration_ms"] = int((outcome.duration_s + time.monotonic() - started) * 1000)
@@ -307,7 +309,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
 def _lost(report: FeedPollReport, outcome: FetchOutcome) -> FeedPollReport:
     log.warning("feed %s: lease lost or feed disabled while polling (poll took %.0f s); results dropped",
                 report.feed_id, outcome.duration_s)
-    report.status = "skipped"
+    report.status = PollStatus.SKIPPED
     return report
 
 
@@ -315,16 +317,17 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
     now = outcome.started_at
     exc = outcome.error
     reason = outcome.crash or (getattr(exc, "reason", None) or str(exc))
-    report.status, report.error = "error", reason
+    report.status, report.error = PollStatus.ERROR, reason
     log_row["error"] = reason
     if isinstance(exc, FetchError):
         log_row["status_code"] = exc.status
     if isinstance(exc, FetchError) and exc.status == 410:
         state.last_error = reason
-        disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)  # type: ignore[arg-type]
+        disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)  # type: ignore[arg-type]  # FeedState carries every Feed column disable_feed writes
     else:
-        record_failure(  # type: ignore[arg-type]
-            state, reason, now, settings, getattr(exc, "retry_after", None), can_disable=outcome.crash is None
+        record_failure(
+            state,  # type: ignore[arg-type]  # FeedState carries every Feed column record_failure reads and writes
+            reason, now, settings, getattr(exc, "retry_after", None), can_disable=outcome.crash is None
         )
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
 
@@ -332,13 +335,14 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
 def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
     """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
     from services.alerts.outbox import queue_alerts
-    from services.classify import CLASSIFIER_VERSION, score_articles
+    from services.classify import CLASSIFIER_VERSION, ArticleText, score_articles
 
-    verdicts = score_articles([(a.entry.title, a.entry.summary, a.entry.language, a.entry.link) for a in articles])
+    verdicts = score_articles([ArticleText(a.entry.title, a.entry.summary, a.entry.link, a.entry.language) for a in articles])
     version = CLASSIFIER_VERSION
     session.execute(insert(Classification.__table__), [
         {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,
-         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons), "created_at": now}
+         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons),
+         "priority": v.priority, "reader_reasons": list(v.reader_reasons), "created_at": now}
         for a, v in zip(articles, verdicts)
     ])
     relevant = alerts = 0
@@ -355,7 +359,7 @@ def poll_feed(session: Session, feed_id: int, settings: Settings, now: datetime 
     """Fetch, parse, store, classify and queue alerts for one feed inside the caller's transaction."""
     snapshot = _snapshot(session, feed_id)
     if snapshot is None:
-        return FeedPollReport(feed_id, status="skipped")
+        return FeedPollReport(feed_id, status=PollStatus.SKIPPED)
     snapshot = replace(snapshot, lease_until=None)  # the caller's transaction is the lock here
     outcome = fetch_and_parse(snapshot, settings)
     if now is not None:

@@ -9,8 +9,10 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.observability.heartbeat_state import DEFAULT_BEAT_HEARTBEAT_FILE, DEFAULT_WORKER_HEARTBEAT_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
@@ -18,6 +20,26 @@ CONFIG_DIR = REPO_ROOT / "config"
 
 class SettingsError(RuntimeError):
     """A setting from the environment is missing or malformed."""
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Schemes each URL setting accepts (Celery's broker: the transports this project installs and documents).
+URL_SCHEMES = {
+    "REDIS_URL": ("redis", "rediss", "unix"),
+    "CELERY_BROKER_URL": ("redis", "rediss", "unix", "sentinel", "amqp", "amqps", "memory"),
+    "SENTRY_DSN": ("http", "https"),
+    "SLACK_WEBHOOK_URL": ("https", "http"),
+}
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def _check_scheme(name: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    scheme = urlsplit(url.strip()).scheme.lower()
+    if scheme not in URL_SCHEMES[name]:
+        wanted = ", ".join(f"{s}://" for s in URL_SCHEMES[name])
+        raise ValueError(f"unsupported scheme {scheme + '://' if scheme else '(none)'}; use {wanted}")
 
 
 class Settings(BaseSettings):
@@ -51,6 +73,12 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = Field(2, ge=1, validation_alias="FETCH_PER_HOST_CONCURRENCY")
     fetch_per_host_gap_s: float = Field(1.0, ge=0, validation_alias="FETCH_PER_HOST_GAP_SECONDS")
     feeds_file: Path = Field(CONFIG_DIR / "default_feeds.yaml", validation_alias="FEEDS_FILE")
+    #: Longest an article page fetch for full text may take (services/ingest/fulltext.py).
+    full_text_max_wait_s: float = Field(8.0, gt=0, validation_alias="FULL_TEXT_MAX_WAIT_SECONDS")
+    #: Base URL of an RSSHub instance; catalogue entries given as RSSHub routes are skipped without it.
+    rsshub_base_url: str | None = Field(None, validation_alias="RSSHUB_BASE_URL")
+    #: Comma-separated folders `cnai feeds import --defaults` loads when no --folder is given; empty = all.
+    feeds_folders: str = Field("", validation_alias="FEEDS_FOLDERS")
     poll_interval_s: int = Field(900, gt=0, validation_alias="POLL_INTERVAL_SECONDS")
     poll_min_interval_s: int = Field(300, gt=0, validation_alias="POLL_MIN_INTERVAL_SECONDS")
     poll_max_interval_s: int = Field(6 * 3600, gt=0, validation_alias="POLL_MAX_INTERVAL_SECONDS")
@@ -60,8 +88,17 @@ class Settings(BaseSettings):
     log_format: str = Field("text", pattern="^(text|json)$", validation_alias="LOG_FORMAT")
     sentry_release: str | None = Field(None, validation_alias="SENTRY_RELEASE")
     sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1, validation_alias="SENTRY_TRACES_SAMPLE_RATE")
-    worker_heartbeat_file: Path = Field(Path("/tmp/cnai/worker.heartbeat"), validation_alias="WORKER_HEARTBEAT_FILE")
-    beat_heartbeat_file: Path = Field(Path("/tmp/cnai/beat.heartbeat"), validation_alias="BEAT_HEARTBEAT_FILE")
+    worker_heartbeat_file: Path = Field(DEFAULT_WORKER_HEARTBEAT_FILE, validation_alias="WORKER_HEARTBEAT_FILE")
+    beat_heartbeat_file: Path = Field(DEFAULT_BEAT_HEARTBEAT_FILE, validation_alias="BEAT_HEARTBEAT_FILE")
+    #: How often the heartbeat thread pings the broker and rewrites the heartbeat file.
+    heartbeat_interval_s: float = Field(5.0, gt=0, validation_alias="HEARTBEAT_INTERVAL_SECONDS")
+    #: Per process: pooled connections kept open, and extra ones opened under load (docs/deploy.md, "Connection budget").
+    database_pool_size: int = Field(2, ge=1, validation_alias="DATABASE_POOL_SIZE")
+    database_max_overflow: int = Field(2, ge=0, validation_alias="DATABASE_MAX_OVERFLOW")
+    #: A worker waits this long at start for the schema to reach the head revision, then exits.
+    schema_wait_s: float = Field(120.0, ge=0, validation_alias="SCHEMA_WAIT_SECONDS")
+    #: A prefork pool process is replaced after a task leaves it above this resident size (KiB).
+    worker_max_memory_per_child_kb: int = Field(358_400, gt=0, validation_alias="WORKER_MAX_MEMORY_PER_CHILD_KB")
     metrics_port: int = Field(9108, ge=0, le=65535, validation_alias="METRICS_PORT")
     dispatch_interval_s: float = Field(60.0, gt=0, validation_alias="DISPATCH_INTERVAL_SECONDS")
     delivery_sweep_interval_s: float = Field(15.0, gt=0, validation_alias="DELIVERY_SWEEP_INTERVAL_SECONDS")
@@ -87,14 +124,58 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_parse(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            make_url(value)
-        except ArgumentError as exc:
-            raise ValueError(f"not a database URL: {exc}") from exc
+        # Checked without importing SQLAlchemy, so commands without a database start fast.
+        scheme, sep, _rest = value.strip().partition("://")
+        if not sep or not scheme or not scheme.replace("+", "").replace("_", "").isalnum():
+            raise ValueError("not a database URL; use sqlite:///path or postgresql+psycopg://user@host/db")
+        backend = scheme.split("+", 1)[0].lower()
+        if backend not in DATABASE_BACKENDS:
+            raise ValueError(f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://user@host/db")
         return value
+
+    @field_validator("rsshub_base_url")
+    @classmethod
+    def _rsshub_url_parse(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. http://rsshub.cnai.svc.cluster.local:1200")
+        return value or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str) -> str:
+        _check_scheme("REDIS_URL", value)
+        return value
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _broker_url_scheme(cls, value: str | None) -> str | None:
+        if value:
+            _check_scheme("CELERY_BROKER_URL", value)
+        return value or None
+
+    @field_validator("sentry_dsn", "slack_webhook_url")
+    @classmethod
+    def _secret_url_scheme(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            name = "SENTRY_DSN" if info.field_name == "sentry_dsn" else "SLACK_WEBHOOK_URL"
+            _check_scheme(name, value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Settings:
+        if self.poll_min_interval_s > self.poll_max_interval_s:
+            raise ValueError(
+                f"POLL_MIN_INTERVAL_SECONDS ({self.poll_min_interval_s}) must not exceed "
+                f"POLL_MAX_INTERVAL_SECONDS ({self.poll_max_interval_s})"
+            )
+        return self
 
     @field_validator("smtp_url")
     @classmethod
@@ -119,12 +200,19 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read settings from the environment, or raise SettingsError naming each bad variable."""
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
-            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})" if name not in SECRET_NAMES else f"{name}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ")
+            if not err["loc"]:  # a rule across several settings: its message names them
+                problems.append(message)
+                continue
+            name = str(err["loc"][0]).upper()
+            given = err.get("input")
+            if isinstance(given, str) and _url_password(given):
+                given = given.replace(_url_password(given), "***")
+            problems.append(f"{name}: {message} (got {given!r})" if name not in SECRET_NAMES else f"{name}: {message}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
 
 

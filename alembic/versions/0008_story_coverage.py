@@ -9,7 +9,7 @@ Existing stories get outlet_count 1 (the server default); their other fields sta
 until an article joins them.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from alembic import op
 from db.types import UTCDateTime
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.schedule import release_at
 
@@ -23,10 +24,14 @@ log = logging.getLogger(__name__)
 class VerdictLike(Protocol):
     """A classifier verdict or a stored Classification: what subscriptions filter on."""
 
-    relevant: bool
-    score: float
-    topics: Sequence[str]
-    entities: Sequence[str]
+    @property
+    def relevant(self) -> bool: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def topics(self) -> Sequence[str]: ...
+    @property
+    def entities(self) -> Sequence[str]: ...
 
 
 def language_matches(language: str | None, wanted: Sequence[str]) -> bool:
@@ -61,12 +66,12 @@ def _insert_alert(session: Session, article: Article, subscription: Subscription
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # same call as PostgreSQL's insert
     else:  # pragma: no cover - PostgreSQL and SQLite are the supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     statement = (
         insert(Alert)
-        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status="pending", created_at=now)
+        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status=AlertStatus.PENDING, created_at=now)
         .on_conflict_do_nothing(index_elements=["story_id", "subscription_id"])
         .returning(Alert.id)
     )
@@ -97,7 +102,7 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
             continue
         due = release_at(subscription, now)
         for channel in subscription.channels:
-            session.add(Delivery(alert_id=alert_id, channel_id=channel.id, status="pending", attempts=0, next_attempt_at=due))
+            session.add(Delivery(alert_id=alert_id, channel_id=channel.id, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=due))
         alert = session.get(Alert, alert_id)
         assert alert is not None
         created.append(alert)

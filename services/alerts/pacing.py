@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Channel
-from services.alerts.channels import PACED_KINDS
+from db.results import affected_rows
+from services.alerts.channels import find_channel_kind
 from services.settings import Settings
 
 BURST = 3
@@ -26,7 +27,8 @@ def wall_clock() -> datetime:
 
 
 def interval(channel: Channel, settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.alert_pace_s if channel.kind in PACED_KINDS else 0.0)
+    kind = find_channel_kind(channel.kind)
+    return timedelta(seconds=settings.alert_pace_s if kind is not None and kind.paced else 0.0)
 
 
 def ready_at(channel: Channel, settings: Settings) -> datetime | None:
@@ -50,7 +52,7 @@ def take_slot(session: Session, channel: Channel, settings: Settings) -> bool:
     taken = session.execute(
         update(Channel).where(Channel.id == channel.id, condition).values(next_send_at=new).execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if affected_rows(taken) != 1:
         return False
     set_committed_value(channel, "next_send_at", new)
     return True

@@ -5,9 +5,12 @@ Input: JSON Lines, one object per line with ``id``, ``title``, ``summary`` and o
 
     {"id": ..., "relevant": true|false, "score": 0.0..1.0, "topics": [...], "entities": [...], "reasons": [...]}
 
+and, on relevant items only, ``"priority": "high"|"normal"|"low"`` after ``reasons``
+(irrelevant items have no ``priority`` key, never null),
+
 written with ``ensure_ascii=False`` and flushed after every batch. A bad line (not JSON,
 not an object, missing or non-string ``title``, non-string ``summary``) yields
-``{"id": <id or null>, "error": "..."}`` and the run goes on. A missing or null summary
+``{"id": <id or null>, "error": "line N: ..."}`` (N: the input line number) and the run goes on. A missing or null summary
 counts as "". Blank (whitespace-only) lines are not records: they are skipped and
 produce no output. No database, no network.
 """
@@ -15,8 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
+
+from services.classify.article import ArticleText
 
 BATCH_SIZE = 256
 
@@ -26,12 +31,15 @@ class StreamStats:
     records: int = 0
     errors: int = 0
     skipped_blank: int = 0
+    error_lines: list[int] = field(default_factory=list)  # 1-based input line numbers of the malformed records
 
 
-def parse_line(line: str) -> tuple[Any, tuple[str, str, str | None, str | None] | None, str | None]:
-    """(id, (title, summary, lang, link) or None, error or None) for one input line."""
+def parse_line(line: str) -> tuple[Any, ArticleText | None, str | None]:
+    """(id, the article's text or None, error or None) for one input line."""
     try:
         row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, f"invalid JSON: {exc.msg} (column {exc.pos + 1})"
     except ValueError as exc:
         return None, None, f"invalid JSON: {exc}"
     if not isinstance(row, dict):
@@ -47,7 +55,7 @@ def parse_line(line: str) -> tuple[Any, tuple[str, str, str | None, str | None] 
         return record_id, None, f"summary must be a string, got {type(summary).__name__}"
     lang = row.get("lang") if isinstance(row.get("lang"), str) else None
     link = row.get("link") if isinstance(row.get("link"), str) else None
-    return record_id, (title, summary, lang, link), None
+    return record_id, ArticleText(title=title, summary=summary, link=link, lang=lang), None
 
 
 def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_SIZE) -> StreamStats:
@@ -55,7 +63,7 @@ def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_S
     from services.classify.verdicts import score_articles
 
     stats = StreamStats()
-    pending: list[tuple[Any, tuple[str, str, str | None, str | None] | None, str | None]] = []
+    pending: list[tuple[Any, ArticleText | None, str | None]] = []
 
     def flush() -> None:
         articles = [article for _, article, _ in pending if article is not None]
@@ -73,17 +81,21 @@ def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_S
                     "entities": v.entities,
                     "reasons": v.reasons,
                 }
+                if v.relevant:  # irrelevant items carry no priority key at all
+                    result["priority"] = v.priority
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
         pending.clear()
 
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             stats.skipped_blank += 1
             continue
         record_id, article, error = parse_line(line)
         if article is None:
             stats.errors += 1
+            stats.error_lines.append(number)
+            error = f"line {number}: {error}"
         else:
             stats.records += 1
         pending.append((record_id, article, error))

@@ -36,6 +36,7 @@ from sqlalchemy import bindparam, delete, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from db.models import Article, Feed, Story, StoryBand
+from db.results import affected_rows
 from services.ingest.entries import Entry
 from services.ingest.story_keys import EventKeys, name_catalogue
 
@@ -156,9 +157,9 @@ EVENT_THRESHOLD = 2.0
 JACCARD_WEIGHT = 4.0
 NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
 GROUP_FACTOR = 0.3
-MISSING_TITLE_NAME = 0.75
+MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
 MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
-AMOUNT_TOLERANCE = 0.02  # a name in one title that the other article never mentions
+AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" and "$112B")
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
@@ -372,7 +373,7 @@ def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], n
 def prune_story_bands(session: Session, now: datetime) -> int:
     """Drop band rows older than the story window; they can no longer match."""
     result = session.execute(delete(StoryBand).where(StoryBand.seen_at < now - STORY_WINDOW))
-    return int(result.rowcount or 0)
+    return affected_rows(result)
 
 
 def outlet_name(title: str | None, url: str | None) -> str | None:

@@ -1,7 +1,8 @@
 """Health: heartbeat files for the Kubernetes probes, and the checks behind `cnai health`.
 
-The worker and beat each touch a heartbeat file from their own loop (never through a broker round
-trip), so `cnai health worker|beat` is a file stat: fast, and true exactly when the loop is alive.
+The worker and beat each run a heartbeat thread that rewrites a small JSON file (time, broker
+connected, when the Celery loop last ran; ``services.observability.heartbeat_state``), so the
+probes (``python -m workers.probe``, and `cnai health worker|beat`) only read a file.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from db.enums import DeliveryStatus, Queue
+from services.observability.heartbeat_state import HeartbeatState, write_state
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -27,12 +31,11 @@ class Check:
     detail: str
 
 
-def write_heartbeat(path: Path) -> None:
-    """Record that the loop is alive now (the file's mtime is the heartbeat)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{time.time():.3f} pid={os.getpid()}\n")
-    os.replace(tmp, path)
+def write_heartbeat(path: Path, *, broker_connected: bool | None = None, loop_at: float | None = None) -> None:
+    """Record that the process is alive now (the file's mtime is the heartbeat; the body is
+    ``services.observability.heartbeat_state.HeartbeatState`` as JSON)."""
+    now = time.time()
+    write_state(path, HeartbeatState(now, os.getpid(), broker_connected, now if loop_at is None else loop_at))
 
 
 def heartbeat_age(path: Path, now: float | None = None) -> float | None:
@@ -65,7 +68,8 @@ def database_checks(database_url: str) -> list[Check]:
         with engine_for(database_url).connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        return [Check("database", FAIL, f"unreachable: {type(exc.orig or exc).__name__}: {_first_line(exc.orig or exc)}")]
+        cause = getattr(exc, "orig", None) or exc
+        return [Check("database", FAIL, f"unreachable: {type(cause).__name__}: {_first_line(cause)}")]
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
     checks = [Check("database", OK, f"reachable ({engine_for(database_url).dialect.name})")]
     if current == head:
@@ -83,7 +87,7 @@ def broker_check(broker_url: str) -> Check:
         client.ping()
         from services.observability.metrics import queue_depths
 
-        depths = queue_depths(client, ("poll", "classify", "deliver"))
+        depths = queue_depths(client, tuple(Queue))
         client.close()
     except redis.RedisError as exc:
         return Check("broker", FAIL, f"unreachable: {type(exc).__name__}")
@@ -96,7 +100,7 @@ def pipeline_checks(session: Session, now: datetime) -> list[Check]:
     from db.models import Delivery, Feed
 
     def count(*where: object) -> int:
-        return session.execute(select(func.count()).select_from(where[0]).where(*where[1:])).scalar_one()  # type: ignore[arg-type]
+        return session.execute(select(func.count()).select_from(where[0]).where(*where[1:])).scalar_one()  # type: ignore[arg-type]  # select_from/where take the model and criteria passed as plain objects
 
     active = Feed.disabled_at.is_(None)
     feeds_total = count(Feed, active)
@@ -104,9 +108,9 @@ def pipeline_checks(session: Session, now: datetime) -> list[Check]:
     stalled_feeds = count(Feed, active, Feed.next_poll_at <= now - STALLED_AFTER)
     failing = count(Feed, active, Feed.consecutive_failures > 0)
     disabled = count(Feed, Feed.disabled_at.is_not(None))
-    pending = count(Delivery, Delivery.status.in_(("pending", "sending")))
-    stalled_deliveries = count(Delivery, Delivery.status.in_(("pending", "sending")), Delivery.next_attempt_at <= now - STALLED_AFTER)
-    failed = count(Delivery, Delivery.status == "failed")
+    pending = count(Delivery, Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
+    stalled_deliveries = count(Delivery, Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)), Delivery.next_attempt_at <= now - STALLED_AFTER)
+    failed = count(Delivery, Delivery.status == DeliveryStatus.FAILED)
 
     minutes = int(STALLED_AFTER.total_seconds() // 60)
     feeds_status = FAIL if stalled_feeds else OK

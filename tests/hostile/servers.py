@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from tests.support.threads import join_all
+
 Script = Callable[[socket.socket, threading.Event], None]
 
 
@@ -39,7 +41,7 @@ class RawTCPServer:
         while not self.stop_event.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -56,7 +58,7 @@ class RawTCPServer:
     def stop(self) -> None:
         self.stop_event.set()
         self._sock.close()
-        self._thread.join(2)
+        join_all([self._thread], 10)
 
 
 def say_nothing(give_up_s: float = 15.0) -> Script:
@@ -66,7 +68,7 @@ def say_nothing(give_up_s: float = 15.0) -> Script:
         conn.settimeout(0.5)
         try:
             conn.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             pass
         stop.wait(give_up_s)
 
