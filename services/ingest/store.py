@@ -24,9 +24,9 @@ from services.ingest.stories import (
     article_index_keys,
     index_story_bands,
     match_stories,
+    outlet_name,
     pack_features,
     prune_story_bands,
-    outlet_name,
     refresh_coverage,
 )
 from services.ingest.story_keys import EventKeys, event_keys

@@ -400,12 +400,15 @@ def refresh_coverage(session: Session, story_ids: Sequence[int], names: dict[int
     ).all()
     coverage: dict[int, dict[str, Any]] = {}
     for story_id, feed_id, language, published, title, url in rows:
+        if story_id is None:
+            continue
         entry = coverage.setdefault(story_id, {"feeds": set(), "languages": set(), "first": None})
         entry["feeds"].add(feed_id)
         if language:
             entry["languages"].add(language)
         if entry["first"] is None or published < entry["first"][0]:
-            entry["first"] = (published, (names or {}).get(feed_id) or outlet_name(title, url))
+            named = (names or {}).get(feed_id) if feed_id is not None else None
+            entry["first"] = (published, named or outlet_name(title, url))
     updates = [
         {"sid": sid, "outlets": len(c["feeds"]), "langs": ",".join(sorted(c["languages"]))[:64] or None,
          "first_outlet": c["first"][1], "first_at": c["first"][0]}
