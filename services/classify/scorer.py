@@ -309,6 +309,9 @@ class _Weighing:
 
     evidence: _Evidence
     scoring: dict
+    summary_factor: float  # scoring constants, looked up once per article
+    strong_ai_weight: float
+    core_ai_weight: float
     strong_ai: int = 0  # distinct strong AI clues: terms ("人工智能", "AI") and AI entities that are not foreign
     strong_ai_title: bool = False
     core_ai: bool = False  # a core generative-AI term in the title or lede
@@ -330,9 +333,9 @@ def _weigh_entity(w: _Weighing, item: _Found, factor: float) -> None:
     evidence.no_china *= 1 - kind.china * factor
     evidence.no_joint *= 1 - kind.joint * factor
     evidence.no_peripheral *= 1 - kind.peripheral * factor
-    if kind.foreign and item.factor >= w.scoring["field_factor"]["summary"]:
+    if kind.foreign and item.factor >= w.summary_factor:
         evidence.foreign = True
-    if kind.ai >= w.scoring["strong_ai_weight"] and not kind.foreign:
+    if kind.ai >= w.strong_ai_weight and not kind.foreign:
         w.strong_ai += 1
     evidence.entities.append(entity.name)
     for topic, weight in entity.topics:
@@ -349,10 +352,10 @@ def _weigh_ai(w: _Weighing, item: _Found, factor: float) -> None:
     clue = item.clue
     weight = clue.weight * factor
     w.evidence.no_ai *= 1 - weight
-    if clue.weight >= w.scoring["strong_ai_weight"]:
+    if clue.weight >= w.strong_ai_weight:
         w.strong_ai += 1
         w.strong_ai_title = w.strong_ai_title or item.part == 0
-        w.core_ai = w.core_ai or (clue.weight >= w.scoring["core_ai_weight"] and item.factor >= w.scoring["field_factor"]["summary"])
+        w.core_ai = w.core_ai or (clue.weight >= w.core_ai_weight and item.factor >= w.summary_factor)
     _reason(w, item, weight, "ai")
 
 
@@ -380,7 +383,7 @@ def _weigh_peripheral(w: _Weighing, item: _Found, factor: float) -> None:
 
 
 def _weigh_foreign(w: _Weighing, item: _Found, factor: float) -> None:
-    w.evidence.foreign = w.evidence.foreign or item.factor >= w.scoring["field_factor"]["summary"]
+    w.evidence.foreign = w.evidence.foreign or item.factor >= w.summary_factor
     w.foreign_place_title = w.foreign_place_title or item.part == 0
     _reason(w, item, 0.01, "foreign")
 
@@ -416,7 +419,7 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     """Weigh every clue with the handler of its role, then the evidence that depends on the
     whole text: "domestic" words and the Chinese-language prior."""
     title_factor, bonus = scoring["field_factor"]["title"], scoring["repeat_bonus"]
-    w = _Weighing(_Evidence(), scoring)
+    w = _Weighing(_Evidence(), scoring, scoring["field_factor"]["summary"], scoring["strong_ai_weight"], scoring["core_ai_weight"])
     evidence = w.evidence
     anchored: bool | None = None  # computed at the first weak alias: most texts have none
     for item in found.values():  # in order of first appearance (hits are sorted by start)
@@ -481,8 +484,13 @@ def _topics(
 ) -> list[str]:
     scoring = lexicon.scoring
     no = dict(evidence.topics)
-    factors = factors[:3] + (scoring["topic_summary_tail_factor"],)  # past the lede, side subjects
-    for item in _collect(_matches(lexicon.topics, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors).values():
+    tail = scoring["topic_summary_tail_factor"]  # past the lede, side subjects
+    factors = factors[:3] + (tail,)
+    cased, lowered, bounds = text.cased, text.lowered, text.bounds
+    if tail == 0.0:  # not read at all: scan the title, the lede and the link words only
+        title_end, lede_end, summary_end = bounds
+        cased, lowered, bounds = cased[:lede_end] + cased[summary_end:], lowered[:lede_end] + lowered[summary_end:], (title_end, lede_end, lede_end)
+    for item in _collect(_matches(lexicon.topics, cased, lowered, text.has_cjk), lowered, bounds, factors).values():
         factor = min(factors[0], item.factor + scoring["repeat_bonus"] * (item.count - 1))
         topic = item.clue.topic or ""
         no[topic] = no.get(topic, 1.0) * (1 - item.clue.weight * factor)
