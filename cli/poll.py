@@ -30,6 +30,11 @@ def poll(include_not_due: bool) -> None:
         f"{cycle.relevant} relevant; {cycle.alerts_queued} alert(s) queued; deliveries sent: {delivered.sent} ({channels}), "
         f"failed: {delivered.failed}, to retry: {delivered.retrying}"
     )
+    if cycle.backfilled:
+        click.echo(
+            f"{cycle.backfilled} relevant article(s) older than {settings.alert_backfill_hours:g} h on a feed's first poll "
+            "stored without alerts (ALERT_BACKFILL_HOURS)"
+        )
     if cycle.feeds_polled and not cycle.new_articles:
         click.echo("nothing new since the last poll")
     elif not cycle.feeds_polled:
