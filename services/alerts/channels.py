@@ -7,6 +7,7 @@ webhook URLs and tokens stay out of the database.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from urllib.parse import urlsplit
@@ -93,9 +94,13 @@ def send(channel: Channel, message: Message, settings: Settings, key: str) -> st
 
 def _send(channel: Channel, message: Message, settings: Settings, key: str) -> str | None:
     if channel.kind == "console":
-        from services.alerts.render import render_text
+        from services.alerts.render import console_output
 
-        print("[ALERT] " + render_text(message).rstrip("\n"), file=sys.stdout, flush=True)
+        how, text = console_output(message, channel.name)
+        if how == "log":
+            logging.getLogger("cnai.alerts.console").info(text)
+        else:
+            print(text, file=sys.stdout, flush=True)
         return None
     if channel.kind == "slack":
         from services.alerts.slack import post_slack, slack_payload
