@@ -39,9 +39,13 @@ def _channel_ref(subscription: str, value: str) -> object:
 @click.option("--tz", "tz", default="UTC", show_default=True, help="IANA time zone for --at and --quiet.")
 @click.option("--quiet", help="Quiet hours START-END in --tz, e.g. 22:00-07:00; alerts are held until the end.")
 @click.option("--disabled", is_flag=True, help="Add it switched off.")
+@click.option("--priority", "priorities", multiple=True, metavar="PRIORITY=instant|digest",
+              help="Which priorities (high, normal, low) and how, e.g. --priority high=instant --priority low=digest; "
+                   "unlisted priorities are not sent. Default: high and normal instant, low in a daily digest "
+                   "(everything in the digest for --mode hourly/daily). Repeatable.")
 def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[str, ...], entities: tuple[str, ...],
         languages: tuple[str, ...], sources: tuple[str, ...], mode: str, at: str | None, tz: str,
-        quiet: str | None, disabled: bool) -> None:
+        quiet: str | None, disabled: bool, priorities: tuple[str, ...]) -> None:
     """Add (or replace) the subscription NAME."""
     from pydantic import ValidationError
 
@@ -54,6 +58,13 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
     )
     from services.database import unit_of_work
 
+    routes: dict[str, str] = {}
+    for value in priorities:
+        for piece in filter(None, (p.strip() for p in value.split(","))):
+            priority, sep, how = piece.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{piece!r}: use PRIORITY=instant|digest, e.g. low=digest", param_hint="--priority")
+            routes[priority.strip().lower()] = how.strip().lower()
     try:
         spec = SubscriptionSpec(
             name=name,
@@ -69,6 +80,7 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
             timezone=tz,
             quiet_hours=quiet,
             enabled=not disabled,
+            priorities=routes or None,  # type: ignore[arg-type]  # pydantic validates the values
         )
     except ValidationError as exc:
         raise click.UsageError(validation_message(exc)) from None
@@ -77,7 +89,7 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
             described = describe_subscription(save_subscription(session, spec))
     except SubscriptionError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}")
+    click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}; {described['priorities']}")
     for channel in described["channels"]:
         click.echo(f"  -> {channel}")
 
@@ -101,7 +113,8 @@ def list_subscriptions() -> None:
         click.echo("no subscriptions (the default one is created by `cnai poll` or `cnai alerts test`)")
     for d in described:
         state = "" if d["enabled"] else " [disabled]"
-        click.echo(f"{d['name']}{state}: {d['mode']}; {d['rules']}" + (f"; quiet {d['quiet_hours']}" if d["quiet_hours"] else ""))
+        click.echo(f"{d['name']}{state}: {d['mode']}; {d['rules']}; {d['priorities']}"
+                   + (f"; quiet {d['quiet_hours']}" if d["quiet_hours"] else ""))
         for channel in d["channels"]:
             click.echo(f"  -> {channel}")
 

@@ -10,6 +10,8 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -193,6 +195,14 @@ class Channel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the channel was added (UTC).")
 
 
+def _default_priorities(context: Any) -> tuple[list[str], list[str]]:
+    """(instant, digest) priorities of a new subscription: a digest subscription gets everything in its digest; an
+    instant one high and normal instantly and low in a daily digest (low is never instant unless asked for)."""
+    if context.get_current_parameters().get("mode") == "digest":
+        return [], ["high", "normal", "low"]
+    return ["high", "normal"], ["low"]
+
+
 class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = {"comment": "Who wants which stories, how (instant or digest) and where (channels)."}
@@ -212,10 +222,11 @@ class Subscription(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours end.")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, comment="Disabled subscriptions create no alerts.")
     instant_priorities: Mapped[list[str]] = mapped_column(
-        JSONList, default=lambda: ["high", "normal"], comment="Priorities (high, normal, low) sent instantly (JSON array)."
+        JSONList, default=lambda ctx: _default_priorities(ctx)[0],
+        comment="Priorities (high, normal, low) sent instantly (JSON array).",
     )
     digest_priorities: Mapped[list[str]] = mapped_column(
-        JSONList, default=lambda: ["low"],
+        JSONList, default=lambda ctx: _default_priorities(ctx)[1],
         comment="Priorities (high, normal, low) sent in the subscription's digest (JSON array); daily at digest_time "
                 "(08:00 when unset) for instant subscriptions.",
     )

@@ -181,12 +181,16 @@ def _due_for(channel_id: int, now: datetime):  # type: ignore[no-untyped-def]
 def pick(session: Session, channel: Channel, settings: Settings, now: datetime) -> tuple[list[int], str]:
     """What the channel's next message carries: a due scheduled digest first, else one alert or a burst digest."""
     cap = settings.alert_digest_max_items
-    first = session.execute(_due_for(channel.id, now).where(Subscription.mode == "digest").limit(1)).first()
+    first = session.execute(_due_for(channel.id, now).where(Alert.delivery_mode == "digest").limit(1)).first()
     if first is not None:
-        rows = session.execute(_due_for(channel.id, now).where(Alert.subscription_id == first.subscription_id).limit(cap))
+        rows = session.execute(
+            _due_for(channel.id, now)
+            .where(Alert.subscription_id == first.subscription_id, Alert.delivery_mode == "digest")
+            .limit(cap)
+        )
         return [r.id for r in rows], "digest"
     rows = session.execute(
-        _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
+        _due_for(channel.id, now).where(Alert.delivery_mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
     if len(rows) > settings.alert_burst_threshold and channel.kind not in UNFOLDED_KINDS:
         return [r.id for r in rows[:cap]], "burst"
@@ -243,13 +247,15 @@ def message_for(session: Session, claim: Claim, deliveries: list[Delivery]) -> t
         subscription = session.get(Subscription, deliveries[0].alert.subscription_id)
         assert subscription is not None
         schedule = (subscription.digest_schedule or "daily").capitalize()
-        note = f"{schedule} digest of subscription {subscription.name!r}, grouped by topic."
-        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items), key
+        wanted = ", ".join(subscription.digest_priorities or []) or "all"
+        note = f"{schedule} digest of subscription {subscription.name!r} (priorities: {wanted}), grouped by topic."
+        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items, subscription.timezone or "UTC"), key
     note = (
         f"{count} arrived at once: they are folded into one message instead of one message each "
         "(ALERT_BURST_THRESHOLD), grouped by topic."
     )
-    return Digest(f"cnai-monitor: {count}", note, items), key
+    zones = {i.timezone for i in items}
+    return Digest(f"cnai-monitor: {count}", note, items, zones.pop() if len(zones) == 1 else "UTC"), key
 
 
 def record_sent(session: Session, claim: Claim, reference: str | None, now: datetime) -> int:

@@ -99,7 +99,7 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 sent_at=d.sent_at,
                 message_ref=d.message_ref,
                 last_error=d.last_error,
-                carried_by=f"digest {d.claim_token}" if d.status == "digested" or subscription.mode == "digest" else None,
+                carried_by=f"digest {d.claim_token}" if d.status == "digested" or alert.delivery_mode == "digest" else None,
             )
         )
     return AlertDetail(

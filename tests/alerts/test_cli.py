@@ -136,7 +136,10 @@ def test_subscriptions_add_load_list_test_and_remove(configured, env: pytest.Mon
 
     listed = run("subscriptions", "list")
     assert listed.exit_code == 0
-    assert "chips: instant; score>=0.6 topics=chips_and_export_controls languages=zh; quiet 22:00-07:00 Asia/Shanghai" in listed.stdout
+    assert (
+        "chips: instant; score>=0.6 topics=chips_and_export_controls languages=zh; "
+        "high+normal instant, low in the daily digest at 08:00 Asia/Shanghai; quiet 22:00-07:00 Asia/Shanghai"
+    ) in listed.stdout
     assert "daily-brief: daily digest at 08:00 Europe/Berlin" in listed.stdout
     assert "default [disabled]" in listed.stdout
     assert "https://hooks.slack.example/…(redacted)" in listed.stdout and "AnotherSecretToken99" not in listed.stdout
