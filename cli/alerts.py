@@ -48,13 +48,19 @@ def list_alerts(status: str | None, since: str | None, limit: int) -> None:
     if not rows:
         click.echo("no alerts")
         return
-    click.echo(f"{'ID':>6}  {'CREATED (UTC)':16}  {'STATUS':8}  {'SUBSCRIPTION':16}  {'CHANNELS':30}  TITLE")
+    width = max(len("CREATED (SUBSCRIPTION'S ZONE)"), *(len(row.created_local) for row in rows))
+    click.echo(f"{'ID':>6}  {'CREATED (SUBSCRIPTION' + chr(39) + 'S ZONE)':{width}}  {'PRIORITY':8}  {'STATUS':8}  "
+               f"{'SUBSCRIPTION':16}  {'CHANNELS':30}  TITLE")
     for row in rows:
         title = " ".join(row.title.split())
         click.echo(
-            f"{row.id:>6}  {row.created_at:%Y-%m-%d %H:%M}  {row.status:8}  {row.subscription[:16]:16}  "
+            f"{row.id:>6}  {row.created_local:{width}}  {row.priority or '-':8}  {row.status:8}  {row.subscription[:16]:16}  "
             f"{', '.join(row.channels)[:30]:30}  {title[:90]}"
         )
+        if row.english:
+            click.echo(f"{'':8}{' '.join(row.english.split())[:300]}")
+        if row.why:
+            click.echo(f"{'':8}Why: " + " ".join(" ".join(r.split()) for r in row.why)[:400])
 
 
 @alerts_group.command("show")
@@ -73,12 +79,19 @@ def show(alert_id: int) -> None:
     click.echo(f"Alert {detail.id} · {detail.status} · created {_when(detail.created_at)}")
     click.echo(f"Subscription: {detail.subscription} ({detail.mode})")
     click.echo(f"Title: {' '.join(item.title.split())}")
+    if item.english:
+        click.echo(f"{item.english.label}: {' '.join(item.english.text.split())}")
+        if item.english.summary:
+            click.echo(f"  {' '.join(item.english.summary.split())}")
     click.echo(f"Link: {item.url or '-'}")
-    click.echo(f"Source: {item.source} · published {_when(item.published_at)} · language {item.language or '-'}")
-    click.echo(f"Score: {item.score:.2f}")
+    click.echo(f"Source: {item.source} · published {item.when} · language {item.language or '-'}")
+    click.echo(f"Priority: {item.priority or '-'} · score {item.score:.2f}")
+    click.echo("In short:")
+    for reason in item.why or ["-"]:
+        click.echo(f"  - {' '.join(reason.split())}")
     click.echo(f"Topics: {', '.join(item.topics) or '-'}")
     click.echo(f"Entities: {', '.join(item.entities) or '-'}")
-    click.echo("Why:")
+    click.echo("Evidence (all of it):")
     for reason in item.reasons or ["-"]:
         click.echo(f"  - {reason}")
     if item.other_outlets:

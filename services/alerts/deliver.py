@@ -327,6 +327,10 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
         except Exception as exc:
             log.exception("could not build the message for claim %s", claim.token)
             failure = DeliveryError(f"internal error building the message ({type(exc).__name__})")
+    if failure is None and settings.llm_enabled:
+        from services.translate import translate_message
+
+        message = translate_message(message, settings, url)  # bounded; falls back to the gloss, never raises
     if failure is None:
         try:
             reference = send(channel, message, settings, key)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.channels import describe_target
-from services.alerts.content import AlertContent, alert_content
+from services.alerts.content import AlertContent, alert_content, local_time
 
 
 @dataclass
@@ -20,6 +20,13 @@ class AlertRow:
     subscription: str
     channels: list[str]
     title: str
+    priority: str | None = None
+    created_local: str = ""
+    """Creation time in the subscription's time zone, the zone named."""
+    why: list[str] | None = None
+    """At most three reader sentences."""
+    english: str | None = None
+    """``English gloss: ...`` or ``English (machine translation): ...`` for Chinese items."""
 
 
 @dataclass
@@ -50,7 +57,7 @@ class AlertDetail:
 
 def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
     query = (
-        select(Alert, Subscription.name, Article.title)
+        select(Alert, Subscription.name, Article.title, Subscription.timezone)
         .join(Subscription, Subscription.id == Alert.subscription_id)
         .join(Article, Article.id == Alert.article_id)
         .options(selectinload(Alert.deliveries).joinedload(Delivery.channel))
@@ -61,17 +68,35 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
         query = query.where(Alert.status == status)
     if since:
         query = query.where(Alert.created_at >= since)
-    return [
-        AlertRow(
+    rows = []
+    for alert, name, title, zone_name in session.execute(query).all():
+        content = with_cached_translation(session, alert_content(session, alert, zone_name or "UTC"))
+        english = f"{content.english.label}: {content.english.text}" if content.english else None
+        rows.append(AlertRow(
             id=alert.id,
             created_at=alert.created_at,
             status=alert.status,
             subscription=name,
             channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
             title=title,
-        )
-        for alert, name, title in session.execute(query)
-    ]
+            priority=content.priority,
+            created_local=local_time(alert.created_at, zone_name),
+            why=content.why,
+            english=english,
+        ))
+    return rows
+
+
+def with_cached_translation(session: Session, content: AlertContent) -> AlertContent:
+    """The content with the LLM's cached English, if any (never calls the LLM: listing must be fast and offline)."""
+    try:
+        from services.translate import cached_english
+    except ImportError:
+        return content
+    english = cached_english(session, content)
+    if english is not None:
+        content.english = english
+    return content
 
 
 def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
@@ -108,6 +133,6 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         status=alert.status,
         subscription=subscription.name,
         mode=mode,
-        content=alert_content(session, alert),
+        content=with_cached_translation(session, alert_content(session, alert)),
         deliveries=deliveries,
     )
