@@ -10,7 +10,7 @@
 - ``llm_translations``: English title and summary by content hash; ``llm_usage``: tokens spent per UTC day.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from db.types import UTCDateTime
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
