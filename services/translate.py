@@ -18,6 +18,7 @@ lose an alert; whatever goes wrong, the alert goes out with the offline gloss in
 Feed text is untrusted: the answer is only ever shown as text (each channel escapes it), is clipped, and an
 answer that is not the JSON object asked for counts as ``malformed``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,6 +35,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from db.models import LLMTranslation, LLMUsage
+from db.results import affected_rows
 from services.alerts.content import AlertContent, Digest, EnglishLine, Message, is_chinese
 from services.database import unit_of_work
 from services.settings import Settings
@@ -103,7 +105,7 @@ def content_key(title: str, summary: str) -> str:
 
 def cached_english(session: Session, item: AlertContent) -> EnglishLine | None:
     """The cached LLM English of ``item``, if any; never calls the LLM."""
-    if not is_chinese(item.language):
+    if not is_chinese(item.language, item.title):
         return None
     row = session.get(LLMTranslation, content_key(item.title, item.summary))
     return EnglishLine(text=row.title_en, summary=row.summary_en or None, source="llm") if row else None
@@ -123,7 +125,7 @@ def _ensure_day(session: Session, day: str) -> None:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # same call as PostgreSQL's insert
     session.execute(
         insert(LLMUsage).values(day=day, tokens=0, calls=0, failures=0).on_conflict_do_nothing(index_elements=["day"])
     )
@@ -140,7 +142,7 @@ def reserve_tokens(database_url: str, estimate: int, budget: int, day: str | Non
             .values(tokens=LLMUsage.tokens + estimate, calls=LLMUsage.calls + 1)
             .execution_options(synchronize_session=False)
         )
-        return bool(reserved.rowcount == 1)
+        return affected_rows(reserved) == 1
 
 
 def settle_tokens(database_url: str, day: str, estimate: int, used: int | None, *, failed: bool) -> None:
@@ -165,7 +167,10 @@ def request_translation(settings: Settings, title: str, summary: str) -> Transla
         "max_tokens": MAX_TOKENS,
         "messages": [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Title: {title.strip()}\nSummary: {(summary or '').strip()[:SUMMARY_INPUT_CHARS]}"},
+            {
+                "role": "user",
+                "content": f"Title: {title.strip()}\nSummary: {(summary or '').strip()[:SUMMARY_INPUT_CHARS]}",
+            },
         ],
     }
     headers = {"Authorization": f"Bearer {settings.llm_api_key.get_secret_value()}"}
@@ -231,7 +236,7 @@ def english_for(item: AlertContent, settings: Settings, database_url: str) -> En
     """The LLM's English for a Chinese item: from the cache, else one bounded request; None when unavailable."""
     from services.observability.metrics import record_llm
 
-    if not settings.llm_enabled or not is_chinese(item.language) or not item.title.strip():
+    if not settings.llm_enabled or not is_chinese(item.language, item.title):
         return None
     key = content_key(item.title, item.summary)
     with unit_of_work(database_url) as session:
@@ -245,8 +250,11 @@ def english_for(item: AlertContent, settings: Settings, database_url: str) -> En
     day, estimate = _today(), estimate_tokens(item.title, item.summary)
     if not reserve_tokens(database_url, estimate, settings.llm_daily_tokens, day):
         record_llm("budget")
-        log.warning("LLM translation skipped for alert %s: the daily token budget (LLM_DAILY_TOKENS=%d) is spent",
-                    item.alert_id, settings.llm_daily_tokens)
+        log.warning(
+            "LLM translation skipped for alert %s: the daily token budget (LLM_DAILY_TOKENS=%d) is spent",
+            item.alert_id,
+            settings.llm_daily_tokens,
+        )
         return None
     try:
         translation = request_translation(settings, item.title, item.summary)
@@ -255,8 +263,12 @@ def english_for(item: AlertContent, settings: Settings, database_url: str) -> En
         record_llm(exc.outcome, exc.tokens or 0)
         if exc.outcome in {"timeout", "unreachable", "http_error"}:
             breaker.trip(max(30.0, 4 * settings.llm_timeout_s))
-        log.warning("LLM translation failed for alert %s (%s): %s; sent with the offline gloss",
-                    item.alert_id, exc.outcome, _scrub(str(exc), settings))
+        log.warning(
+            "LLM translation failed for alert %s (%s): %s; sent with the offline gloss",
+            item.alert_id,
+            exc.outcome,
+            _scrub(str(exc), settings),
+        )
         return None
     except Exception as exc:  # a bug here must never stop an alert
         settle_tokens(database_url, day, estimate, None, failed=True)
@@ -267,10 +279,16 @@ def english_for(item: AlertContent, settings: Settings, database_url: str) -> En
     record_llm("ok", translation.tokens)
     with unit_of_work(database_url) as session:
         if session.get(LLMTranslation, key) is None:
-            session.add(LLMTranslation(
-                content_hash=key, model=str(settings.llm_model)[:200], title_en=translation.title,
-                summary_en=translation.summary, tokens=translation.tokens, created_at=datetime.now(timezone.utc),
-            ))
+            session.add(
+                LLMTranslation(
+                    content_hash=key,
+                    model=str(settings.llm_model)[:200],
+                    title_en=translation.title,
+                    summary_en=translation.summary,
+                    tokens=translation.tokens,
+                    created_at=datetime.now(timezone.utc),
+                )
+            )
     return EnglishLine(text=translation.title, summary=translation.summary or None, source="llm")
 
 
@@ -284,7 +302,7 @@ def translate_message(message: Message, settings: Settings, database_url: str) -
     items = message.items if isinstance(message, Digest) else [message]
     deadline = time.monotonic() + 2 * settings.llm_timeout_s
     for item in items:
-        if not is_chinese(item.language):
+        if not is_chinese(item.language, item.title):
             continue
         if time.monotonic() > deadline:
             from services.observability.metrics import record_llm

@@ -95,10 +95,9 @@ def sub_minute_beat_entries(app: Any) -> list[str]:
 
 @worker_init.connect
 def start_worker_services(sender: Any = None, **_: Any) -> None:
+    from services.alerts.render import use_console_lines
     from services.observability.metrics import QUEUES, serve_metrics
     from services.observability.sentry import init_sentry
-
-    from services.alerts.render import use_console_lines
 
     use_console_lines()  # the console channel logs one line per alert in workers (and `cnai run`), not the body
     settings = get_settings()

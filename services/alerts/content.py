@@ -54,8 +54,15 @@ def local_time(moment: datetime, zone_name: str | None = None) -> str:
     return f"{local:%Y-%m-%d %H:%M} {name} (UTC{offset[:3]}:{offset[3:]})"
 
 
-def is_chinese(language: str | None) -> bool:
-    return (language or "").lower().startswith("zh")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def is_chinese(language: str | None, title: str | None = None) -> bool:
+    """A Chinese item needing an English line: language zh*, and (when given) a title with Chinese characters in it
+    (an English title in a Chinese feed needs none)."""
+    if not (language or "").lower().startswith("zh"):
+        return False
+    return title is None or len(_CJK.findall(title)) >= 2
 
 
 @dataclass
@@ -192,7 +199,7 @@ def feed_name(feed: Feed | None) -> str:
 
 def english_line(article: Article, verdict: Any) -> EnglishLine | None:
     """The offline English gloss of a Chinese article (the LLM translation replaces it at send time when available)."""
-    if not is_chinese(article.language) or verdict is None:
+    if not is_chinese(article.language, article.title) or verdict is None:
         return None
     try:
         from services.classify.gloss import english_gloss

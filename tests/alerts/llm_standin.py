@@ -1,4 +1,5 @@
 """A local stand-in for an OpenAI-compatible chat-completions endpoint: answers from a script, records requests."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ PATH = "/v1/chat/completions"
 def completion(content: str, total_tokens: int | None = 120) -> Response:
     """A well-formed chat-completions answer whose message is ``content``."""
     body: dict[str, object] = {
-        "id": "chatcmpl-local", "object": "chat.completion", "model": "local-model",
+        "id": "chatcmpl-local",
+        "object": "chat.completion",
+        "model": "local-model",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
     }
     if total_tokens is not None:
@@ -29,8 +32,10 @@ class LLMStandIn:
     def __init__(self, server: LocalHTTPServer) -> None:
         self.server = server
         self.script: list[Response] = []
-        self.default = translation("Regulator publishes draft rules for AI services",
-                                   "The regulator asked for public comment on draft rules for generative AI services.")
+        self.default = translation(
+            "Regulator publishes draft rules for AI services",
+            "The regulator asked for public comment on draft rules for generative AI services.",
+        )
         self.requests: list[Request] = []
         server.routes[PATH] = self._handle
 

@@ -1,4 +1,5 @@
 """Subscriptions route by priority: which priorities, instantly or in a digest; low is never instant unless asked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -80,13 +81,22 @@ def test_a_subscription_gets_only_the_priorities_it_asks_for_and_low_instantly_o
     alert_env.setenv("DATABASE_URL", pg_url)
     alert_env.setenv("SLACK_WEBHOOK_URL", slack.url)
     with unit_of_work() as session:
-        save_subscription(session, SubscriptionSpec(
-            name="urgent", channels=[{"name": "hook", "kind": "slack", "target": "env:SLACK_WEBHOOK_URL"}],  # type: ignore[list-item]
-            priorities={"high": "instant"},
-        ))
-        save_subscription(session, SubscriptionSpec(
-            name="everything-now", channels=["hook"], priorities={"high": "instant", "normal": "instant", "low": "instant"},
-        ))
+        save_subscription(
+            session,
+            SubscriptionSpec(
+                name="urgent",
+                channels=[{"name": "hook", "kind": "slack", "target": "env:SLACK_WEBHOOK_URL"}],  # type: ignore[list-item]
+                priorities={"high": "instant"},
+            ),
+        )
+        save_subscription(
+            session,
+            SubscriptionSpec(
+                name="everything-now",
+                channels=["hook"],
+                priorities={"high": "instant", "normal": "instant", "low": "instant"},
+            ),
+        )
         high = _queue(session, "high", "Ministry drafts AI safety law for public comment")
         low = _queue(session, "low", "A beginner's guide to fine-tuning open models")
         assert [session.get(Subscription, a.subscription_id).name for a in high] == ["urgent", "everything-now"]  # type: ignore[union-attr]
@@ -101,24 +111,43 @@ def test_a_digest_subscription_puts_every_priority_in_its_digest_unless_told_oth
 ) -> None:
     alert_env.setenv("DATABASE_URL", pg_url)
     with unit_of_work() as session:
-        brief = save_subscription(session, SubscriptionSpec(
-            name="brief", channels=[{"name": "out", "kind": "console", "target": "stdout"}],  # type: ignore[list-item]
-            mode="digest", schedule="daily", at="07:30", timezone="Asia/Shanghai",
-        ))
+        brief = save_subscription(
+            session,
+            SubscriptionSpec(
+                name="brief",
+                channels=[{"name": "out", "kind": "console", "target": "stdout"}],  # type: ignore[list-item]
+                mode="digest",
+                schedule="daily",
+                at="07:30",
+                timezone="Asia/Shanghai",
+            ),
+        )
         assert (brief.instant_priorities, brief.digest_priorities) == ([], ["high", "normal", "low"])
-        mixed = save_subscription(session, SubscriptionSpec(
-            name="mixed", channels=["out"], mode="digest", priorities={"high": "instant", "normal": "digest"},
-        ))
+        mixed = save_subscription(
+            session,
+            SubscriptionSpec(
+                name="mixed",
+                channels=["out"],
+                mode="digest",
+                priorities={"high": "instant", "normal": "digest"},
+            ),
+        )
         assert (mixed.instant_priorities, mixed.digest_priorities) == (["high"], ["normal"])
         alerts = _queue(session, "high", "State Council publishes an AI-plus action plan")
-        assert sorted((a.subscription_id, a.delivery_mode) for a in alerts) == [(brief.id, "digest"), (mixed.id, "instant")]
+        assert sorted((a.subscription_id, a.delivery_mode) for a in alerts) == [
+            (brief.id, "digest"),
+            (mixed.id, "instant"),
+        ]
 
 
-@pytest.mark.parametrize("priorities, message", [
-    ({"urgent": "instant"}, "priorities.urgent"),
-    ({"low": "sometimes"}, "priorities.low"),
-    ({}, "name at least one"),
-])
+@pytest.mark.parametrize(
+    "priorities, message",
+    [
+        ({"urgent": "instant"}, "priorities.urgent"),
+        ({"low": "sometimes"}, "priorities.low"),
+        ({}, "name at least one"),
+    ],
+)
 def test_bad_priorities_are_refused_with_a_clear_message(priorities: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValidationError) as error:
         SubscriptionSpec(name="x", channels=["console"], priorities=priorities)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """The optional LLM translation, against a local chat-completions stand-in: it helps when it works and never
 blocks or loses an alert when it is slow, failing, malformed, dead or out of budget."""
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,10 @@ def queue_chinese(count: int = 1, **kwargs: object) -> None:
 
 
 def slack_text(message: dict) -> str:  # type: ignore[type-arg]
-    return "\n".join(b["text"]["text"] for b in message["blocks"] if isinstance(b.get("text"), dict)) + "\n" + "\n".join(
-        e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"]
+    return (
+        "\n".join(b["text"]["text"] for b in message["blocks"] if isinstance(b.get("text"), dict))
+        + "\n"
+        + "\n".join(e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"])
     )
 
 
@@ -93,18 +96,23 @@ def test_a_chinese_alert_gets_an_english_title_and_summary_translated_once(
         [cached] = session.execute(select(LLMTranslation)).scalars().all()
         assert cached.title_en == "Regulator publishes draft rules for AI services" and cached.tokens == 120
         [usage] = session.execute(select(LLMUsage)).scalars().all()
-        assert (usage.tokens, usage.calls, usage.failures) == (120, 1, 0), "the reservation is settled to the reported use"
+        assert (usage.tokens, usage.calls, usage.failures) == (120, 1, 0), (
+            "the reservation is settled to the reported use"
+        )
     assert KEY not in caplog.text
 
 
-@pytest.mark.parametrize("answer, outcome", [
-    (Response(200, b"{}", delay_s=3.0), "timeout"),
-    (Response(500, b'{"error": "overloaded"}'), "http_error"),
-    (Response(200, b"<html>gateway</html>", {"Content-Type": "text/html"}), "malformed"),
-    (completion("Sure! The title means: regulator seeks comment."), "malformed"),
-    (translation("网信办征求意见", "仍然是中文"), "malformed"),
-    (completion('{"title": 42, "summary": null}'), "malformed"),
-])
+@pytest.mark.parametrize(
+    "answer, outcome",
+    [
+        (Response(200, b"{}", delay_s=3.0), "timeout"),
+        (Response(500, b'{"error": "overloaded"}'), "http_error"),
+        (Response(200, b"<html>gateway</html>", {"Content-Type": "text/html"}), "malformed"),
+        (completion("Sure! The title means: regulator seeks comment."), "malformed"),
+        (translation("网信办征求意见", "仍然是中文"), "malformed"),
+        (completion('{"title": 42, "summary": null}'), "malformed"),
+    ],
+)
 def test_slow_failing_and_malformed_answers_never_hold_up_or_lose_an_alert(
     llm_db: str, llm: LLMStandIn, slack: SlackStandIn, answer: Response, outcome: str, caplog: pytest.LogCaptureFixture
 ) -> None:

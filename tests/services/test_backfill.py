@@ -1,4 +1,5 @@
 """A new (or re-enabled) feed alerts only its recent items; its back catalogue is stored and classified silently."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -54,7 +55,11 @@ def _poll_and_deliver(settings):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_first_poll_alerts_the_last_day_only_and_stores_the_back_catalogue(
-    backend: str, request: pytest.FixtureRequest, env: pytest.MonkeyPatch, http_server: LocalHTTPServer, slack: SlackStandIn
+    backend: str,
+    request: pytest.FixtureRequest,
+    env: pytest.MonkeyPatch,
+    http_server: LocalHTTPServer,
+    slack: SlackStandIn,
 ) -> None:
     url = request.getfixturevalue("pg_url" if backend == "postgres" else "sqlite_url")
     env.setenv("DATABASE_URL", url)
