@@ -148,6 +148,12 @@ class AlertContent:
         return local_time(self.published_at, self.timezone)
 
     @property
+    def summary_chars(self) -> int:
+        """How much of the summary to show: a Chinese summary beside its English line is kept short (the English
+        line is what most readers triage by), other summaries get 600 characters."""
+        return 200 if self.english is not None else 600
+
+    @property
     def coverage_line(self) -> str | None:
         return self.coverage.line(self.timezone) if self.coverage else None
 

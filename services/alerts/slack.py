@@ -120,7 +120,7 @@ def alert_blocks(item: AlertContent) -> list[dict]:
     if facts:
         blocks.append(_section("\n".join(facts)))
     if item.summary:
-        blocks.append(_section(slack_escape(clip(oneline(item.summary), 500))))
+        blocks.append(_section(slack_escape(clip(oneline(item.summary), min(500, item.summary_chars)))))
     if item.other_outlets:
         outlets = [link(o.url, slack_escape(clip(oneline(o.name), 80))) for o in item.other_outlets[:15]]
         more = len(item.other_outlets) - len(outlets)

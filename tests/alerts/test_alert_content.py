@@ -190,3 +190,36 @@ def test_the_console_line_is_one_line_without_the_body() -> None:
     )
     assert console_line(item, "console") == "alert 7 [high] Regulator fines platform -> console"
     assert "Long body" in render_text(item) and "English gloss: Regulator fines platform" in render_text(item)
+
+
+def test_in_workers_the_console_channel_logs_one_line_per_alert(caplog: pytest.LogCaptureFixture, capsys) -> None:  # type: ignore[no-untyped-def]
+    from db.models import Channel
+    from services.alerts import render
+    from services.alerts.channels import send
+
+    item = AlertContent(
+        alert_id=12,
+        title="Ministry sets AI compute targets",
+        url=None,
+        source="Desk",
+        published_at=make.NOW,
+        language="en",
+        score=0.9,
+        topics=[],
+        entities=[],
+        reasons=["x"],
+        summary="A body that stays out of the log.",
+        priority="normal",
+    )
+    console = Channel(name="console", kind="console", target="stdout")
+    caplog.set_level("INFO", logger="cnai.alerts.console")
+    send(console, item, get_settings(), "k1")
+    assert "A body that stays out" in capsys.readouterr().out, "cnai poll / make run print the whole alert"
+    render.use_console_lines()  # what the worker does at start-up
+    try:
+        send(console, item, get_settings(), "k2")
+    finally:
+        render._console["style"] = "full"
+    assert capsys.readouterr().out == ""
+    [record] = [r for r in caplog.records if r.name == "cnai.alerts.console"]
+    assert record.getMessage() == "alert 12 [normal] Ministry sets AI compute targets -> console"

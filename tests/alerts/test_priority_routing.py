@@ -152,3 +152,51 @@ def test_bad_priorities_are_refused_with_a_clear_message(priorities: dict, messa
     with pytest.raises(ValidationError) as error:
         SubscriptionSpec(name="x", channels=["console"], priorities=priorities)  # type: ignore[arg-type]
     assert message in str(error.value)
+
+
+def test_cli_adds_priority_routes_and_alerts_list_shows_priority_local_time_english_and_reasons(
+    pg_url: str, alert_env: pytest.MonkeyPatch
+) -> None:
+    from tests.alerts.test_cli import run
+
+    alert_env.setenv("DATABASE_URL", pg_url)
+    added = run(
+        "subscriptions",
+        "add",
+        "urgent-sh",
+        "--channel",
+        "console:stdout",
+        "--tz",
+        "Asia/Shanghai",
+        "--priority",
+        "high=instant",
+        "--priority",
+        "normal=digest",
+        "--at",
+        "09:30",
+    )
+    assert added.exit_code == 0, added.output
+    assert "high instant, normal in the daily digest at 09:30 Asia/Shanghai" in added.stdout
+    bad = run("subscriptions", "add", "typo", "--channel", "console:stdout", "--priority", "high=now")
+    assert bad.exit_code == 2 and "priorities.high" in bad.output and "Traceback" not in bad.output
+    with unit_of_work() as session:
+        make.alerted(
+            session,
+            title="国务院印发人工智能安全治理条例",
+            summary="国务院发布条例。",
+            language="zh-Hans",
+            priority="high",
+            topics=["regulation"],
+            entities=["State Council"],
+            reader_reasons=["The State Council, China's cabinet, issues a regulation.", "Names AI safety."],
+        )
+        make.alerted(session, title="Vendor blog lists five AI meeting-note apps", priority="low")
+    listed = run("alerts", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert "PRIORITY" in lines[0] and "CREATED (SUBSCRIPTION'S ZONE)" in lines[0]
+    row = next(i for i, line in enumerate(lines) if "国务院印发" in line)
+    assert "2026-11-20 17:00 Asia/Shanghai (UTC+08:00)" in lines[row] and " high " in lines[row]
+    assert lines[row + 1].strip().startswith("English gloss: Chinese-language item on regulation: State Council")
+    assert lines[row + 2].strip() == "Why: The State Council, China's cabinet, issues a regulation. Names AI safety."
+    assert "five AI meeting-note apps" not in listed.stdout, "low is not wanted by urgent-sh: no alert"
