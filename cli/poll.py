@@ -11,6 +11,7 @@ def poll(include_not_due: bool) -> None:
     from datetime import datetime, timezone
 
     from services.alerts.deliver import deliver_pending
+    from services.alerts.history import held_for_digest
     from services.database import unit_of_work
     from services.observability.logs import configure_logging
     from services.poll import run_cycle
@@ -18,9 +19,11 @@ def poll(include_not_due: bool) -> None:
 
     settings = get_settings()
     configure_logging(settings)
-    cycle = run_cycle(settings, include_not_due=include_not_due)
+    started = datetime.now(timezone.utc)
+    cycle = run_cycle(settings, include_not_due=include_not_due, now=started)
     with unit_of_work() as session:
         delivered = deliver_pending(session, settings, datetime.now(timezone.utc))
+        held = held_for_digest(session, started)
     for feed in cycle.feeds:
         if feed.status == "error":
             click.echo(f"feed {feed.feed_id}: error: {feed.error}", err=True)
@@ -30,6 +33,8 @@ def poll(include_not_due: bool) -> None:
         f"{cycle.relevant} relevant; {cycle.alerts_queued} alert(s) queued; deliveries sent: {delivered.sent} ({channels}), "
         f"failed: {delivered.failed}, to retry: {delivered.retrying}"
     )
+    if held:
+        click.echo(f"{held} alert(s) held for their subscription's digest (low priority goes to the daily digest)")
     if cycle.backfilled:
         click.echo(
             f"{cycle.backfilled} relevant article(s) older than {settings.alert_backfill_hours:g} h on a feed's first poll "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Alert, Article, Delivery, Subscription
@@ -97,6 +97,13 @@ def with_cached_translation(session: Session, content: AlertContent) -> AlertCon
     if english is not None:
         content.english = english
     return content
+
+
+def held_for_digest(session: Session, since: datetime) -> int:
+    """Alerts created since ``since`` that wait for their subscription's digest (low priority, by default)."""
+    return int(session.execute(
+        select(func.count()).select_from(Alert).where(Alert.created_at >= since, Alert.delivery_mode == "digest")
+    ).scalar_one())
 
 
 def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
