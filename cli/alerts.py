@@ -165,6 +165,8 @@ def test() -> None:
         entities=["cnai-monitor"],
         reasons=["a test sent by `cnai alerts test`"],
         summary="If you can read this, alerts reach this channel.",
+        priority="normal",
+        reader_reasons=["A test message sent by `cnai alerts test`."],
     )
     with unit_of_work() as session:
         ensure_default_subscription(session, settings)
