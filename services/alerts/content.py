@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,17 +26,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Alert, Article, Classification, Feed, FeedEntry, Subscription
+from services.classify.priority import Priority
 
 _UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f<>"|`{}\\^]')
 
-PRIORITIES = ("high", "normal", "low")
-PRIORITY_LABELS = {"high": "High priority", "normal": "Normal priority", "low": "Low priority"}
+PRIORITIES: tuple[str, ...] = tuple(p.value for p in Priority)
+PRIORITY_LABELS: dict[str, str] = {Priority.HIGH: "High priority", Priority.NORMAL: "Normal priority", Priority.LOW: "Low priority"}
+
+
+class DeliveryMode(StrEnum):
+    """How a subscription takes an alert of a given priority (``alerts.delivery_mode``)."""
+
+    INSTANT = "instant"
+    DIGEST = "digest"
 MAX_READER_REASONS = 3
 
 
 def priority_rank(priority: str | None) -> int:
     """high 0, normal 1 (also unknown), low 2: for sorting, most urgent first."""
-    return {"high": 0, "low": 2}.get(priority or "normal", 1)
+    ranks: dict[str, int] = {Priority.HIGH: 0, Priority.LOW: 2}
+    return ranks.get(priority or Priority.NORMAL, 1)
 
 
 def local_time(moment: datetime, zone_name: str | None = None) -> str:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, joinedload
 from db.models import Alert, Channel, Delivery, Subscription
 from db.results import affected_rows
 from services.alerts.channels import RESEND_UNCONFIRMED_KINDS, DeliveryError, send
-from services.alerts.content import Digest, Message, alert_content
+from services.alerts.content import DeliveryMode, Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
 from services.database import unit_of_work
@@ -182,16 +182,18 @@ def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
 def pick(session: Session, channel: Channel, settings: Settings, now: datetime) -> tuple[list[int], str]:
     """What the channel's next message carries: a due scheduled digest first, else one alert or a burst digest."""
     cap = settings.alert_digest_max_items
-    first = session.execute(_due_for(channel.id, now).where(Alert.delivery_mode == "digest").limit(1)).first()
+    first = session.execute(_due_for(channel.id, now).where(Alert.delivery_mode == DeliveryMode.DIGEST.value).limit(1)).first()
     if first is not None:
         digest = session.execute(
             _due_for(channel.id, now)
-            .where(Alert.subscription_id == first.subscription_id, Alert.delivery_mode == "digest")
+            .where(Alert.subscription_id == first.subscription_id, Alert.delivery_mode == DeliveryMode.DIGEST.value)
             .limit(cap)
         )
         return [r.id for r in digest], "digest"
     rows = session.execute(
-        _due_for(channel.id, now).where(Alert.delivery_mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
+        _due_for(channel.id, now)
+        .where(Alert.delivery_mode != DeliveryMode.DIGEST.value)
+        .limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
     if len(rows) > settings.alert_burst_threshold and channel.kind not in UNFOLDED_KINDS:
         return [r.id for r in rows[:cap]], "burst"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.channels import describe_target
-from services.alerts.content import AlertContent, alert_content, local_time
+from services.alerts.content import AlertContent, DeliveryMode, alert_content, local_time
 
 
 @dataclass
@@ -102,7 +102,7 @@ def with_cached_translation(session: Session, content: AlertContent) -> AlertCon
 def held_for_digest(session: Session, since: datetime) -> int:
     """Alerts created since ``since`` that wait for their subscription's digest (low priority, by default)."""
     return int(session.execute(
-        select(func.count()).select_from(Alert).where(Alert.created_at >= since, Alert.delivery_mode == "digest")
+        select(func.count()).select_from(Alert).where(Alert.created_at >= since, Alert.delivery_mode == DeliveryMode.DIGEST.value)
     ).scalar_one())
 
 
@@ -131,7 +131,7 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 sent_at=d.sent_at,
                 message_ref=d.message_ref,
                 last_error=d.last_error,
-                carried_by=f"digest {d.claim_token}" if d.status == "digested" or alert.delivery_mode == "digest" else None,
+                carried_by=f"digest {d.claim_token}" if d.status == "digested" or alert.delivery_mode == DeliveryMode.DIGEST else None,
             )
         )
     return AlertDetail(

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Alert, Article, Delivery, Subscription
-from services.alerts.content import PRIORITIES
+from services.alerts.content import PRIORITIES, DeliveryMode
 from services.alerts.schedule import release_at
+from services.classify.priority import Priority
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +38,18 @@ class VerdictLike(Protocol):
 def verdict_priority(verdict: object) -> str:
     """The verdict's priority; ``normal`` when it has none (a classifier or stored verdict without triage)."""
     priority = getattr(verdict, "priority", None)
-    return priority if priority in PRIORITIES else "normal"
+    return priority if priority in PRIORITIES else Priority.NORMAL.value
 
 
-def delivery_mode_for(subscription: Subscription, priority: str) -> str | None:
+def delivery_mode_for(subscription: Subscription, priority: str) -> DeliveryMode | None:
     """How ``subscription`` wants alerts of ``priority``: ``instant``, ``digest``, or None (not wanted).
 
     Low is never instant unless the subscription lists it in ``instant_priorities``.
     """
     if priority in (subscription.instant_priorities or []):
-        return "instant"
+        return DeliveryMode.INSTANT
     if priority in (subscription.digest_priorities or []):
-        return "digest"
+        return DeliveryMode.DIGEST
     return None
 
 
@@ -79,7 +80,7 @@ def subscription_matches(subscription: Subscription, article: Article, verdict: 
 
 
 def _insert_alert(
-    session: Session, article: Article, subscription: Subscription, now: datetime, priority: str | None, mode: str
+    session: Session, article: Article, subscription: Subscription, now: datetime, priority: str | None, mode: DeliveryMode
 ) -> int | None:
     """Insert the alert unless the story already has one for this subscription; its id, or None."""
     dialect = session.get_bind().dialect.name
@@ -92,7 +93,7 @@ def _insert_alert(
     statement = (
         insert(Alert)
         .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status="pending",
-                created_at=now, priority=priority, delivery_mode=mode)
+                created_at=now, priority=priority, delivery_mode=mode.value)
         .on_conflict_do_nothing(index_elements=["story_id", "subscription_id"])
         .returning(Alert.id)
     )
