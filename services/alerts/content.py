@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,20 +24,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.enums import DeliveryMode
 from db.models import Alert, Article, Classification, Feed, FeedEntry, Subscription
 from services.classify.priority import Priority
 
 _UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f<>"|`{}\\^]')
 
+__all__ = ["DeliveryMode"]  # re-exported for the alerts package
+
 PRIORITIES: tuple[str, ...] = tuple(p.value for p in Priority)
 PRIORITY_LABELS: dict[str, str] = {Priority.HIGH: "High priority", Priority.NORMAL: "Normal priority", Priority.LOW: "Low priority"}
 
-
-class DeliveryMode(StrEnum):
-    """How a subscription takes an alert of a given priority (``alerts.delivery_mode``)."""
-
-    INSTANT = "instant"
-    DIGEST = "digest"
 MAX_READER_REASONS = 3
 
 

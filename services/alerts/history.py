@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from db.enums import DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.channels import describe_target
 from services.alerts.content import AlertContent, DeliveryMode, alert_content, local_time
@@ -20,6 +21,8 @@ class AlertRow:
     subscription: str
     channels: list[str]
     title: str
+    article_id: int | None = None
+    story_id: int | None = None
     priority: str | None = None
     created_local: str = ""
     """Creation time in the subscription's time zone, the zone named."""
@@ -53,6 +56,8 @@ class AlertDetail:
     mode: str
     content: AlertContent
     deliveries: list[DeliveryDetail]
+    article_id: int | None = None
+    story_id: int | None = None
 
 
 def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
@@ -83,6 +88,8 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
             created_local=local_time(alert.created_at, zone_name),
             why=content.why,
             english=english,
+            article_id=alert.article_id,
+            story_id=alert.story_id,
         ))
     return rows
 
@@ -127,11 +134,12 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 to=describe_target(d.channel.kind, d.channel.target),
                 status=d.status,
                 attempts=d.attempts,
-                next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+                next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.PENDING else None,
                 sent_at=d.sent_at,
                 message_ref=d.message_ref,
                 last_error=d.last_error,
-                carried_by=f"digest {d.claim_token}" if d.status == "digested" or alert.delivery_mode == DeliveryMode.DIGEST else None,
+                carried_by=f"digest {d.claim_token}"
+                if d.status == DeliveryStatus.DIGESTED or alert.delivery_mode == DeliveryMode.DIGEST else None,
             )
         )
     return AlertDetail(
@@ -142,4 +150,6 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         mode=mode,
         content=with_cached_translation(session, alert_content(session, alert)),
         deliveries=deliveries,
+        article_id=alert.article_id,
+        story_id=alert.story_id,
     )
