@@ -361,9 +361,9 @@ def classify_and_alert(
     but not alerted. Returns (relevant, alerts, relevant articles not alerted as back catalogue).
     """
     from services.alerts.outbox import queue_alerts
-    from services.classify import CLASSIFIER_VERSION, score_articles
+    from services.classify import CLASSIFIER_VERSION, ArticleText, score_articles
 
-    verdicts = score_articles([(a.entry.title, a.entry.summary, a.entry.language, a.entry.link) for a in articles])
+    verdicts = score_articles([ArticleText(a.entry.title, a.entry.summary, a.entry.link, a.entry.language) for a in articles])
     version = CLASSIFIER_VERSION
     session.execute(insert(Classification.__table__), [
         {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,
