@@ -234,7 +234,7 @@ class WebApp:
         return self.render(request, "subscriptions.html", {"user": user, "csrf": ws.csrf, "subscriptions": [describe_subscription(s) for s in subs], "mutes": list_mutes(db)})
 
     def email_link(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
-        from services.feedback.email_links import LinkRefused, read_token
+        from services.feedback.email_links import LinkRefused, alert_email_recipients, read_token
 
         token = str(request.path_params["token"])
         try:
@@ -248,7 +248,8 @@ class WebApp:
         context = {"user": user, "csrf": ws.csrf, "link": link, "title": article.title if article else "", "done": False}
         if form is None:
             return self.render(request, "email_confirm.html", context)
-        recorded = record_feedback(db, link.recipient, link.verdict, FeedbackSource.EMAIL, target, request_key=link.request_key)
+        who = alert_email_recipients(db, link.alert_id)
+        recorded = record_feedback(db, who, link.verdict, FeedbackSource.EMAIL, target, request_key=link.request_key)
         context["done"] = True
         context["again"] = recorded is None
         return self.render(request, "email_confirm.html", context)

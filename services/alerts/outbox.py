@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.schedule import release_at
+from services.feedback import muted
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
     for subscription in subscriptions:
         if not subscription_matches(subscription, article, verdict):
             continue
+        if muted(session, subscription.id, article.feed.url if article.feed else None, list(verdict.entities)):
+            continue  # a reader muted this source or entity for the subscription (services/feedback)
         alert_id = _insert_alert(session, article, subscription, now)
         if alert_id is None:
             continue

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Text, cast, exists, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Text, cast, exists, func, literal, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from db.models import Alert, Article, Classification, Delivery, Feed, Feedback, Story, Subscription
@@ -71,7 +71,9 @@ class StoryPage:
 def _json_member(column: ColumnElement[object], value: str, dialect: str) -> ColumnElement[bool]:
     """``value`` is an element of the JSON list ``column`` (GIN-indexed containment on PostgreSQL)."""
     if dialect == "postgresql":
-        return column.contains([value])  # type: ignore[attr-defined, no-any-return]
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return type_coerce(column, JSONB).contains([value])
     return cast(column, Text).like("%" + json.dumps(value).replace("%", "\\%").replace("_", "\\_") + "%", escape="\\")
 
 
