@@ -88,6 +88,8 @@ def test_done_when_path(web_env, start_web, http_server, slack, tmp_path):  # ty
         answer = slack_post(client, payload)
         took = time.monotonic() - started
         assert answer.status_code == 200 and took < 3.0
+        replay = slack_post(client, payload, timestamp=int(answer.request.headers["x-slack-request-timestamp"]))
+        assert replay.status_code == 200  # acknowledged (Slack retries), but recorded once: see below
     wait_until(lambda: updates, 10, "the message update through response_url")
     update = updates[0].json()
     assert update["replace_original"] is True  # type: ignore[index]

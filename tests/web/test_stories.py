@@ -15,11 +15,11 @@ SPECS = [
     StorySpec("国家网信办发布生成式人工智能服务备案公告", "新一批大模型完成备案。", language="zh-Hans",
               topics=["regulation"], entities=["Cyberspace Administration of China"], hours=2, feed="https://cn.example.org/rss"),
     StorySpec("Chip export controls tightened for accelerator cards", "New licence rules hit datacentre GPUs.",
-              topics=["export_controls"], entities=["Nvidia"], hours=3),
-    StorySpec("某实验室开源新的推理模型", "模型在数学基准上表现突出。", language="zh-Hant", topics=["model_release"],
+              topics=["chips_and_export_controls"], entities=["Nvidia"], hours=3),
+    StorySpec("某实验室开源新的推理模型", "模型在数学基准上表现突出。", language="zh-Hant", topics=["model_releases"],
               entities=["DeepSeek"], hours=4, feed="https://cn.example.org/rss"),
     StorySpec("Gardening tips for the weekend", "Nothing to do with models.", relevant=False, topics=[], alerted=False, hours=5),
-    StorySpec("Provincial compute vouchers announced", "Subsidies for computing power.", topics=["compute"], hours=6, alerted=False),
+    StorySpec("Provincial compute vouchers announced", "Subsidies for computing power.", topics=["compute_and_infrastructure"], hours=6, alerted=False),
 ]
 
 
@@ -69,7 +69,7 @@ def test_paging_and_detail(seeded):  # type: ignore[no-untyped-def]
         assert not {s.id for s in first.items} & {s.id for s in second.items}
         detail = story_detail(session, ids[2].story_id)
         assert detail is not None
-        assert detail.summary.topics == ["export_controls"] and detail.summary.alerted
+        assert detail.summary.topics == ["chips_and_export_controls"] and detail.summary.alerted
         assert detail.articles[0].classifications[0]["reasons"] == ["invented for a test"]
         assert detail.alerts[0]["deliveries"][0]["status"] == "sent"
         assert story_detail(session, 10**6) is None
