@@ -29,9 +29,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from cli import alerts, db, feeds, health, poll, run, subscriptions, web
+    from cli import alerts, db, feeds, health, model, poll, run, subscriptions, web
 
-    for module in (db, feeds, poll, alerts, run, health, subscriptions, web):
+    for module in (db, feeds, poll, alerts, run, health, subscriptions, web, model):
         for command in module.COMMANDS:
             cli.add_command(command)
     from cli import classify

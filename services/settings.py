@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     web_login_window_s: int = Field(300, gt=0, validation_alias="WEB_LOGIN_WINDOW_SECONDS")
     web_session_hours: float = Field(12.0, gt=0, validation_alias="WEB_SESSION_HOURS")
     email_link_days: float = Field(7.0, gt=0, validation_alias="EMAIL_LINK_DAYS")
+    model_retrain_interval_s: float = Field(86400.0, gt=0, validation_alias="MODEL_RETRAIN_INTERVAL_SECONDS")
+    model_retrain_min_labels: int = Field(5, ge=1, validation_alias="MODEL_RETRAIN_MIN_LABELS")
+    model_eval_file: Path | None = Field(None, validation_alias="MODEL_EVAL_FILE")
 
     @property
     def broker_url(self) -> str:
