@@ -5,10 +5,11 @@ Every trained model is stored in the database (``classifier_models``: the pickle
 figures, its status), so every worker serves the same one: a worker brings the active model to
 its local model file (``CLASSIFIER_MODEL_PATH``) within ``SYNC_SECONDS`` (``serve_database_model``).
 
-The evaluation is cross-validated on the training examples (the labels plus, when given, a
-labelled dev file): precision and recall of the blended classifier. A candidate is compared with
-the active model's figures, or, with no active model, with the lexicon alone on the same examples;
-it is promoted when neither figure drops. `cnai model promote VERSION --force` overrides, and
+The evaluation runs on the current training examples (the labels plus, when given, a labelled
+dev file): the candidate's cross-validated precision and recall (blended with the lexicon, as
+served) against the active model's precision and recall on the same examples, or, with no active
+model, the lexicon alone's. The active model has seen most of those examples in training, so the
+comparison favours keeping it: a candidate is promoted only when neither figure drops. `cnai model promote VERSION --force` overrides, and
 `cnai model rollback` reactivates the previously active model.
 """
 from __future__ import annotations
@@ -99,11 +100,33 @@ def activate(session: Session, row: ClassifierModel, note: str, now: datetime | 
     session.flush()
 
 
-def consider(session: Session, row: ClassifierModel, now: datetime | None = None) -> RetrainOutcome:
-    """Promote the candidate if it does not lose precision or recall; else mark it rejected."""
+def model_figures(row: ClassifierModel, examples: list[Any]) -> dict[str, float]:
+    """Precision and recall of a stored model, blended with the lexicon as served, on ``examples``."""
+    from services.classify.evaluate import compute_metrics
+    from services.classify.learned import model_text
+    from services.classify.lexicon import default_lexicon
+    from services.classify.scorer import lexicon_verdict
+
+    artefact = pickle.loads(row.artefact)  # noqa: S301 - our own artefact, from our own table
+    lexicon = default_lexicon()
+    threshold = lexicon.scoring["threshold"]
+    weight = float(artefact["blend"])
+    probabilities = artefact["pipeline"].predict_proba([model_text(e.title, e.summary) for e in examples])[:, 1]
+    predicted = [
+        (1 - weight) * lexicon_verdict(e.title, e.summary, e.lang, e.link, lexicon=lexicon).score + weight * float(p) >= threshold
+        for e, p in zip(examples, probabilities)
+    ]
+    metrics = compute_metrics([e.relevant for e in examples], predicted)
+    return {"precision": metrics.precision, "recall": metrics.recall}
+
+
+def consider(session: Session, row: ClassifierModel, now: datetime | None = None, reference: dict[str, float] | None = None) -> RetrainOutcome:
+    """Promote the candidate if it does not lose precision or recall against ``reference`` (default: the
+    active model's own figures); else mark it rejected."""
     current = active_model_row(session)
     candidate = {"precision": row.metrics["precision"], "recall": row.metrics["recall"]}
-    reference = {"precision": current.metrics["precision"], "recall": current.metrics["recall"]} if current and current.id != row.id else None
+    if reference is None and current is not None and current.id != row.id:
+        reference = {"precision": current.metrics["precision"], "recall": current.metrics["recall"]}
     lexicon = {"precision": row.metrics.get("lexicon_precision", 0.0), "recall": row.metrics.get("lexicon_recall", 0.0)}
     promote, reason = promotion_decision(candidate, reference, lexicon)
     if promote:
@@ -140,10 +163,12 @@ def retrain(session: Session, dev_file: Path | None = None, *, min_new_labels: i
     except ValueError as exc:
         return RetrainOutcome(None, False, f"skipped: {exc}")
     row = store_model(session, artefact, now)
-    row.metrics = {**row.metrics, "labels": int(labels)}
+    current = active_model_row(session)
+    reference = model_figures(current, examples) if current is not None and current.id != row.id else None
+    row.metrics = {**row.metrics, "labels": int(labels), **({"active_precision": reference["precision"], "active_recall": reference["recall"]} if reference else {})}
     if row.status != ModelStatus.CANDIDATE.value:
         return RetrainOutcome(row, False, f"same artefact as {row.version} ({row.status})")
-    outcome = consider(session, row, now)
+    outcome = consider(session, row, now, reference)
     log.info("learned model %s %s", row.version, outcome.reason)
     return outcome
 
