@@ -30,6 +30,7 @@ COMMANDS = {
     "beat": "celery -A workers.app beat --scheduler redbeat.RedBeatScheduler --loglevel INFO",
     "migration": "cnai db upgrade",
     "flower": "celery -A workers.app flower --port=5555",
+    "web": "cnai web --host 0.0.0.0 --port 8000",
 }
 PROBES = {
     "worker-poll": "cnai health worker --max-age 120",
@@ -363,7 +364,7 @@ def test_metrics_port_agrees_everywhere(builds: dict[str, list[Manifest]]) -> No
     objects = builds["overlays/example"]
     port = int(config_map(objects)["METRICS_PORT"])
     assert f"EXPOSE {port}" in (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
-    [policy] = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    [policy] = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "cnai-monitor"]
     assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
     workers = [o for o in objects if o["kind"] == "Deployment" and component(o).startswith("worker-")]
     for worker in workers:
