@@ -59,12 +59,10 @@ def run(desk: str) -> dict[str, object]:
     from services.classify.evaluate import LabelledItem, compute_metrics
     from services.classify.learned import forget_model
     from services.classify.verdicts import score_articles
-    from services.database import unit_of_work
+    from services.database import dispose_engines, unit_of_work
     from services.feedback import FeedbackSource, Target, Verdict, record_feedback
     from services.learning import retrain, serve_database_model
     from services.migrations import upgrade_database
-
-    from services.database import dispose_engines
     from services.settings import get_settings
 
     get_settings.cache_clear()

@@ -40,10 +40,10 @@ def model_list(fmt: str) -> None:
     if not rows:
         click.echo("no stored models (`cnai model retrain` trains one from readers' labels)")
     for r in rows:
-        m = r["metrics"]
+        m: dict[str, float] = r["metrics"]  # type: ignore[assignment]  # JSON column: the figures dict
         click.echo(
-            f"{r['version']:12} {r['status']:9} P {m.get('precision', 0):.3f} R {m.get('recall', 0):.3f} "
-            f"{int(m.get('examples', 0)):5d} examples  {r['created_at'][:16]}  {r['note'] or ''}"
+            f"{r['version']!s:12} {r['status']!s:9} P {m.get('precision', 0):.3f} R {m.get('recall', 0):.3f} "
+            f"{int(m.get('examples', 0)):5d} examples  {str(r['created_at'])[:16]}  {r['note'] or ''}"
         )
 
 

@@ -174,7 +174,7 @@ def feedback_list(fmt: str, limit: int) -> None:
         rows = list_feedback(session, limit)
     if fmt == "json":
         for row in rows:
-            click.echo(json.dumps({**row, "created_at": row["created_at"].isoformat()}, ensure_ascii=False))  # type: ignore[union-attr]
+            click.echo(json.dumps(row, ensure_ascii=False, default=lambda value: value.isoformat()))
         return
     for row in rows:
         subject = f" {row['subject']}" if row["subject"] else ""
@@ -196,7 +196,12 @@ def feedback_add(story_id: int, verdict: str, entity: str | None, who: str | Non
     import os
 
     from services.database import unit_of_work
-    from services.feedback import FeedbackError, FeedbackSource, record_feedback, target_of_story
+    from services.feedback import (
+        FeedbackError,
+        FeedbackSource,
+        record_feedback,
+        target_of_story,
+    )
 
     try:
         with unit_of_work() as session:

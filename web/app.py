@@ -23,7 +23,12 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -44,7 +49,14 @@ from services.feedback import (
     target_of_story,
 )
 from services.settings import Settings, get_settings
-from services.stories import LANGUAGES, Show, StoryFilters, feed_choices, list_stories, story_detail
+from services.stories import (
+    LANGUAGES,
+    Show,
+    StoryFilters,
+    feed_choices,
+    list_stories,
+    story_detail,
+)
 from web.session import LoginLimiter, SessionCodec, WebSession
 
 log = logging.getLogger(__name__)
@@ -234,7 +246,11 @@ class WebApp:
         return self.render(request, "subscriptions.html", {"user": user, "csrf": ws.csrf, "subscriptions": [describe_subscription(s) for s in subs], "mutes": list_mutes(db)})
 
     def email_link(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
-        from services.feedback.email_links import LinkRefused, alert_email_recipients, read_token
+        from services.feedback.email_links import (
+            LinkRefused,
+            alert_email_recipients,
+            read_token,
+        )
 
         token = str(request.path_params["token"])
         try:

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Alert, Channel, SubscriptionChannel
-
 from services.accounts.secret import web_secret_key
 from services.feedback import Verdict
 from services.settings import Settings

@@ -12,7 +12,13 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.integration.processes import CNAI, REPO_ROOT, ServiceProcess, service_env, wait_until
+from tests.integration.processes import (
+    CNAI,
+    REPO_ROOT,
+    ServiceProcess,
+    service_env,
+    wait_until,
+)
 from tests.support.services import free_port
 
 SIGNING_SECRET = "test-signing-secret-0123456789"

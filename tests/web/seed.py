@@ -7,7 +7,17 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
-from db.models import Alert, Article, Channel, Classification, Delivery, Feed, Story, Subscription, SubscriptionChannel
+from db.models import (
+    Alert,
+    Article,
+    Channel,
+    Classification,
+    Delivery,
+    Feed,
+    Story,
+    Subscription,
+    SubscriptionChannel,
+)
 
 BASE_TIME = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
 

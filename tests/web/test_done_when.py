@@ -11,7 +11,15 @@ import time
 from pathlib import Path
 
 from tests.support.http import Request, Response
-from tests.web.conftest import PASSWORD, add_user, cnai, feedback_rows, login, slack_post, wait_until
+from tests.web.conftest import (
+    PASSWORD,
+    add_user,
+    cnai,
+    feedback_rows,
+    login,
+    slack_post,
+    wait_until,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from db.models import Alert, Article, Label, Mute
 from services.alerts.outbox import queue_alerts
 from services.database import unit_of_work
-from services.feedback import FeedbackError, FeedbackSource, Verdict, list_feedback, record_feedback, target_of_alert, target_of_story
+from services.feedback import (
+    FeedbackError,
+    FeedbackSource,
+    Verdict,
+    list_feedback,
+    record_feedback,
+    target_of_alert,
+    target_of_story,
+)
 from tests.web.seed import StorySpec, ensure_subscription, seed_story
 
 

@@ -10,7 +10,12 @@ from sqlalchemy import select
 from db.models import ClassifierModel
 from services.database import unit_of_work
 from services.feedback import FeedbackSource, Verdict, record_feedback, target_of_story
-from services.learning import ModelStatus, promotion_decision, retrain, serve_database_model
+from services.learning import (
+    ModelStatus,
+    promotion_decision,
+    retrain,
+    serve_database_model,
+)
 from tests.web.conftest import cnai
 from tests.web.seed import StorySpec, seed_story
 

@@ -10,7 +10,15 @@ import httpx
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from services.database import dispose_engines, unit_of_work
-from tests.web.conftest import PASSWORD, SECRET_KEY, add_user, cnai, csrf_of, feedback_rows, login
+from tests.web.conftest import (
+    PASSWORD,
+    SECRET_KEY,
+    add_user,
+    cnai,
+    csrf_of,
+    feedback_rows,
+    login,
+)
 from tests.web.seed import StorySpec, seed_story
 
 
