@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification, Feed, FetchLog
+from db.results import affected_rows
 from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, build_client, fetch_feed
 from services.ingest.parse import ParseError, parse_feed
@@ -137,7 +138,7 @@ def claim_feed(
         update(Feed).where(Feed.id == feed_id, *_claimable(now, due_only)).values(lease_until=now + lease, last_polled_at=now),
         execution_options={"synchronize_session": False},
     )
-    return claimed.rowcount == 1
+    return affected_rows(claimed) == 1
 
 
 def claim_feeds(
@@ -154,12 +155,12 @@ def claim_feeds(
         execution_options={"synchronize_session": False},
     ).all()
     order = {feed_id: i for i, feed_id in enumerate(feed_ids)}
-    return sorted((FeedState(*row) for row in rows), key=lambda s: order[s.id])
+    return sorted((FeedState(*row) for row in rows), key=lambda s: order[s.id])  # type: ignore[arg-type]  # rows of STATE_COLUMNS, in FeedState's field order
 
 
 def _snapshot(session: Session, feed_id: int) -> FeedState | None:
     row = session.execute(select(*STATE_COLUMNS).where(Feed.id == feed_id, Feed.disabled_at.is_(None))).first()
-    return FeedState(*row) if row else None
+    return FeedState(*row) if row else None  # type: ignore[arg-type]  # a row of STATE_COLUMNS, in FeedState's field order
 
 
 def fetch_only(
@@ -225,7 +226,7 @@ def _release_lease(session: Session, state: FeedState) -> bool:
         .values(lease_until=None),
         execution_options={"synchronize_session": False},
     )
-    return released.rowcount == 1
+    return affected_rows(released) == 1
 
 
 _FEEDS = Feed.__table__
@@ -246,9 +247,9 @@ def _write_feed(session: Session, state: FeedState, lease: datetime | None, poll
     params = {"w_" + name: getattr(state, name) for name in WRITTEN}
     params.update(w_id=state.id, w_polled=polled_at)
     if lease is None:
-        return session.execute(_WRITE_FEED, params).rowcount == 1
+        return affected_rows(session.execute(_WRITE_FEED, params)) == 1
     params["w_lease"] = lease
-    return session.execute(_WRITE_LEASED_FEED, params).rowcount == 1
+    return affected_rows(session.execute(_WRITE_LEASED_FEED, params)) == 1
 
 
 def _follow_permanent_redirect(session: Session, state: FeedState, result: FetchResult) -> None:
@@ -287,7 +288,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
         if stored.new_articles:
             report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
         state.etag, state.last_modified = result.etag, result.last_modified
-        record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]
+        record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]  # FeedState carries every Feed column record_success reads and writes
         _write_feed(session, state, None, now)
     else:
         if outcome.error is not None or outcome.crash is not None:
@@ -296,7 +297,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
             report.status = "not_modified"
             if result is not None and result.etag:
                 state.etag = result.etag
-            record_not_modified(state, now, settings)  # type: ignore[arg-type]
+            record_not_modified(state, now, settings)  # type: ignore[arg-type]  # FeedState carries every Feed column record_not_modified reads and writes
         if not _write_feed(session, state, snapshot.lease_until, now):
             return _lost(report, outcome)
     log_row["duration_ms"] = int((outcome.duration_s + time.monotonic() - started) * 1000)
@@ -321,10 +322,11 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
         log_row["status_code"] = exc.status
     if isinstance(exc, FetchError) and exc.status == 410:
         state.last_error = reason
-        disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)  # type: ignore[arg-type]
+        disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)  # type: ignore[arg-type]  # FeedState carries every Feed column disable_feed writes
     else:
-        record_failure(  # type: ignore[arg-type]
-            state, reason, now, settings, getattr(exc, "retry_after", None), can_disable=outcome.crash is None
+        record_failure(
+            state,  # type: ignore[arg-type]  # FeedState carries every Feed column record_failure reads and writes
+            reason, now, settings, getattr(exc, "retry_after", None), can_disable=outcome.crash is None
         )
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
 
@@ -338,7 +340,8 @@ def classify_and_alert(session: Session, articles: list[NewArticle], now: dateti
     version = CLASSIFIER_VERSION
     session.execute(insert(Classification.__table__), [
         {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,
-         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons), "created_at": now}
+         "topics": list(v.topics), "entities": list(v.entities), "reasons": list(v.reasons),
+         "priority": v.priority, "reader_reasons": list(v.reader_reasons), "created_at": now}
         for a, v in zip(articles, verdicts)
     ])
     relevant = alerts = 0

@@ -24,10 +24,14 @@ log = logging.getLogger(__name__)
 class VerdictLike(Protocol):
     """A classifier verdict or a stored Classification: what subscriptions filter on."""
 
-    relevant: bool
-    score: float
-    topics: Sequence[str]
-    entities: Sequence[str]
+    @property
+    def relevant(self) -> bool: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def topics(self) -> Sequence[str]: ...
+    @property
+    def entities(self) -> Sequence[str]: ...
 
 
 def language_matches(language: str | None, wanted: Sequence[str]) -> bool:
@@ -62,7 +66,7 @@ def _insert_alert(session: Session, article: Article, subscription: Subscription
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # same call as PostgreSQL's insert
     else:  # pragma: no cover - PostgreSQL and SQLite are the supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     statement = (

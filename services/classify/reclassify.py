@@ -43,6 +43,8 @@ def reclassify_articles(session: Session, since: datetime, batch_size: int = BAT
                 topics=verdict.topics,
                 entities=verdict.entities,
                 reasons=verdict.reasons,
+                priority=verdict.priority,
+                reader_reasons=verdict.reader_reasons,
             )
             for row, verdict in zip(rows, verdicts)
         )
