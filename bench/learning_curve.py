@@ -15,6 +15,7 @@ from the database to the model file as a worker would, and the real classifier (
 with the active model) scores the items nobody labelled: the rest of the stream, and the held-out
 slice. Prints one line per step, then one JSON line.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,6 +27,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -74,7 +76,16 @@ def run(desk: str) -> dict[str, object]:
         truth = raw["label"] == 2 if desk == "core" else raw["label"] >= 1
         if desk == "core" and raw["label"] == 1:
             continue
-        items.append(LabelledItem(raw["id"], raw.get("lang") or "", raw.get("title") or "", raw.get("summary") or "", raw.get("link"), truth))
+        items.append(
+            LabelledItem(
+                raw["id"],
+                raw.get("lang") or "",
+                raw.get("title") or "",
+                raw.get("summary") or "",
+                raw.get("link"),
+                truth,
+            )
+        )
     stream = [i for i in items if not held_out(i.id)]
     test = [i for i in items if held_out(i.id)]
     random.Random(SEED).shuffle(stream)
@@ -82,25 +93,44 @@ def run(desk: str) -> dict[str, object]:
     ids: list[int] = []
     with unit_of_work() as session:
         for n, item in enumerate(stream):
-            article = Article(title=item.title, summary=item.summary, language=item.lang, url=item.link, published_at=start + timedelta(minutes=n),
-                              fingerprint=hashlib.sha256(f"{item.id}".encode()).hexdigest())
+            article = Article(
+                title=item.title,
+                summary=item.summary,
+                language=item.lang,
+                url=item.link,
+                published_at=start + timedelta(minutes=n),
+                fingerprint=hashlib.sha256(f"{item.id}".encode()).hexdigest(),
+            )
             session.add(article)
             session.flush()
             ids.append(article.id)
 
-    def figures(subset: list) -> dict[str, float]:  # type: ignore[type-arg]
+    def figures(subset: list[LabelledItem]) -> dict[str, float]:
         verdicts = score_articles([(i.title, i.summary, i.lang, i.link) for i in subset])
         m = compute_metrics([bool(i.relevant) for i in subset], [v.relevant for v in verdicts])
-        return {"precision": round(m.precision, 3), "recall": round(m.recall, 3), "f1": round(m.f1, 3), "n": len(subset)}
+        return {
+            "precision": round(m.precision, 3),
+            "recall": round(m.recall, 3),
+            "f1": round(m.f1, 3),
+            "n": len(subset),
+        }
 
-    readers = [("@reader-slack", FeedbackSource.SLACK), ("reader-web", FeedbackSource.WEB), ("reader@example.org", FeedbackSource.EMAIL)]
+    readers = [
+        ("@reader-slack", FeedbackSource.SLACK),
+        ("reader-web", FeedbackSource.WEB),
+        ("reader@example.org", FeedbackSource.EMAIL),
+    ]
     noise = random.Random(SEED + 1)
-    steps = []
+    steps: list[dict[str, Any]] = []
     labelled = 0
     started = time.perf_counter()
     while True:
         rest = stream[labelled:]
-        row = {"labels": labelled, "unlabelled_stream": figures(rest) if rest else None, "held_out": figures(test)}
+        row: dict[str, Any] = {
+            "labels": labelled,
+            "unlabelled_stream": figures(rest) if rest else None,
+            "held_out": figures(test),
+        }
         steps.append(row)
         print(
             f"labels {labelled:4d}  unlabelled stream P {row['unlabelled_stream']['precision'] if rest else float('nan'):.3f} "
@@ -116,14 +146,19 @@ def run(desk: str) -> dict[str, object]:
                 truth = bool(stream[n].relevant)
                 answer = truth if noise.random() >= READER_ERROR else not truth
                 who, source = readers[n % len(readers)]
-                record_feedback(session, who, Verdict.RELEVANT if answer else Verdict.NOT_RELEVANT, source, Target(ids[n], None, []))
+                record_feedback(
+                    session, who, Verdict.RELEVANT if answer else Verdict.NOT_RELEVANT, source, Target(ids[n], None, [])
+                )
         labelled = batch[-1] + 1
         with unit_of_work() as session:
             outcome = retrain(session, min_new_labels=1, folds=5)
         serve_database_model(Path(os.environ["CLASSIFIER_MODEL_PATH"]))
         forget_model()
         steps[-1]["retrain"] = outcome.reason
-        print(f"             retrain after {labelled} labels: {outcome.model.version if outcome.model else '-'} {outcome.reason}", flush=True)
+        print(
+            f"             retrain after {labelled} labels: {outcome.model.version if outcome.model else '-'} {outcome.reason}",
+            flush=True,
+        )
     first, last = steps[0], steps[-1]
     promotions = sum(1 for s in steps if str(s.get("retrain", "")).startswith("promoted"))
     return {
@@ -133,8 +168,14 @@ def run(desk: str) -> dict[str, object]:
         "held_out_start": {"precision": first["held_out"]["precision"], "recall": first["held_out"]["recall"]},
         "held_out_end": {"precision": last["held_out"]["precision"], "recall": last["held_out"]["recall"]},
         "unlabelled_stream": [
-            {"labels": s["labels"], "precision": s["unlabelled_stream"]["precision"], "recall": s["unlabelled_stream"]["recall"], "n": s["unlabelled_stream"]["n"]}
-            for s in steps if s["unlabelled_stream"]
+            {
+                "labels": s["labels"],
+                "precision": s["unlabelled_stream"]["precision"],
+                "recall": s["unlabelled_stream"]["recall"],
+                "n": s["unlabelled_stream"]["n"],
+            }
+            for s in steps
+            if s["unlabelled_stream"]
         ],
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -9,6 +9,7 @@ and searches in English and Chinese. Each request is made ``RUNS`` times after a
 p95 over all list requests and over all search requests is printed, then one JSON line.
 Target: list and search p95 < 300 ms. The database is dropped at the end.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,14 +39,38 @@ CNAI = str(Path(sys.executable).parent / "cnai")
 PASSWORD = "bench password 1"
 
 LIST_QUERIES = [
-    "", "show=relevant", "show=all", "page=5", "show=all&page=40", "topic=regulation", "topic=chips_and_export_controls&show=relevant",
-    "entity=DeepSeek", "entity=Huawei&show=relevant", "language=zh", "language=en&show=relevant", "language=zh-Hant",
-    "source=7", "source=150&show=all", "since={month_ago}", "since={quarter_ago}&until={month_ago}", "topic=regulation&language=zh&show=relevant",
+    "",
+    "show=relevant",
+    "show=all",
+    "page=5",
+    "show=all&page=40",
+    "topic=regulation",
+    "topic=chips_and_export_controls&show=relevant",
+    "entity=DeepSeek",
+    "entity=Huawei&show=relevant",
+    "language=zh",
+    "language=en&show=relevant",
+    "language=zh-Hant",
+    "source=7",
+    "source=150&show=all",
+    "since={month_ago}",
+    "since={quarter_ago}&until={month_ago}",
+    "topic=regulation&language=zh&show=relevant",
 ]
 SEARCH_QUERIES = [
-    "q=export+controls", "q=generative+AI", "q=DeepSeek", "q=computing+power", "q=%E7%AE%97%E5%8A%9B", "q=%E8%8A%AF%E7%89%87",
-    "q=%E5%A4%A7%E6%A8%A1%E5%9E%8B", "q=%E7%94%9F%E6%88%90%E5%BC%8F%E4%BA%BA%E5%B7%A5%E6%99%BA%E8%83%BD", "q=Huawei+%E6%98%87%E8%85%BE",
-    "q=export+controls&show=all", "q=%E7%AE%97%E5%8A%9B&show=all", "q=subsidies&language=en", "q=nothing-matches-this-word&show=all",
+    "q=export+controls",
+    "q=generative+AI",
+    "q=DeepSeek",
+    "q=computing+power",
+    "q=%E7%AE%97%E5%8A%9B",
+    "q=%E8%8A%AF%E7%89%87",
+    "q=%E5%A4%A7%E6%A8%A1%E5%9E%8B",
+    "q=%E7%94%9F%E6%88%90%E5%BC%8F%E4%BA%BA%E5%B7%A5%E6%99%BA%E8%83%BD",
+    "q=Huawei+%E6%98%87%E8%85%BE",
+    "q=export+controls&show=all",
+    "q=%E7%AE%97%E5%8A%9B&show=all",
+    "q=subsidies&language=en",
+    "q=nothing-matches-this-word&show=all",
 ]
 
 
@@ -74,12 +99,33 @@ def main() -> None:
         started = time.perf_counter()
         upgrade_database(url)
         counts = load_admin_dataset(engine, articles=ARTICLES)
-        print(f"loaded {counts['articles']} articles, {counts.get('stories', '?')} stories in {time.perf_counter() - started:.1f} s", flush=True)
-        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine inflates every time)", flush=True)
-        env = {**os.environ, "DATABASE_URL": url, "WEB_SECRET_KEY": uuid.uuid4().hex * 2, "PYTHONPATH": str(REPO_ROOT), "LOG_LEVEL": "WARNING"}
-        subprocess.run([CNAI, "users", "add", "bench", "--role", "reader", "--password-stdin"], input=PASSWORD + "\n", env=env, check=True, text=True, capture_output=True)
+        print(
+            f"loaded {counts['articles']} articles, {counts.get('stories', '?')} stories in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        print(
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine inflates every time)",
+            flush=True,
+        )
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "WEB_SECRET_KEY": uuid.uuid4().hex * 2,
+            "PYTHONPATH": str(REPO_ROOT),
+            "LOG_LEVEL": "WARNING",
+        }
+        subprocess.run(
+            [CNAI, "users", "add", "bench", "--role", "reader", "--password-stdin"],
+            input=PASSWORD + "\n",
+            env=env,
+            check=True,
+            text=True,
+            capture_output=True,
+        )
         port = free_port()
-        process = subprocess.Popen([CNAI, "web", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [CNAI, "web", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         base = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base, timeout=30)
         for _ in range(100):
@@ -90,7 +136,10 @@ def main() -> None:
                 time.sleep(0.1)
         form = client.get("/login").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-        assert client.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": csrf}).status_code == 303
+        assert (
+            client.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": csrf}).status_code
+            == 303
+        )
         with engine.connect() as connection:
             newest = connection.execute(text("SELECT max(first_seen_at) FROM stories")).scalar_one()
         month_ago = (newest.replace(microsecond=0) - __import__("datetime").timedelta(days=30)).date().isoformat()
@@ -111,7 +160,10 @@ def main() -> None:
                 times += runs
                 medians[query] = statistics.median(runs)
                 shown = response.text.count('class="story"')
-                print(f"{path[:70]:70s} median {medians[query]:7.1f} ms  max {max(runs):7.1f} ms  {shown:3d} stories", flush=True)
+                print(
+                    f"{path[:70]:70s} median {medians[query]:7.1f} ms  max {max(runs):7.1f} ms  {shown:3d} stories",
+                    flush=True,
+                )
             return times, medians
 
         list_times, list_medians = measure(LIST_QUERIES)
@@ -125,17 +177,21 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
     slowest = max({**list_medians, **search_medians}.items(), key=lambda kv: kv[1])
-    print(json.dumps({
-        "bench": "web_stories",
-        "articles": counts["articles"],
-        "requests": len(list_times) + len(search_times),
-        "list_p95_ms": round(p95(list_times), 1),
-        "search_p95_ms": round(p95(search_times), 1),
-        "list_median_ms": round(statistics.median(list_times), 1),
-        "search_median_ms": round(statistics.median(search_times), 1),
-        "slowest": slowest[0],
-        "target_ms": 300,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "web_stories",
+                "articles": counts["articles"],
+                "requests": len(list_times) + len(search_times),
+                "list_p95_ms": round(p95(list_times), 1),
+                "search_p95_ms": round(p95(search_times), 1),
+                "list_median_ms": round(statistics.median(list_times), 1),
+                "search_median_ms": round(statistics.median(search_times), 1),
+                "slowest": slowest[0],
+                "target_ms": 300,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

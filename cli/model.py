@@ -1,4 +1,5 @@
 """`cnai model`: versions of the learned layer stored in the database (list, retrain, promote, rollback)."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,14 @@ def model_list(fmt: str) -> None:
 
     with unit_of_work() as session:
         rows = [
-            {"version": m.version, "status": m.status, "created_at": m.created_at.isoformat(),
-             "promoted_at": m.promoted_at.isoformat() if m.promoted_at else None, "metrics": m.metrics, "note": m.note}
+            {
+                "version": m.version,
+                "status": m.status,
+                "created_at": m.created_at.isoformat(),
+                "promoted_at": m.promoted_at.isoformat() if m.promoted_at else None,
+                "metrics": m.metrics,
+                "note": m.note,
+            }
             for m in list_models(session)
         ]
     if fmt == "json":
@@ -48,8 +55,19 @@ def model_list(fmt: str) -> None:
 
 
 @model.command("retrain")
-@click.option("--dev", "dev_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Labelled JSON Lines to train and evaluate on too (default: MODEL_EVAL_FILE).")
-@click.option("--min-new-labels", default=1, show_default=True, type=click.IntRange(0), help="Skip unless this many labels arrived since the last model.")
+@click.option(
+    "--dev",
+    "dev_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled JSON Lines to train and evaluate on too (default: MODEL_EVAL_FILE).",
+)
+@click.option(
+    "--min-new-labels",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Skip unless this many labels arrived since the last model.",
+)
 def model_retrain(dev_file: Path | None, min_new_labels: int) -> None:
     """Train on labels (+ dev file), store the model, promote it only if precision and recall do not drop."""
     from services.database import unit_of_work

@@ -1,4 +1,5 @@
 """`cnai web`, `cnai users`, `cnai tokens`, `cnai feedback`: the web app and its accounts, and readers' feedback."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def web(host: str, port: int) -> None:
     app = create_app(settings)  # fails with one line when WEB_SECRET_KEY is required and missing
     forwarded = settings.web_trusted_proxies.replace(" ", "") or "127.0.0.1"
     click.echo(f"cnai web: serving on http://{host}:{port}", err=True)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded, access_log=False, log_config=None)
+    uvicorn.run(
+        app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded, access_log=False, log_config=None
+    )
 
 
 def _password(stdin: bool) -> str:
@@ -67,7 +70,10 @@ def users_list(fmt: str) -> None:
     from services.database import unit_of_work
 
     with unit_of_work() as session:
-        rows = [{"username": u.username, "role": u.role, "created_at": u.created_at.isoformat()} for u in list_users(session)]
+        rows = [
+            {"username": u.username, "role": u.role, "created_at": u.created_at.isoformat()}
+            for u in list_users(session)
+        ]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -205,7 +211,14 @@ def feedback_add(story_id: int, verdict: str, entity: str | None, who: str | Non
 
     try:
         with unit_of_work() as session:
-            record_feedback(session, who or os.environ.get("USER") or "cli", verdict, FeedbackSource.CLI, target_of_story(session, story_id), entity=entity)
+            record_feedback(
+                session,
+                who or os.environ.get("USER") or "cli",
+                verdict,
+                FeedbackSource.CLI,
+                target_of_story(session, story_id),
+                entity=entity,
+            )
     except FeedbackError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"story {story_id}: {verdict} recorded")

@@ -4,6 +4,7 @@ Every page needs a signed-in user except ``/healthz``, ``/login``, ``/static``, 
 interaction endpoint (authenticated by Slack's signature) and email feedback links
 (authenticated by their own signature). ``/api/...`` takes ``Authorization: Bearer <token>``.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -66,7 +67,10 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
 ]
 
 
@@ -98,7 +102,9 @@ class WebApp:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["utc"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
         self.templates.env.filters["label"] = lambda s: str(s).replace("_", " ")
-        self.proxies = [ipaddress.ip_network(p.strip(), strict=False) for p in settings.web_trusted_proxies.split(",") if p.strip()]
+        self.proxies = [
+            ipaddress.ip_network(p.strip(), strict=False) for p in settings.web_trusted_proxies.split(",") if p.strip()
+        ]
         self.secure_cookies = bool(settings.web_base_url and settings.web_base_url.startswith("https://"))
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -132,7 +138,9 @@ class WebApp:
     def render(self, request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
-    def page(self, handler: Callable[..., Any], *, admin: bool = False, public: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def page(
+        self, handler: Callable[..., Any], *, admin: bool = False, public: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         """Wrap a synchronous handler(request, db, user, web_session, form) run in a thread with a unit of work."""
 
         async def endpoint(request: Request) -> Response:
@@ -141,7 +149,17 @@ class WebApp:
             if request.method == "POST":
                 form = await request.form(max_files=0, max_fields=50)
                 if not web_session.csrf_ok(form.get("csrf_token")):  # type: ignore[arg-type]
-                    response: Response = self.render(request, "message.html", {"title": "Form expired", "message": "The form was stale or forged (CSRF check failed). Go back, reload and try again.", "user": None, "csrf": web_session.csrf}, 403)
+                    response: Response = self.render(
+                        request,
+                        "message.html",
+                        {
+                            "title": "Form expired",
+                            "message": "The form was stale or forged (CSRF check failed). Go back, reload and try again.",
+                            "user": None,
+                            "csrf": web_session.csrf,
+                        },
+                        403,
+                    )
                     self.codec.save(request, response, web_session, self.secure_cookies)
                     return response
 
@@ -152,8 +170,18 @@ class WebApp:
                         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
                     if admin and (user is None or user.role != Role.ADMIN):
-                        return self.render(request, "message.html", {"title": "Admins only", "message": "This page is for admins.", "user": user, "csrf": web_session.csrf}, 403)
-                    return handler(request, db, user, web_session, form)  # type: ignore[no-any-return]
+                        return self.render(
+                            request,
+                            "message.html",
+                            {
+                                "title": "Admins only",
+                                "message": "This page is for admins.",
+                                "user": user,
+                                "csrf": web_session.csrf,
+                            },
+                            403,
+                        )
+                    return handler(request, db, user, web_session, form)
 
             response = await run_in_threadpool(run)
             self.codec.save(request, response, web_session, self.secure_cookies)
@@ -164,7 +192,9 @@ class WebApp:
 
     # --- pages ------------------------------------------------------------------------------------
 
-    def login(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def login(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         next_url = _safe_next(request.query_params.get("next") or (str(form.get("next") or "") if form else ""))
         context: dict[str, Any] = {"csrf": ws.csrf, "next": next_url, "error": None, "user": None, "username": ""}
         if form is None:
@@ -188,64 +218,129 @@ class WebApp:
         ws.user_id, ws.fingerprint, ws.csrf, ws.dirty = fresh.user_id, fresh.fingerprint, fresh.csrf, True
         return RedirectResponse(next_url, status_code=303)
 
-    def logout(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def logout(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         ws.user_id, ws.fingerprint, ws.dirty = None, None, True
         return RedirectResponse("/login", status_code=303)
 
-    def stories(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def stories(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         filters, problems = parse_filters(request.query_params)
         page = _int(request.query_params.get("page"), 1)
         result = list_stories(db, filters, page=page)
         params = {k: v for k, v in request.query_params.items() if k != "page" and v}
-        return self.render(request, "stories.html", {
-            "user": user, "csrf": ws.csrf, "page": result, "filters": filters, "problems": problems,
-            "feeds": feed_choices(db), "languages": LANGUAGES, "topics": _topics(), "priorities": ["high", "normal", "low"],
-            "query": params, "prev_url": _page_url(params, page - 1) if page > 1 else None,
-            "next_url": _page_url(params, page + 1) if result.has_next else None,
-        })
+        return self.render(
+            request,
+            "stories.html",
+            {
+                "user": user,
+                "csrf": ws.csrf,
+                "page": result,
+                "filters": filters,
+                "problems": problems,
+                "feeds": feed_choices(db),
+                "languages": LANGUAGES,
+                "topics": _topics(),
+                "priorities": ["high", "normal", "low"],
+                "query": params,
+                "prev_url": _page_url(params, page - 1) if page > 1 else None,
+                "next_url": _page_url(params, page + 1) if result.has_next else None,
+            },
+        )
 
-    def story(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def story(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         detail = story_detail(db, int(request.path_params["story_id"]))
         if detail is None:
             raise HTTPException(404, "no such story")
         notice = request.query_params.get("done")
         return self.render(request, "story.html", {"user": user, "csrf": ws.csrf, "story": detail, "notice": notice})
 
-    def story_feedback(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def story_feedback(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         assert form is not None and user is not None
         story_id = int(request.path_params["story_id"])
         try:
             verdict = Verdict(str(form.get("verdict") or ""))
-            record_feedback(db, user.username, verdict, FeedbackSource.WEB, target_of_story(db, story_id), entity=str(form.get("entity") or "") or None)
+            record_feedback(
+                db,
+                user.username,
+                verdict,
+                FeedbackSource.WEB,
+                target_of_story(db, story_id),
+                entity=str(form.get("entity") or "") or None,
+            )
         except (ValueError, FeedbackError) as exc:
-            return self.render(request, "message.html", {"title": "Not recorded", "message": str(exc), "user": user, "csrf": ws.csrf}, 400)
+            return self.render(
+                request,
+                "message.html",
+                {"title": "Not recorded", "message": str(exc), "user": user, "csrf": ws.csrf},
+                400,
+            )
         return RedirectResponse(f"/stories/{story_id}?done={verdict.value}", status_code=303)
 
-    def feeds(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def feeds(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         from services.feeds.registry import list_feeds
 
-        return self.render(request, "feeds.html", {"user": user, "csrf": ws.csrf, "feeds": list_feeds(db), "now": datetime.now(timezone.utc)})
+        return self.render(
+            request,
+            "feeds.html",
+            {"user": user, "csrf": ws.csrf, "feeds": list_feeds(db), "now": datetime.now(timezone.utc)},
+        )
 
-    def alerts(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def alerts(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         from services.alerts.history import recent_alerts
 
         status = request.query_params.get("status") or None
-        return self.render(request, "alerts.html", {"user": user, "csrf": ws.csrf, "alerts": recent_alerts(db, status=status, limit=200), "status": status})
+        return self.render(
+            request,
+            "alerts.html",
+            {"user": user, "csrf": ws.csrf, "alerts": recent_alerts(db, status=status, limit=200), "status": status},
+        )
 
-    def feedback_page(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
-        return self.render(request, "feedback.html", {"user": user, "csrf": ws.csrf, "rows": list_feedback(db, 200), "mutes": list_mutes(db)})
+    def feedback_page(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
+        return self.render(
+            request,
+            "feedback.html",
+            {"user": user, "csrf": ws.csrf, "rows": list_feedback(db, 200), "mutes": list_mutes(db)},
+        )
 
-    def subscriptions(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def subscriptions(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         from sqlalchemy import select
         from sqlalchemy.orm import selectinload
 
         from db.models import Subscription
         from services.alerts.subscriptions import describe_subscription
 
-        subs = db.execute(select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.name)).scalars()
-        return self.render(request, "subscriptions.html", {"user": user, "csrf": ws.csrf, "subscriptions": [describe_subscription(s) for s in subs], "mutes": list_mutes(db)})
+        subs = db.execute(
+            select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.name)
+        ).scalars()
+        return self.render(
+            request,
+            "subscriptions.html",
+            {
+                "user": user,
+                "csrf": ws.csrf,
+                "subscriptions": [describe_subscription(s) for s in subs],
+                "mutes": list_mutes(db),
+            },
+        )
 
-    def email_link(self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None) -> Response:
+    def email_link(
+        self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
+    ) -> Response:
         from services.feedback.email_links import (
             LinkRefused,
             alert_email_recipients,
@@ -257,11 +352,22 @@ class WebApp:
             link = read_token(self.settings, token)
             target = target_of_alert(db, link.alert_id)
         except (LinkRefused, FeedbackError) as exc:
-            return self.render(request, "message.html", {"title": "Link not valid", "message": str(exc), "user": user, "csrf": ws.csrf}, 400)
+            return self.render(
+                request,
+                "message.html",
+                {"title": "Link not valid", "message": str(exc), "user": user, "csrf": ws.csrf},
+                400,
+            )
         from db.models import Article
 
         article = db.get(Article, target.article_id)
-        context = {"user": user, "csrf": ws.csrf, "link": link, "title": article.title if article else "", "done": False}
+        context = {
+            "user": user,
+            "csrf": ws.csrf,
+            "link": link,
+            "title": article.title if article else "",
+            "done": False,
+        }
         if form is None:
             return self.render(request, "email_confirm.html", context)
         who = alert_email_recipients(db, link.alert_id)
@@ -300,7 +406,10 @@ class WebApp:
         body = await request.body()  # the raw bytes: the signature covers exactly these
         try:
             key = verify_slack_request(
-                secret.get_secret_value(), request.headers.get("x-slack-request-timestamp"), request.headers.get("x-slack-signature"), body,
+                secret.get_secret_value(),
+                request.headers.get("x-slack-request-timestamp"),
+                request.headers.get("x-slack-signature"),
+                body,
             )
             interaction = parse_interaction(body)
         except SlackRequestRefused as exc:
@@ -312,7 +421,14 @@ class WebApp:
         def record() -> str | None:
             try:
                 with unit_of_work() as db:
-                    row = record_feedback(db, interaction.who, interaction.verdict, FeedbackSource.SLACK, target_of_alert(db, interaction.alert_id), request_key=key)
+                    row = record_feedback(
+                        db,
+                        interaction.who,
+                        interaction.verdict,
+                        FeedbackSource.SLACK,
+                        target_of_alert(db, interaction.alert_id),
+                        request_key=key,
+                    )
                     return "recorded" if row is not None else "replay"
             except FeedbackError as exc:
                 return str(exc)
@@ -321,8 +437,14 @@ class WebApp:
         if outcome == "replay":
             return Response(status_code=200)
         if outcome != "recorded":
-            return JSONResponse({"response_type": "ephemeral", "replace_original": False, "text": f"Not recorded: {outcome}"})
-        background = BackgroundTask(post_response, interaction.response_url, updated_message(interaction)) if interaction.response_url else None
+            return JSONResponse(
+                {"response_type": "ephemeral", "replace_original": False, "text": f"Not recorded: {outcome}"}
+            )
+        background = (
+            BackgroundTask(post_response, interaction.response_url, updated_message(interaction))
+            if interaction.response_url
+            else None
+        )
         return Response(status_code=200, background=background)
 
     # --- JSON API -------------------------------------------------------------------------------------
@@ -334,7 +456,11 @@ class WebApp:
             def run() -> Response:
                 with unit_of_work() as db:
                     if scheme.lower() != "bearer" or verify_token(db, token.strip()) is None:
-                        return JSONResponse({"error": "a valid bearer token is required"}, status_code=401, headers={"www-authenticate": "Bearer"})
+                        return JSONResponse(
+                            {"error": "a valid bearer token is required"},
+                            status_code=401,
+                            headers={"www-authenticate": "Bearer"},
+                        )
                     return JSONResponse(_jsonable(handler(request, db)))
 
             return await run_in_threadpool(run)
@@ -345,14 +471,24 @@ class WebApp:
         filters, problems = parse_filters(request.query_params)
         if problems:
             raise HTTPException(400, "; ".join(problems))
-        result = list_stories(db, filters, page=_int(request.query_params.get("page"), 1), per_page=_int(request.query_params.get("per_page"), 25))
+        result = list_stories(
+            db,
+            filters,
+            page=_int(request.query_params.get("page"), 1),
+            per_page=_int(request.query_params.get("per_page"), 25),
+        )
         return {"page": result.page, "has_next": result.has_next, "stories": [vars(s) for s in result.items]}
 
     def api_story(self, request: Request, db: Session) -> Any:
         detail = story_detail(db, _int(request.path_params["story_id"], 0))
         if detail is None:
             raise HTTPException(404, "no such story")
-        return {"story": vars(detail.summary), "articles": [vars(a) for a in detail.articles], "alerts": detail.alerts, "feedback": detail.feedback}
+        return {
+            "story": vars(detail.summary),
+            "articles": [vars(a) for a in detail.articles],
+            "alerts": detail.alerts,
+            "feedback": detail.feedback,
+        }
 
     def api_feedback(self, request: Request, db: Session) -> Any:
         return {"feedback": list_feedback(db, _int(request.query_params.get("limit"), 200))}
@@ -377,7 +513,9 @@ class WebApp:
             Route("/api/feedback", self.api(self.api_feedback)),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
-        return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], exception_handlers={HTTPException: self.http_error})
+        return Starlette(
+            routes=routes, middleware=[Middleware(SecurityHeaders)], exception_handlers={HTTPException: self.http_error}
+        )
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

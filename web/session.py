@@ -1,4 +1,5 @@
 """Signed session cookies (HttpOnly, SameSite=Lax, Secure over https), CSRF tokens and the login rate limit."""
+
 from __future__ import annotations
 
 import hmac
@@ -47,7 +48,13 @@ class SessionCodec:
             return
         value = self._serializer.dumps({"u": session.user_id, "p": session.fingerprint, "c": session.csrf})
         response.set_cookie(
-            COOKIE, str(value), max_age=self.max_age_s, httponly=True, samesite="lax", secure=secure or request.url.scheme == "https", path="/",
+            COOKIE,
+            str(value),
+            max_age=self.max_age_s,
+            httponly=True,
+            samesite="lax",
+            secure=secure or request.url.scheme == "https",
+            path="/",
         )
 
 

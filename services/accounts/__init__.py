@@ -1,4 +1,5 @@
 """People and programs that may use the web app: users with argon2id passwords, bearer API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +36,9 @@ class AccountError(ValueError):
 def _check_name(name: str, what: str) -> str:
     name = name.strip()
     if not _NAME.match(name):
-        raise AccountError(f"{what} {name!r}: use 1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+        raise AccountError(
+            f"{what} {name!r}: use 1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+        )
     return name
 
 

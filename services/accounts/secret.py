@@ -1,4 +1,5 @@
 """The web app's signing key: WEB_SECRET_KEY, required outside the demo (a SQLite database)."""
+
 from __future__ import annotations
 
 import os

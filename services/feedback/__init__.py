@@ -5,6 +5,7 @@ story, and the verdict. "relevant" / "not relevant" also become labels for the l
 (``labels``); "mute source" / "mute entity" stop the subscriptions that alerted the story from
 alerting on that source or entity again, from the next article on (``mutes``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -86,9 +87,11 @@ def target_of_article(session: Session, article_id: int) -> Target:
     article = session.get(Article, article_id)
     if article is None:
         raise FeedbackError(f"no article with id {article_id}")
-    subscriptions = sorted(
-        set(session.execute(select(Alert.subscription_id).where(Alert.story_id == article.story_id)).scalars())
-    ) if article.story_id is not None else []
+    subscriptions = (
+        sorted(set(session.execute(select(Alert.subscription_id).where(Alert.story_id == article.story_id)).scalars()))
+        if article.story_id is not None
+        else []
+    )
     return Target(article.id, article.story_id, subscriptions)
 
 
@@ -105,9 +108,10 @@ def record_feedback(
 ) -> Feedback | None:
     """Store the answer and apply it (label or mute). None when ``request_key`` was seen before (a replay)."""
     verdict, source = Verdict(verdict), FeedbackSource(source)
-    if request_key is not None and session.execute(
-        select(Feedback.id).where(Feedback.request_key == request_key)
-    ).first() is not None:
+    if (
+        request_key is not None
+        and session.execute(select(Feedback.id).where(Feedback.request_key == request_key)).first() is not None
+    ):
         return None
     article = session.get(Article, target.article_id)
     if article is None:
@@ -123,8 +127,13 @@ def record_feedback(
             raise FeedbackError("mute entity: name the entity")
         subject = entity.strip()[:200]
     row = Feedback(
-        who=who[:200], article_id=article.id, story_id=target.story_id or article.story_id, verdict=verdict.value,
-        source=source.value, subject=subject, request_key=request_key,
+        who=who[:200],
+        article_id=article.id,
+        story_id=target.story_id or article.story_id,
+        verdict=verdict.value,
+        source=source.value,
+        subject=subject,
+        request_key=request_key,
     )
     if now is not None:
         row.created_at = now
@@ -177,10 +186,13 @@ def muted(session: Session, subscription_id: int, feed_url: str | None, entities
 
 def list_mutes(session: Session) -> list[dict[str, object]]:
     rows = session.execute(
-        select(Mute, Subscription.name).join(Subscription, Subscription.id == Mute.subscription_id).order_by(Mute.created_at, Mute.id)
+        select(Mute, Subscription.name)
+        .join(Subscription, Subscription.id == Mute.subscription_id)
+        .order_by(Mute.created_at, Mute.id)
     ).all()
     return [
-        {"subscription": name, "kind": m.kind, "value": m.value, "by": m.created_by, "at": m.created_at} for m, name in rows
+        {"subscription": name, "kind": m.kind, "value": m.value, "by": m.created_by, "at": m.created_at}
+        for m, name in rows
     ]
 
 

@@ -5,6 +5,7 @@ every address of a channel, so the answer is credited to the alert's email recip
 it expires after EMAIL_LINK_DAYS. Opening it shows a confirmation page; only the confirming POST
 records (mail scanners that follow links record nothing). A link confirmed twice records once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,7 +52,11 @@ def feedback_link(settings: Settings, alert_id: int, verdict: Verdict) -> str | 
     return f"{settings.web_base_url}/feedback/email/{feedback_token(settings, alert_id, verdict)}"
 
 
-LINKED_VERDICTS = [(Verdict.RELEVANT, "Relevant"), (Verdict.NOT_RELEVANT, "Not relevant"), (Verdict.MUTE_SOURCE, "Mute this source")]
+LINKED_VERDICTS = [
+    (Verdict.RELEVANT, "Relevant"),
+    (Verdict.NOT_RELEVANT, "Not relevant"),
+    (Verdict.MUTE_SOURCE, "Mute this source"),
+]
 
 
 def _links(message: object, settings: Settings) -> list[tuple[str, str]]:
@@ -93,7 +98,8 @@ def read_token(settings: Settings, token: str) -> EmailFeedback:
         raise LinkRefused("this link is not valid") from None
     try:
         return EmailFeedback(
-            alert_id=int(data["a"]), verdict=Verdict(data["v"]),
+            alert_id=int(data["a"]),
+            verdict=Verdict(data["v"]),
             request_key=hashlib.sha256(("email:" + token).encode()).hexdigest(),
         )
     except (KeyError, TypeError, ValueError):

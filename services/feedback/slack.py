@@ -6,6 +6,7 @@ Request URL). A request is believed only when its ``X-Slack-Signature`` is the v
 of ``v0:{timestamp}:{raw body}`` under the signing secret and the timestamp is within five
 minutes (https://api.slack.com/authentication/verifying-requests-from-slack).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,7 +39,9 @@ class SlackRequestRefused(ValueError):
 
 
 def feedback_enabled(settings: Settings) -> bool:
-    return bool(settings.slack_signing_secret and settings.slack_signing_secret.get_secret_value() and settings.web_base_url)
+    return bool(
+        settings.slack_signing_secret and settings.slack_signing_secret.get_secret_value() and settings.web_base_url
+    )
 
 
 def feedback_blocks(alert_id: int, settings: Settings | None = None) -> list[dict[str, Any]]:
@@ -68,7 +71,9 @@ def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def verify_slack_request(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None) -> str:
+def verify_slack_request(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None
+) -> str:
     """Check signature and age over the raw body; returns a replay key (digest of the signature)."""
     if not timestamp or not signature:
         raise SlackRequestRefused("missing X-Slack-Request-Timestamp or X-Slack-Signature")
@@ -107,7 +112,9 @@ def parse_interaction(body: bytes) -> Interaction | None:
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return None
     actions = payload.get("actions") or []
-    action = next((a for a in actions if isinstance(a, dict) and str(a.get("action_id", "")).startswith(ACTION_PREFIX)), None)
+    action = next(
+        (a for a in actions if isinstance(a, dict) and str(a.get("action_id", "")).startswith(ACTION_PREFIX)), None
+    )
     if action is None:
         return None
     try:
@@ -123,7 +130,9 @@ def parse_interaction(body: bytes) -> Interaction | None:
         alert_id=alert_id,
         user_id=str(user.get("id") or ""),
         user_name=str(user.get("username") or user.get("name") or ""),
-        response_url=response_url if isinstance(response_url, str) and response_url.startswith(("https://", "http://")) else None,
+        response_url=response_url
+        if isinstance(response_url, str) and response_url.startswith(("https://", "http://"))
+        else None,
         blocks=[b for b in message.get("blocks") or [] if isinstance(b, dict)],
     )
 
@@ -132,7 +141,9 @@ def updated_message(interaction: Interaction) -> dict[str, Any]:
     """The original message without its buttons, with a line saying who answered what."""
     note = f"{interaction.verdict.phrase} by {interaction.who}"
     blocks = [b for b in interaction.blocks if b.get("type") != "actions"]
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note.replace("<", "&lt;").replace(">", "&gt;")}]})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": note.replace("<", "&lt;").replace(">", "&gt;")}]}
+    )
     return {"replace_original": True, "text": note, "blocks": blocks[:50]}
 
 

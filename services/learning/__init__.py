@@ -12,6 +12,7 @@ model, the lexicon alone's. The active model has seen most of those examples in 
 comparison favours keeping it: a candidate is promoted only when neither figure drops. `cnai model promote VERSION --force` overrides, and
 `cnai model rollback` reactivates the previously active model.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,12 +55,19 @@ class RetrainOutcome:
 
 def _figures(artefact: dict[str, Any], name: str) -> dict[str, float]:
     cv = artefact.get("cv", {}).get(name, {})
-    return {"precision": float(cv.get("precision", 0.0)), "recall": float(cv.get("recall", 0.0)), "f1": float(cv.get("f1", 0.0))}
+    return {
+        "precision": float(cv.get("precision", 0.0)),
+        "recall": float(cv.get("recall", 0.0)),
+        "f1": float(cv.get("f1", 0.0)),
+    }
 
 
 def active_model_row(session: Session) -> ClassifierModel | None:
     return session.execute(
-        select(ClassifierModel).where(ClassifierModel.status == ModelStatus.ACTIVE.value).order_by(ClassifierModel.promoted_at.desc()).limit(1)
+        select(ClassifierModel)
+        .where(ClassifierModel.status == ModelStatus.ACTIVE.value)
+        .order_by(ClassifierModel.promoted_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -71,10 +79,17 @@ def store_model(session: Session, artefact: dict[str, Any], now: datetime | None
     if existing is not None:
         return existing
     row = ClassifierModel(
-        version=version, artefact=data, status=ModelStatus.CANDIDATE.value,
-        metrics={**_figures(artefact, "blend"), "examples": int(artefact.get("examples", 0)), "relevant": int(artefact.get("relevant", 0)),
-                 "blend": float(artefact.get("blend", 0.0)), "lexicon_precision": _figures(artefact, "lexicon")["precision"],
-                 "lexicon_recall": _figures(artefact, "lexicon")["recall"]},
+        version=version,
+        artefact=data,
+        status=ModelStatus.CANDIDATE.value,
+        metrics={
+            **_figures(artefact, "blend"),
+            "examples": int(artefact.get("examples", 0)),
+            "relevant": int(artefact.get("relevant", 0)),
+            "blend": float(artefact.get("blend", 0.0)),
+            "lexicon_precision": _figures(artefact, "lexicon")["precision"],
+            "lexicon_recall": _figures(artefact, "lexicon")["recall"],
+        },
         created_at=now or datetime.now(timezone.utc),
     )
     session.add(row)
@@ -82,18 +97,29 @@ def store_model(session: Session, artefact: dict[str, Any], now: datetime | None
     return row
 
 
-def promotion_decision(candidate: dict[str, float], reference: dict[str, float] | None, lexicon: dict[str, float]) -> tuple[bool, str]:
+def promotion_decision(
+    candidate: dict[str, float], reference: dict[str, float] | None, lexicon: dict[str, float]
+) -> tuple[bool, str]:
     """Promote when neither precision nor recall drops below the reference (the active model, else the lexicon)."""
     against, name = (reference, "the active model") if reference else (lexicon, "the lexicon alone")
-    drops = [f"{k} {candidate[k]:.3f} < {against[k]:.3f}" for k in ("precision", "recall") if candidate[k] < against[k] - 1e-9]
+    drops = [
+        f"{k} {candidate[k]:.3f} < {against[k]:.3f}"
+        for k in ("precision", "recall")
+        if candidate[k] < against[k] - 1e-9
+    ]
     if drops:
         return False, f"not promoted: {', '.join(drops)} of {name}"
-    return True, f"promoted: P {candidate['precision']:.3f} R {candidate['recall']:.3f} (>= {name}: P {against['precision']:.3f} R {against['recall']:.3f})"
+    return (
+        True,
+        f"promoted: P {candidate['precision']:.3f} R {candidate['recall']:.3f} (>= {name}: P {against['precision']:.3f} R {against['recall']:.3f})",
+    )
 
 
 def activate(session: Session, row: ClassifierModel, note: str, now: datetime | None = None) -> None:
     now = now or datetime.now(timezone.utc)
-    for other in session.execute(select(ClassifierModel).where(ClassifierModel.status == ModelStatus.ACTIVE.value)).scalars():
+    for other in session.execute(
+        select(ClassifierModel).where(ClassifierModel.status == ModelStatus.ACTIVE.value)
+    ).scalars():
         if other.id != row.id:
             other.status = ModelStatus.RETIRED.value
     row.status, row.promoted_at, row.note = ModelStatus.ACTIVE.value, now, note
@@ -113,14 +139,17 @@ def model_figures(row: ClassifierModel, examples: list[Any]) -> dict[str, float]
     weight = float(artefact["blend"])
     probabilities = artefact["pipeline"].predict_proba([model_text(e.title, e.summary) for e in examples])[:, 1]
     predicted = [
-        (1 - weight) * lexicon_verdict(e.title, e.summary, e.lang, e.link, lexicon=lexicon).score + weight * float(p) >= threshold
+        (1 - weight) * lexicon_verdict(e.title, e.summary, e.lang, e.link, lexicon=lexicon).score + weight * float(p)
+        >= threshold
         for e, p in zip(examples, probabilities)
     ]
     metrics = compute_metrics([e.relevant for e in examples], predicted)
     return {"precision": metrics.precision, "recall": metrics.recall}
 
 
-def consider(session: Session, row: ClassifierModel, now: datetime | None = None, reference: dict[str, float] | None = None) -> RetrainOutcome:
+def consider(
+    session: Session, row: ClassifierModel, now: datetime | None = None, reference: dict[str, float] | None = None
+) -> RetrainOutcome:
     """Promote the candidate if it does not lose precision or recall against ``reference`` (default: the
     active model's own figures); else mark it rejected."""
     current = active_model_row(session)
@@ -145,16 +174,29 @@ def training_examples(session: Session, dev_file: Path | None) -> list[Any]:
     if dev_file is not None:
         from services.classify.evaluate import read_labelled
 
-        examples += [Example(i.title, i.summary, bool(i.relevant), i.lang, i.link) for i in read_labelled(dev_file) if i.relevant is not None]
+        examples += [
+            Example(i.title, i.summary, bool(i.relevant), i.lang, i.link)
+            for i in read_labelled(dev_file)
+            if i.relevant is not None
+        ]
     return examples
 
 
-def retrain(session: Session, dev_file: Path | None = None, *, min_new_labels: int = 1, folds: int = 5, now: datetime | None = None) -> RetrainOutcome:
+def retrain(
+    session: Session,
+    dev_file: Path | None = None,
+    *,
+    min_new_labels: int = 1,
+    folds: int = 5,
+    now: datetime | None = None,
+) -> RetrainOutcome:
     """Train on labels (+ dev file), store the model, promote it only if it loses neither precision nor recall."""
     from services.classify.learned import train
 
     labels = session.execute(select(func.count()).select_from(Label)).scalar_one()
-    last = session.execute(select(ClassifierModel).order_by(ClassifierModel.created_at.desc()).limit(1)).scalar_one_or_none()
+    last = session.execute(
+        select(ClassifierModel).order_by(ClassifierModel.created_at.desc()).limit(1)
+    ).scalar_one_or_none()
     if last is not None and labels - int(last.metrics.get("labels", 0)) < min_new_labels:
         return RetrainOutcome(None, False, f"skipped: fewer than {min_new_labels} new label(s) since {last.version}")
     examples = training_examples(session, dev_file)
@@ -165,7 +207,11 @@ def retrain(session: Session, dev_file: Path | None = None, *, min_new_labels: i
     row = store_model(session, artefact, now)
     current = active_model_row(session)
     reference = model_figures(current, examples) if current is not None and current.id != row.id else None
-    row.metrics = {**row.metrics, "labels": int(labels), **({"active_precision": reference["precision"], "active_recall": reference["recall"]} if reference else {})}
+    row.metrics = {
+        **row.metrics,
+        "labels": int(labels),
+        **({"active_precision": reference["precision"], "active_recall": reference["recall"]} if reference else {}),
+    }
     if row.status != ModelStatus.CANDIDATE.value:
         return RetrainOutcome(row, False, f"same artefact as {row.version} ({row.status})")
     outcome = consider(session, row, now, reference)
@@ -174,7 +220,11 @@ def retrain(session: Session, dev_file: Path | None = None, *, min_new_labels: i
 
 
 def list_models(session: Session) -> list[ClassifierModel]:
-    return list(session.execute(select(ClassifierModel).order_by(ClassifierModel.created_at.desc(), ClassifierModel.id.desc())).scalars())
+    return list(
+        session.execute(
+            select(ClassifierModel).order_by(ClassifierModel.created_at.desc(), ClassifierModel.id.desc())
+        ).scalars()
+    )
 
 
 def find_model(session: Session, version: str) -> ClassifierModel:
@@ -202,13 +252,21 @@ def rollback(session: Session) -> ClassifierModel | None:
         raise ModelError("no active model to roll back")
     previous = session.execute(
         select(ClassifierModel)
-        .where(ClassifierModel.status == ModelStatus.RETIRED.value, ClassifierModel.promoted_at.is_not(None), ClassifierModel.id != current.id)
+        .where(
+            ClassifierModel.status == ModelStatus.RETIRED.value,
+            ClassifierModel.promoted_at.is_not(None),
+            ClassifierModel.id != current.id,
+        )
         .order_by(ClassifierModel.promoted_at.desc())
         .limit(1)
     ).scalar_one_or_none()
     current.status, current.note = ModelStatus.REJECTED.value, "rolled back"
     if previous is not None:
-        previous.status, previous.promoted_at, previous.note = ModelStatus.ACTIVE.value, datetime.now(timezone.utc), f"reactivated by rollback of {current.version}"
+        previous.status, previous.promoted_at, previous.note = (
+            ModelStatus.ACTIVE.value,
+            datetime.now(timezone.utc),
+            f"reactivated by rollback of {current.version}",
+        )
     session.flush()
     return previous
 

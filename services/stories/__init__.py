@@ -6,6 +6,7 @@ English words and Chinese runs in titles and summaries: on PostgreSQL through
 ``search_articles()`` (full text + Han bigram index, migration 0004); on SQLite every term must
 appear as a substring (LIKE; case-insensitive for Latin letters).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from db.models import (
     Alert,
@@ -105,7 +107,10 @@ def _search_condition(q: str, dialect: str) -> ColumnElement[bool]:
         return Story.id.in_(hits)
     terms = [t for t in re.split(r"\s+", _HAN.sub(lambda m: f" {m.group(0)} ", q)) if t.strip('"')]
     body = func.coalesce(Article.title, "") + literal("\n") + func.coalesce(Article.summary, "")
-    conditions = [body.like("%" + t.strip('"').replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", escape="\\") for t in terms]
+    conditions = [
+        body.like("%" + t.strip('"').replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", escape="\\")
+        for t in terms
+    ]
     return exists(select(Article.id).where(Article.story_id == Story.id, *conditions))
 
 
@@ -132,7 +137,7 @@ def _classification_conditions(filters: StoryFilters, dialect: str) -> list[Colu
     return conditions
 
 
-def story_query(filters: StoryFilters, dialect: str):  # type: ignore[no-untyped-def]
+def story_query(filters: StoryFilters, dialect: str) -> Select[int, datetime]:
     """SELECT of the matching story ids, newest first."""
     query = select(Story.id, Story.first_seen_at)
     if filters.show == Show.ALERTED:
@@ -147,7 +152,9 @@ def story_query(filters: StoryFilters, dialect: str):  # type: ignore[no-untyped
         # sooner; measured with bench/web_stories.py.)
         matching = select(Article.story_id).where(*article_conditions)
         if classification_conditions:
-            matching = matching.join(Classification, Classification.article_id == Article.id).where(*classification_conditions)
+            matching = matching.join(Classification, Classification.article_id == Article.id).where(
+                *classification_conditions
+            )
         found = matching.cte("matching").prefix_with("MATERIALIZED")
         query = query.where(Story.id.in_(select(found.c.story_id)))
     elif classification_conditions:
@@ -183,7 +190,13 @@ def summarise(session: Session, story_ids: list[int]) -> list[StorySummary]:
         return []
     stories = {s.id: s for s in session.execute(select(Story).where(Story.id.in_(story_ids))).scalars()}
     summaries = {
-        sid: StorySummary(id=sid, title=s.title, first_seen_at=s.first_seen_at, last_seen_at=s.last_seen_at, article_count=s.article_count)
+        sid: StorySummary(
+            id=sid,
+            title=s.title,
+            first_seen_at=s.first_seen_at,
+            last_seen_at=s.last_seen_at,
+            article_count=s.article_count,
+        )
         for sid, s in stories.items()
     }
     rows = session.execute(
@@ -241,45 +254,84 @@ def story_detail(session: Session, story_id: int) -> StoryDetail | None:
         return None
     articles: list[ArticleDetail] = []
     for article, feed in session.execute(
-        select(Article, Feed).outerjoin(Feed, Feed.id == Article.feed_id).where(Article.story_id == story_id).order_by(Article.published_at, Article.id)
+        select(Article, Feed)
+        .outerjoin(Feed, Feed.id == Article.feed_id)
+        .where(Article.story_id == story_id)
+        .order_by(Article.published_at, Article.id)
     ):
         history = [
             {
-                "version": c.classifier_version, "relevant": c.relevant, "score": c.score, "topics": c.topics, "entities": c.entities,
-                "reasons": c.reasons, "priority": getattr(c, "priority", None),
-                "reader_reasons": getattr(c, "reader_reasons", None) or [], "at": c.created_at,
+                "version": c.classifier_version,
+                "relevant": c.relevant,
+                "score": c.score,
+                "topics": c.topics,
+                "entities": c.entities,
+                "reasons": c.reasons,
+                "priority": getattr(c, "priority", None),
+                "reader_reasons": getattr(c, "reader_reasons", None) or [],
+                "at": c.created_at,
             }
             for c in session.execute(
-                select(Classification).where(Classification.article_id == article.id).order_by(Classification.created_at, Classification.id)
+                select(Classification)
+                .where(Classification.article_id == article.id)
+                .order_by(Classification.created_at, Classification.id)
             ).scalars()
         ]
         articles.append(
             ArticleDetail(
-                id=article.id, title=article.title, url=article.url, source=(feed.title or feed.url) if feed else None,
-                feed_url=feed.url if feed else None, language=article.language, published_at=article.published_at,
-                fetched_at=article.fetched_at, summary=article.summary or "", classifications=history,
+                id=article.id,
+                title=article.title,
+                url=article.url,
+                source=(feed.title or feed.url) if feed else None,
+                feed_url=feed.url if feed else None,
+                language=article.language,
+                published_at=article.published_at,
+                fetched_at=article.fetched_at,
+                summary=article.summary or "",
+                classifications=history,
             )
         )
     alerts = []
     for alert, subscription in session.execute(
-        select(Alert, Subscription.name).join(Subscription, Subscription.id == Alert.subscription_id).where(Alert.story_id == story_id).order_by(Alert.id)
+        select(Alert, Subscription.name)
+        .join(Subscription, Subscription.id == Alert.subscription_id)
+        .where(Alert.story_id == story_id)
+        .order_by(Alert.id)
     ):
-        deliveries = session.execute(select(Delivery).where(Delivery.alert_id == alert.id).order_by(Delivery.id)).scalars()
+        deliveries = session.execute(
+            select(Delivery).where(Delivery.alert_id == alert.id).order_by(Delivery.id)
+        ).scalars()
         alerts.append(
             {
-                "id": alert.id, "subscription": subscription, "status": alert.status, "created_at": alert.created_at,
+                "id": alert.id,
+                "subscription": subscription,
+                "status": alert.status,
+                "created_at": alert.created_at,
                 "deliveries": [
-                    {"channel": d.channel.name, "kind": d.channel.kind, "status": d.status, "sent_at": d.sent_at, "attempts": d.attempts}
+                    {
+                        "channel": d.channel.name,
+                        "kind": d.channel.kind,
+                        "status": d.status,
+                        "sent_at": d.sent_at,
+                        "attempts": d.attempts,
+                    }
                     for d in deliveries
                 ],
             }
         )
     feedback: list[dict[str, object]] = [
         {"who": f.who, "verdict": f.verdict, "source": f.source, "subject": f.subject, "at": f.created_at}
-        for f in session.execute(select(Feedback).where(Feedback.story_id == story_id).order_by(Feedback.created_at)).scalars()
+        for f in session.execute(
+            select(Feedback).where(Feedback.story_id == story_id).order_by(Feedback.created_at)
+        ).scalars()
     ]
     return StoryDetail(summary=found[0], articles=articles, alerts=alerts, feedback=feedback)
 
 
 def feed_choices(session: Session) -> list[tuple[int, str]]:
-    return [(fid, title or url) for fid, title, url in session.execute(select(Feed.id, Feed.title, Feed.url).order_by(func.lower(func.coalesce(Feed.title, Feed.url))))]
+    return [
+        (fid, title or url)
+        for fid, title, url in session.execute(
+            select(Feed.id, Feed.title, Feed.url).order_by(func.lower(func.coalesce(Feed.title, Feed.url)))
+        )
+    ]

@@ -1,4 +1,5 @@
 """Real `cnai web` processes on free ports, real HTTP clients, and the Slack stand-in."""
+
 from __future__ import annotations
 
 import json
@@ -26,15 +27,21 @@ SECRET_KEY = "test-web-secret-key-0123456789abcdef"
 PASSWORD = "correct horse battery"
 
 
-def cnai(env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CNAI, *args], env=env, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+def cnai(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CNAI, *args], env=env, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+    )
 
 
 class WebServer:
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.port = free_port()
         self.env = env
-        self.process = ServiceProcess(f"web-{self.port}", [*CNAI, "web", "--host", "127.0.0.1", "--port", str(self.port)], env, log_dir)
+        self.process = ServiceProcess(
+            f"web-{self.port}", [*CNAI, "web", "--host", "127.0.0.1", "--port", str(self.port)], env, log_dir
+        )
 
     @property
     def url(self) -> str:
@@ -53,8 +60,12 @@ class WebServer:
 def web_env(tmp_path: Path) -> dict[str, str]:
     """A fresh, migrated SQLite database; the environment for every `cnai` process of the test."""
     env = service_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'cnai.db'}", WEB_SECRET_KEY=SECRET_KEY, LOG_LEVEL="INFO",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET, FETCH_ALLOW_FILE_URLS="true", METRICS_PORT="0",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cnai.db'}",
+        WEB_SECRET_KEY=SECRET_KEY,
+        LOG_LEVEL="INFO",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        FETCH_ALLOW_FILE_URLS="true",
+        METRICS_PORT="0",
     )
     result = cnai(env, "db", "upgrade")
     assert result.returncode == 0, result.stderr
@@ -92,16 +103,22 @@ def add_user(env: dict[str, str], name: str, role: str = "reader", password: str
     assert result.returncode == 0, result.stderr
 
 
-def slack_post(client: httpx.Client, payload: dict, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> httpx.Response:
+def slack_post(
+    client: httpx.Client, payload: dict, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> httpx.Response:
     """POST an interaction as Slack does: form-encoded ``payload``, v0 signature over the raw body."""
     from services.feedback.slack import slack_signature
 
     body = urlencode({"payload": json.dumps(payload)}).encode()
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     return client.post(
-        "/slack/interactions", content=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
-                 "X-Slack-Signature": slack_signature(secret, stamp, body)},
+        "/slack/interactions",
+        content=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": slack_signature(secret, stamp, body),
+        },
     )
 
 

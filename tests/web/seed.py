@@ -1,4 +1,5 @@
 """Stories written straight through the models, for web and service tests (our own invented texts)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -53,7 +54,9 @@ def ensure_feed(session: Session, url: str) -> Feed:
     return feed
 
 
-def ensure_subscription(session: Session, name: str = "default", channel_kind: str = "email", target: str = "desk@example.org") -> Subscription:
+def ensure_subscription(
+    session: Session, name: str = "default", channel_kind: str = "email", target: str = "desk@example.org"
+) -> Subscription:
     subscription = session.query(Subscription).filter_by(name=name).one_or_none()
     if subscription is None:
         channel = Channel(name=f"{name}-{channel_kind}", kind=channel_kind, target=target)
@@ -72,24 +75,50 @@ def seed_story(session: Session, spec: StorySpec) -> Seeded:
     session.add(story)
     session.flush()
     article = Article(
-        feed_id=feed.id, story_id=story.id, title=spec.title, summary=spec.summary, language=spec.language, published_at=at, fetched_at=at,
-        url=f"https://news.example.org/{story.id}", canonical_url=f"https://news.example.org/{story.id}",
+        feed_id=feed.id,
+        story_id=story.id,
+        title=spec.title,
+        summary=spec.summary,
+        language=spec.language,
+        published_at=at,
+        fetched_at=at,
+        url=f"https://news.example.org/{story.id}",
+        canonical_url=f"https://news.example.org/{story.id}",
         fingerprint=hashlib.sha256(f"{spec.title}|{spec.summary}|{story.id}".encode()).hexdigest(),
     )
     session.add(article)
     session.flush()
-    session.add(Classification(
-        article_id=article.id, classifier_version="test", relevant=spec.relevant, score=spec.score, topics=spec.topics,
-        entities=spec.entities, reasons=["invented for a test"], created_at=at,
-    ))
+    session.add(
+        Classification(
+            article_id=article.id,
+            classifier_version="test",
+            relevant=spec.relevant,
+            score=spec.score,
+            topics=spec.topics,
+            entities=spec.entities,
+            reasons=["invented for a test"],
+            created_at=at,
+        )
+    )
     alert_id = None
     if spec.alerted:
         subscription = ensure_subscription(session)
-        alert = Alert(story_id=story.id, article_id=article.id, subscription_id=subscription.id, status="sent", created_at=at)
+        alert = Alert(
+            story_id=story.id, article_id=article.id, subscription_id=subscription.id, status="sent", created_at=at
+        )
         session.add(alert)
         session.flush()
         for link in session.query(SubscriptionChannel).filter_by(subscription_id=subscription.id):
-            session.add(Delivery(alert_id=alert.id, channel_id=link.channel_id, status="sent", attempts=1, next_attempt_at=at, sent_at=at))
+            session.add(
+                Delivery(
+                    alert_id=alert.id,
+                    channel_id=link.channel_id,
+                    status="sent",
+                    attempts=1,
+                    next_attempt_at=at,
+                    sent_at=at,
+                )
+            )
         alert_id = alert.id
     session.flush()
     return Seeded(story.id, article.id, feed.id, alert_id)

@@ -3,6 +3,7 @@
 Needs the Debian packages chromium and chromium-driver (`.ci/run` installs them); nothing is
 downloaded at run time. Skipped loudly without them, and a failure under CI=true.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,13 @@ def browser() -> Iterator[object]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1200,900",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
@@ -46,9 +53,18 @@ def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ign
     from selenium.webdriver.support.ui import Select
 
     with unit_of_work(web_env["DATABASE_URL"]) as session:
-        english = seed_story(session, StorySpec("Invented agency publishes model audit guide", entities=["Example Agency"], hours=1))
-        seed_story(session, StorySpec("示例机构发布人工智能安全评估指南", "大模型评估要求。", language="zh-Hans", hours=2))
-        seed_story(session, StorySpec("示例公司发布新的开源模型", "开源社区反响热烈。", language="zh-Hans", topics=["model_releases"], hours=3))
+        english = seed_story(
+            session, StorySpec("Invented agency publishes model audit guide", entities=["Example Agency"], hours=1)
+        )
+        seed_story(
+            session, StorySpec("示例机构发布人工智能安全评估指南", "大模型评估要求。", language="zh-Hans", hours=2)
+        )
+        seed_story(
+            session,
+            StorySpec(
+                "示例公司发布新的开源模型", "开源社区反响热烈。", language="zh-Hans", topics=["model_releases"], hours=3
+            ),
+        )
     dispose_engines()
     add_user(web_env, "alice")
     server = start_web(web_env)
@@ -67,7 +83,11 @@ def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ign
     def listed() -> list[str]:
         return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#stories li.story a.title")]
 
-    assert listed() == ["示例公司发布新的开源模型", "示例机构发布人工智能安全评估指南", "Invented agency publishes model audit guide"]
+    assert listed() == [
+        "示例公司发布新的开源模型",
+        "示例机构发布人工智能安全评估指南",
+        "Invented agency publishes model audit guide",
+    ]
     Select(driver.find_element(By.ID, "language")).select_by_value("en")
     driver.find_element(By.ID, "apply").click()
     assert listed() == ["Invented agency publishes model audit guide"]
@@ -85,4 +105,6 @@ def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ign
     driver.find_element(By.ID, "fb-not_relevant").click()
     assert "recorded" in driver.find_element(By.ID, "notice").text
     rows = feedback_rows(web_env)
-    assert [(r["who"], r["verdict"], r["source"], r["story_id"]) for r in rows] == [("alice", "not_relevant", "web", english.story_id)]
+    assert [(r["who"], r["verdict"], r["source"], r["story_id"]) for r in rows] == [
+        ("alice", "not_relevant", "web", english.story_id)
+    ]

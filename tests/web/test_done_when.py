@@ -4,6 +4,7 @@ Fresh SQLite database, the bundled sample feeds polled with a Slack channel; a r
 `cnai users add`; `cnai web` serving; the stories page refused to anonymous visitors and to a wrong
 password, shown after a login through the form; a Slack alert's button posted back as Slack would.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -35,7 +36,13 @@ def _button(message: dict, action: str) -> dict:
 
 def test_done_when_path(web_env, start_web, http_server, slack, tmp_path):  # type: ignore[no-untyped-def]
     # a burst threshold above the sample size: one message per alert (a folded digest carries no buttons)
-    env = {**web_env, "SLACK_WEBHOOK_URL": slack.url, "WEB_BASE_URL": "http://127.0.0.1:1", "ALERT_BURST_THRESHOLD": "1000", "ALERT_PACE_SECONDS": "0"}
+    env = {
+        **web_env,
+        "SLACK_WEBHOOK_URL": slack.url,
+        "WEB_BASE_URL": "http://127.0.0.1:1",
+        "ALERT_BURST_THRESHOLD": "1000",
+        "ALERT_PACE_SECONDS": "0",
+    }
     assert cnai(env, "feeds", "import", str(REPO_ROOT / "config/samples/feeds.yaml")).returncode == 0
     poll = cnai(env, "poll", "--all", timeout=300)
     assert poll.returncode == 0, poll.stderr[-2000:]
@@ -43,15 +50,24 @@ def test_done_when_path(web_env, start_web, http_server, slack, tmp_path):  # ty
     message = slack.accepted[0]
     not_relevant = _button(message, "cnai_feedback_not_relevant")
     assert {b["action_id"] for b in next(b for b in message["blocks"] if b["type"] == "actions")["elements"]} == {
-        "cnai_feedback_relevant", "cnai_feedback_not_relevant", "cnai_feedback_mute_source"}
+        "cnai_feedback_relevant",
+        "cnai_feedback_not_relevant",
+        "cnai_feedback_mute_source",
+    }
 
     add_user(env, "alice")
     server = start_web(env)
     database = env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as db:
-        alerted = [row[0] for row in db.execute(
-            "SELECT s.title FROM stories s WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = s.id) ORDER BY s.first_seen_at DESC, s.id DESC")]
-        alert_article = db.execute("SELECT article_id FROM alerts WHERE id = ?", (int(not_relevant["value"]),)).fetchone()[0]
+        alerted = [
+            row[0]
+            for row in db.execute(
+                "SELECT s.title FROM stories s WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = s.id) ORDER BY s.first_seen_at DESC, s.id DESC"
+            )
+        ]
+        alert_article = db.execute(
+            "SELECT article_id FROM alerts WHERE id = ?", (int(not_relevant["value"]),)
+        ).fetchone()[0]
     assert alerted
 
     with server.client() as client:
@@ -72,7 +88,10 @@ def test_done_when_path(web_env, start_web, http_server, slack, tmp_path):  # ty
         page = client.get("/stories")
         assert page.status_code == 200
         shown = alerted[:25]
-        positions = [page.text.find(title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&#34;").replace("'", "&#39;")) for title in shown]
+        positions = [
+            page.text.find(title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&#34;").replace("'", "&#39;"))
+            for title in shown
+        ]
         assert all(p >= 0 for p in positions), "an alerted story is missing from /stories"
         assert positions == sorted(positions), "stories are not newest first"
 
@@ -85,8 +104,11 @@ def test_done_when_path(web_env, start_web, http_server, slack, tmp_path):  # ty
 
     http_server.routes["/slack/response"] = response_url
     payload = {
-        "type": "block_actions", "user": {"id": "U024BE7LH", "username": "carol", "name": "carol"},
-        "response_url": http_server.url("/slack/response"), "actions": [not_relevant], "message": message,
+        "type": "block_actions",
+        "user": {"id": "U024BE7LH", "username": "carol", "name": "carol"},
+        "response_url": http_server.url("/slack/response"),
+        "actions": [not_relevant],
+        "message": message,
     }
     with server.client() as client:
         assert slack_post(client, payload, secret="not-the-secret").status_code == 401
@@ -107,5 +129,10 @@ def test_done_when_path(web_env, start_web, http_server, slack, tmp_path):  # ty
     rows = feedback_rows(env)
     assert len(rows) == 1
     row = rows[0]
-    assert (row["who"], row["verdict"], row["source"], row["article_id"]) == ("@carol", "not_relevant", "slack", alert_article)
+    assert (row["who"], row["verdict"], row["source"], row["article_id"]) == (
+        "@carol",
+        "not_relevant",
+        "slack",
+        alert_article,
+    )
     assert row["story_id"] and row["created_at"]

@@ -1,4 +1,5 @@
 """Feedback becomes labels and mutes; mutes stop a subscription's next alert at once; replays record nothing."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -26,7 +27,10 @@ def verdict(entities: list[str]) -> SimpleNamespace:
 
 
 def new_article(session, feed: str, entities: list[str], hours: int):  # type: ignore[no-untyped-def]
-    seeded = seed_story(session, StorySpec(f"Fresh item {hours} on model rules", feed=feed, entities=entities, hours=hours, alerted=False))
+    seeded = seed_story(
+        session,
+        StorySpec(f"Fresh item {hours} on model rules", feed=feed, entities=entities, hours=hours, alerted=False),
+    )
     return session.get(Article, seeded.article_id)
 
 
@@ -34,33 +38,76 @@ def test_labels_mutes_and_replays(sqlite_url, env):  # type: ignore[no-untyped-d
     env.setenv("DATABASE_URL", sqlite_url)
     with unit_of_work() as session:
         other = ensure_subscription(session, "other-desk", "console", "stdout")
-        first = seed_story(session, StorySpec("Draft rules on model registration", entities=["Example Ministry"], feed="https://a.example.org/rss"))
-        record_feedback(session, "alice", Verdict.NOT_RELEVANT, FeedbackSource.WEB, target_of_story(session, first.story_id))
+        first = seed_story(
+            session,
+            StorySpec(
+                "Draft rules on model registration", entities=["Example Ministry"], feed="https://a.example.org/rss"
+            ),
+        )
+        record_feedback(
+            session, "alice", Verdict.NOT_RELEVANT, FeedbackSource.WEB, target_of_story(session, first.story_id)
+        )
         labels = list(session.execute(select(Label.article_id, Label.relevant)))
         assert labels == [(first.article_id, False)]
 
         key = "k" * 64
-        assert record_feedback(session, "@bob", Verdict.MUTE_SOURCE, FeedbackSource.SLACK, target_of_alert(session, first.alert_id), request_key=key)
-        assert record_feedback(session, "@bob", Verdict.MUTE_SOURCE, FeedbackSource.SLACK, target_of_alert(session, first.alert_id), request_key=key) is None
+        assert record_feedback(
+            session,
+            "@bob",
+            Verdict.MUTE_SOURCE,
+            FeedbackSource.SLACK,
+            target_of_alert(session, first.alert_id),
+            request_key=key,
+        )
+        assert (
+            record_feedback(
+                session,
+                "@bob",
+                Verdict.MUTE_SOURCE,
+                FeedbackSource.SLACK,
+                target_of_alert(session, first.alert_id),
+                request_key=key,
+            )
+            is None
+        )
         mutes = list(session.execute(select(Mute.subscription_id, Mute.kind, Mute.value)))
         default_id = session.execute(select(Alert.subscription_id).where(Alert.id == first.alert_id)).scalar_one()
         assert mutes == [(default_id, "source", "https://a.example.org/rss")]
 
         muted_source = new_article(session, "https://a.example.org/rss", [], 10)
         created = queue_alerts(session, muted_source, verdict([]), muted_source.published_at)
-        assert [a.subscription_id for a in created] == [other.id], "the muting subscription must not alert; the other still does"
+        assert [a.subscription_id for a in created] == [other.id], (
+            "the muting subscription must not alert; the other still does"
+        )
 
-        record_feedback(session, "carol", Verdict.MUTE_ENTITY, FeedbackSource.WEB, target_of_story(session, first.story_id), entity="Example Ministry")
+        record_feedback(
+            session,
+            "carol",
+            Verdict.MUTE_ENTITY,
+            FeedbackSource.WEB,
+            target_of_story(session, first.story_id),
+            entity="Example Ministry",
+        )
         muted_entity = new_article(session, "https://b.example.org/rss", ["example ministry"], 11)
-        assert [a.subscription_id for a in queue_alerts(session, muted_entity, verdict(["example ministry"]), muted_entity.published_at)] == [other.id]
+        assert [
+            a.subscription_id
+            for a in queue_alerts(session, muted_entity, verdict(["example ministry"]), muted_entity.published_at)
+        ] == [other.id]
         free = new_article(session, "https://b.example.org/rss", ["Someone Else"], 12)
-        assert {a.subscription_id for a in queue_alerts(session, free, verdict(["Someone Else"]), free.published_at)} == {default_id, other.id}
+        assert {
+            a.subscription_id for a in queue_alerts(session, free, verdict(["Someone Else"]), free.published_at)
+        } == {default_id, other.id}
 
         with pytest.raises(FeedbackError):
-            record_feedback(session, "carol", Verdict.MUTE_ENTITY, FeedbackSource.WEB, target_of_story(session, first.story_id))
+            record_feedback(
+                session, "carol", Verdict.MUTE_ENTITY, FeedbackSource.WEB, target_of_story(session, first.story_id)
+            )
         with pytest.raises(FeedbackError):
             target_of_alert(session, 999999)
         rows = list_feedback(session)
         assert [(r["who"], r["verdict"], r["source"]) for r in rows] == [
-            ("carol", "mute_entity", "web"), ("@bob", "mute_source", "slack"), ("alice", "not_relevant", "web")]
+            ("carol", "mute_entity", "web"),
+            ("@bob", "mute_source", "slack"),
+            ("alice", "not_relevant", "web"),
+        ]
         assert session.execute(select(func.count()).select_from(Label)).scalar_one() == 1

@@ -1,4 +1,5 @@
 """Learned-model versions in the database: retrain from labels, promote only without loss, rollback, serve to workers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,10 +20,22 @@ from services.learning import (
 from tests.web.conftest import cnai
 from tests.web.seed import StorySpec, seed_story
 
-ON_BEAT = ["Beijing regulator issues generative AI filing rules", "国家网信办发布大模型备案新规", "Chinese lab releases open-weight language model",
-           "工信部推动人工智能算力建设", "Export controls on AI accelerators to China tightened", "深度求索发布新一代推理模型"]
-OFF_BEAT = ["Local bakery wins national bread prize", "城市公园新增健身步道", "Football club signs new striker",
-            "春季花卉展在市中心开幕", "Ferry timetable changes for the summer", "地铁新线路通车试运营"]
+ON_BEAT = [
+    "Beijing regulator issues generative AI filing rules",
+    "国家网信办发布大模型备案新规",
+    "Chinese lab releases open-weight language model",
+    "工信部推动人工智能算力建设",
+    "Export controls on AI accelerators to China tightened",
+    "深度求索发布新一代推理模型",
+]
+OFF_BEAT = [
+    "Local bakery wins national bread prize",
+    "城市公园新增健身步道",
+    "Football club signs new striker",
+    "春季花卉展在市中心开幕",
+    "Ferry timetable changes for the summer",
+    "地铁新线路通车试运营",
+]
 
 
 def test_promotion_rule() -> None:

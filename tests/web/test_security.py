@@ -1,5 +1,6 @@
 """Security from outside, against real `cnai web` processes: CSRF, sessions, rate limit, cookies,
 the secret key, the trusted proxy header, API tokens, email links and mail scanners."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,20 +40,31 @@ def test_csrf_sessions_and_password_change(web_env, start_web):  # type: ignore[
         assert page.status_code == 200 and "Invented rules on model audits" in page.text
         forged = client.post(f"/stories/{seeded.story_id}/feedback", data={"verdict": "relevant"})
         assert forged.status_code == 403
-        wrong = client.post(f"/stories/{seeded.story_id}/feedback", data={"verdict": "relevant", "csrf_token": "x" * 32})
+        wrong = client.post(
+            f"/stories/{seeded.story_id}/feedback", data={"verdict": "relevant", "csrf_token": "x" * 32}
+        )
         assert wrong.status_code == 403
         assert feedback_rows(web_env) == []
-        good = client.post(f"/stories/{seeded.story_id}/feedback", data={"verdict": "relevant", "csrf_token": csrf_of(page.text)})
+        good = client.post(
+            f"/stories/{seeded.story_id}/feedback", data={"verdict": "relevant", "csrf_token": csrf_of(page.text)}
+        )
         assert good.status_code == 303
         rows = feedback_rows(web_env)
-        assert [(r["who"], r["verdict"], r["source"], r["story_id"]) for r in rows] == [("alice", "relevant", "web", seeded.story_id)]
+        assert [(r["who"], r["verdict"], r["source"], r["story_id"]) for r in rows] == [
+            ("alice", "relevant", "web", seeded.story_id)
+        ]
 
         # Another client has no session: the cookie is what logs in, and it cannot be forged.
         with server.client() as stranger:
             stranger.cookies.set("cnai_session", client.cookies["cnai_session"][:-2] + "xx")
             assert stranger.get("/stories").status_code == 303
         # Changing the password ends existing sessions.
-        assert cnai(web_env, "users", "set-password", "alice", "--password-stdin", stdin="another long password\n").returncode == 0
+        assert (
+            cnai(
+                web_env, "users", "set-password", "alice", "--password-stdin", stdin="another long password\n"
+            ).returncode
+            == 0
+        )
         assert client.get("/stories").status_code == 303
         assert login(client, "alice", "another long password").status_code == 303
         page = client.get("/stories")
@@ -165,6 +177,8 @@ def test_email_links_confirmation_scanner_expiry(web_env, start_web):  # type: i
     assert [(r["who"], r["verdict"], r["source"]) for r in rows] == [("desk@example.org", "not_relevant", "email")]
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert httpx.get(server.url + tampered, timeout=10).status_code == 400
-    old = URLSafeTimedSerializer(SECRET_KEY, salt=SALT, signer=_OldSigner).dumps({"a": seeded.alert_id, "v": "relevant", "n": "1"})
+    old = URLSafeTimedSerializer(SECRET_KEY, salt=SALT, signer=_OldSigner).dumps(
+        {"a": seeded.alert_id, "v": "relevant", "n": "1"}
+    )
     expired = httpx.get(server.url + f"/feedback/email/{old}", timeout=10)
     assert expired.status_code == 400 and "expired" in expired.text

@@ -1,4 +1,5 @@
 """The story list's filters, bilingual search, order and paging, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,16 +11,53 @@ from services.stories import Show, StoryFilters, list_stories, story_detail
 from tests.web.seed import BASE_TIME, StorySpec, seed_story
 
 SPECS = [
-    StorySpec("Regulator drafts labelling rules for synthetic media", "Providers must watermark generated content.",
-              topics=["regulation"], entities=["Cyberspace Administration of China"], hours=1),
-    StorySpec("国家网信办发布生成式人工智能服务备案公告", "新一批大模型完成备案。", language="zh-Hans",
-              topics=["regulation"], entities=["Cyberspace Administration of China"], hours=2, feed="https://cn.example.org/rss"),
-    StorySpec("Chip export controls tightened for accelerator cards", "New licence rules hit datacentre GPUs.",
-              topics=["chips_and_export_controls"], entities=["Nvidia"], hours=3),
-    StorySpec("某实验室开源新的推理模型", "模型在数学基准上表现突出。", language="zh-Hant", topics=["model_releases"],
-              entities=["DeepSeek"], hours=4, feed="https://cn.example.org/rss"),
-    StorySpec("Gardening tips for the weekend", "Nothing to do with models.", relevant=False, topics=[], alerted=False, hours=5),
-    StorySpec("Provincial compute vouchers announced", "Subsidies for computing power.", topics=["compute_and_infrastructure"], hours=6, alerted=False),
+    StorySpec(
+        "Regulator drafts labelling rules for synthetic media",
+        "Providers must watermark generated content.",
+        topics=["regulation"],
+        entities=["Cyberspace Administration of China"],
+        hours=1,
+    ),
+    StorySpec(
+        "国家网信办发布生成式人工智能服务备案公告",
+        "新一批大模型完成备案。",
+        language="zh-Hans",
+        topics=["regulation"],
+        entities=["Cyberspace Administration of China"],
+        hours=2,
+        feed="https://cn.example.org/rss",
+    ),
+    StorySpec(
+        "Chip export controls tightened for accelerator cards",
+        "New licence rules hit datacentre GPUs.",
+        topics=["chips_and_export_controls"],
+        entities=["Nvidia"],
+        hours=3,
+    ),
+    StorySpec(
+        "某实验室开源新的推理模型",
+        "模型在数学基准上表现突出。",
+        language="zh-Hant",
+        topics=["model_releases"],
+        entities=["DeepSeek"],
+        hours=4,
+        feed="https://cn.example.org/rss",
+    ),
+    StorySpec(
+        "Gardening tips for the weekend",
+        "Nothing to do with models.",
+        relevant=False,
+        topics=[],
+        alerted=False,
+        hours=5,
+    ),
+    StorySpec(
+        "Provincial compute vouchers announced",
+        "Subsidies for computing power.",
+        topics=["compute_and_infrastructure"],
+        hours=6,
+        alerted=False,
+    ),
 ]
 
 
@@ -48,7 +86,10 @@ def test_filters_search_order(seeded):  # type: ignore[no-untyped-def]
     assert titles(url, language="zh") == [t[3], t[1]]
     assert titles(url, language="zh-Hant") == [t[3]]
     assert titles(url, feed_id=ids[1].feed_id) == [t[3], t[1]]
-    assert titles(url, since=BASE_TIME + timedelta(hours=2), until=BASE_TIME + timedelta(hours=3, minutes=30)) == [t[2], t[1]]
+    assert titles(url, since=BASE_TIME + timedelta(hours=2), until=BASE_TIME + timedelta(hours=3, minutes=30)) == [
+        t[2],
+        t[1],
+    ]
     # English words (stemmed on PostgreSQL: "controls" finds "control"-less text only with the same stem)
     assert titles(url, q="export controls") == [t[2]]
     assert titles(url, q="watermark") == [t[0]]
