@@ -43,6 +43,7 @@ class StorySpec:
     hours: int = 0
     alerted: bool = True
     feed: str = "https://news.example.org/feed.xml"
+    priority: str | None = None
 
 
 def ensure_feed(session: Session, url: str) -> Feed:
@@ -97,6 +98,7 @@ def seed_story(session: Session, spec: StorySpec) -> Seeded:
             topics=spec.topics,
             entities=spec.entities,
             reasons=["invented for a test"],
+            priority=spec.priority if spec.relevant else None,
             created_at=at,
         )
     )

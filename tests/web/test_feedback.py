@@ -111,3 +111,38 @@ def test_labels_mutes_and_replays(sqlite_url, env):  # type: ignore[no-untyped-d
             ("alice", "not_relevant", "web"),
         ]
         assert session.execute(select(func.count()).select_from(Label)).scalar_one() == 1
+
+
+def test_email_alerts_carry_signed_links_only_with_a_base_url() -> None:
+    from datetime import datetime, timezone
+
+    from services.alerts.content import AlertContent
+    from services.alerts.email import email_message
+    from services.feedback.email_links import read_token
+    from services.settings import Settings
+
+    item = AlertContent(
+        alert_id=42,
+        title="Invented ministry drafts model rules",
+        url="https://news.example.org/1",
+        source="Example News",
+        published_at=datetime(2026, 11, 2, tzinfo=timezone.utc),
+        language="en",
+        score=0.9,
+        topics=["regulation"],
+        entities=[],
+        reasons=["invented"],
+        summary="",
+    )
+    key = "k" * 32
+    plain = email_message(item, Settings(WEB_SECRET_KEY=key), "x")  # type: ignore[call-arg]  # settings by alias
+    assert "/feedback/email/" not in plain.as_string()
+    settings = Settings(WEB_SECRET_KEY=key, WEB_BASE_URL="https://cnai.example.org")  # type: ignore[call-arg]  # by alias
+    message = email_message(item, settings, "x")
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]  # the message has a plain part
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]  # and an HTML part
+    links = [line.split(": ", 1)[1] for line in text.splitlines() if "https://cnai.example.org/feedback/email/" in line]
+    assert len(links) == 3 and html.count("https://cnai.example.org/feedback/email/") == 3
+    verdicts = {read_token(settings, link.rsplit("/", 1)[1]).verdict for link in links}
+    assert verdicts == {Verdict.RELEVANT, Verdict.NOT_RELEVANT, Verdict.MUTE_SOURCE}
+    assert {read_token(settings, link.rsplit("/", 1)[1]).alert_id for link in links} == {42}

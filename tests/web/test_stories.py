@@ -33,6 +33,7 @@ SPECS = [
         topics=["chips_and_export_controls"],
         entities=["Nvidia"],
         hours=3,
+        priority="high",
     ),
     StorySpec(
         "某实验室开源新的推理模型",
@@ -83,6 +84,7 @@ def test_filters_search_order(seeded):  # type: ignore[no-untyped-def]
     assert titles(url, show=Show.ALL)[0] == t[5] and len(titles(url, show=Show.ALL)) == 6
     assert titles(url, topic="regulation") == [t[1], t[0]]
     assert titles(url, entity="Nvidia") == [t[2]]
+    assert titles(url, priority="high") == [t[2]]
     assert titles(url, language="zh") == [t[3], t[1]]
     assert titles(url, language="zh-Hant") == [t[3]]
     assert titles(url, feed_id=ids[1].feed_id) == [t[3], t[1]]
