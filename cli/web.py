@@ -224,4 +224,34 @@ def feedback_add(story_id: int, verdict: str, entity: str | None, who: str | Non
     click.echo(f"story {story_id}: {verdict} recorded")
 
 
+@feedback.command("mutes")
+def feedback_mutes() -> None:
+    """Sources and entities muted per subscription."""
+    from services.database import unit_of_work
+    from services.feedback import list_mutes
+
+    with unit_of_work() as session:
+        rows = list_mutes(session)
+    for row in rows:
+        click.echo(f"{row['subscription']}\t{row['kind']}\t{row['value']}\t(by {row['by']})")
+    if not rows:
+        click.echo("nothing muted")
+
+
+@feedback.command("unmute")
+@click.argument("subscription")
+@click.argument("kind", type=click.Choice(["source", "entity"]))
+@click.argument("value")
+def feedback_unmute(subscription: str, kind: str, value: str) -> None:
+    """Alert SUBSCRIPTION on a muted source (feed URL) or entity again."""
+    from services.database import unit_of_work
+    from services.feedback import remove_mute
+
+    with unit_of_work() as session:
+        removed = remove_mute(session, subscription, kind, value)
+    if not removed:
+        raise click.ClickException(f"{subscription}: {kind} {value!r} is not muted (see `cnai feedback mutes`)")
+    click.echo(f"{subscription}: {kind} {value} unmuted")
+
+
 COMMANDS = [web, users, tokens, feedback]

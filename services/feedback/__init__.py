@@ -170,6 +170,20 @@ def add_mute(session: Session, subscription_id: int, kind: MuteKind, value: str,
     return True
 
 
+def remove_mute(session: Session, subscription: str, kind: MuteKind | str, value: str) -> bool:
+    """Unmute ``value`` for the subscription named ``subscription``; False when it was not muted."""
+    row = session.execute(
+        select(Mute)
+        .join(Subscription, Subscription.id == Mute.subscription_id)
+        .where(Subscription.name == subscription, Mute.kind == MuteKind(kind).value, Mute.value == value)
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
 def muted(session: Session, subscription_id: int, feed_url: str | None, entities: list[str]) -> bool:
     """Whether the subscription muted this article's source feed or one of its entities."""
     rows = session.execute(select(Mute.kind, Mute.value).where(Mute.subscription_id == subscription_id)).all()

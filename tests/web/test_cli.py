@@ -47,3 +47,8 @@ def test_feedback_from_the_cli_and_its_listing(web_env):  # type: ignore[no-unty
     ]
     table = cnai(web_env, "feedback", "list").stdout
     assert "Invented bureau publishes compute plan" in table and "mute_entity Example Bureau" in table
+    assert "Example Bureau" in cnai(web_env, "feedback", "mutes").stdout
+    assert cnai(web_env, "feedback", "unmute", "default", "entity", "Example Bureau").returncode == 0
+    assert cnai(web_env, "feedback", "mutes").stdout.strip() == "nothing muted"
+    again = cnai(web_env, "feedback", "unmute", "default", "entity", "Example Bureau")
+    assert again.returncode == 1 and "is not muted" in again.stderr
