@@ -309,6 +309,18 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(comment="When the token was last used (UTC).")
 
 
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_key_at", "key", "at"),
+        {"comment": "Recent failed web logins, per client address and per user name: the login rate limit, shared by every web replica."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Row id.")
+    key: Mapped[str] = mapped_column(String(200), comment="ip:<address> or user:<name, case-folded>.")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the attempt failed (UTC); rows older than the window are deleted.")
+
+
 class Feedback(Base):
     __tablename__ = "feedback"
     __table_args__ = (

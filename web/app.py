@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.models import User
 from services.accounts import Role, authenticate, password_fingerprint, verify_token
+from services.accounts.login_limit import clear_login_failures, login_retry_after, record_login_failure
 from services.accounts.secret import web_secret_key
 from services.database import unit_of_work
 from services.feedback import (
@@ -58,7 +59,7 @@ from services.stories import (
     list_stories,
     story_detail,
 )
-from web.session import LoginLimiter, SessionCodec, WebSession
+from web.session import SessionCodec, WebSession
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -98,7 +99,6 @@ class WebApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.codec = SessionCodec(web_secret_key(settings), int(settings.web_session_hours * 3600))
-        self.limiter = LoginLimiter(settings.web_login_attempts, settings.web_login_window_s)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["utc"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
         self.templates.env.filters["label"] = lambda s: str(s).replace("_", " ")
@@ -202,7 +202,8 @@ class WebApp:
         username, password = str(form.get("username") or "")[:100], str(form.get("password") or "")
         context["username"] = username
         address = request.client.host if request.client else "?"
-        wait = self.limiter.retry_after(address, username)
+        attempts, window = self.settings.web_login_attempts, self.settings.web_login_window_s
+        wait = login_retry_after(db, address, username, attempts, window)
         if wait:
             context["error"] = f"Too many failed attempts. Try again in {wait} seconds."
             response = self.render(request, "login.html", context, 429)
@@ -210,10 +211,10 @@ class WebApp:
             return response
         found = authenticate(db, username, password)
         if found is None:
-            self.limiter.failed(address, username)
+            record_login_failure(db, address, username, window)
             context["error"] = "Wrong user name or password."
             return self.render(request, "login.html", context, 401)
-        self.limiter.succeeded(username)
+        clear_login_failures(db, username)
         fresh = WebSession(user_id=found.id, fingerprint=password_fingerprint(found), dirty=True)
         ws.user_id, ws.fingerprint, ws.csrf, ws.dirty = fresh.user_id, fresh.fingerprint, fresh.csrf, True
         return RedirectResponse(next_url, status_code=303)

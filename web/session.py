@@ -1,12 +1,9 @@
-"""Signed session cookies (HttpOnly, SameSite=Lax, Secure over https), CSRF tokens and the login rate limit."""
+"""Signed session cookies (HttpOnly, SameSite=Lax, Secure over https) and CSRF tokens."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,41 +53,3 @@ class SessionCodec:
             secure=secure or request.url.scheme == "https",
             path="/",
         )
-
-
-class LoginLimiter:
-    """At most ``attempts`` failed logins per ``window_s`` per client address and per user name (in this process)."""
-
-    def __init__(self, attempts: int, window_s: int) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-    def retry_after(self, address: str, username: str) -> int:
-        """Seconds to wait before another attempt is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [
-                int(times[0] + self.window_s - now) + 1
-                for key in (f"ip:{address}", f"user:{username.casefold()}")
-                if len(times := self._recent(key, now)) >= self.attempts
-            ]
-        return max(waits, default=0)
-
-    def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (f"ip:{address}", f"user:{username.casefold()}"):
-                self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:
-                self._failures.clear()
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"user:{username.casefold()}", None)

@@ -1,6 +1,7 @@
 """web app: users, API tokens, feedback, per-subscription mutes, stored classifier models
 
-``users`` sign in to ``cnai web`` (argon2id hashes only); ``api_tokens`` keep a SHA-256 of each
+``users`` sign in to ``cnai web`` (argon2id hashes only; ``login_failures`` rate-limits logins for
+every replica); ``api_tokens`` keep a SHA-256 of each
 bearer token; ``feedback`` records every reader's answer to an alert (web, Slack, email, CLI),
 ``request_key`` making a replayed Slack request or email confirmation record nothing;
 ``mutes`` stop a subscription alerting on a source or an entity; ``classifier_models`` holds
@@ -79,6 +80,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("classifier_models", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_classifier_models_status"), ["status"], unique=False)
+
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer(), nullable=False, comment="Row id."),
+        sa.Column("key", sa.String(length=200), nullable=False, comment="ip:<address> or user:<name, case-folded>."),
+        sa.Column(
+            "at",
+            db.types.UTCDateTime(timezone=True),
+            nullable=False,
+            comment="When the attempt failed (UTC); rows older than the window are deleted.",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+        comment="Recent failed web logins, per client address and per user name: the login rate limit, shared by every web replica.",
+    )
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_login_failures_key_at", ["key", "at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_failures_at"), ["at"], unique=False)
 
     op.create_table(
         "users",
@@ -178,6 +196,10 @@ def downgrade() -> None:
     op.drop_table("feedback")
     op.drop_table("mutes")
     op.drop_table("users")
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_failures_at"))
+        batch_op.drop_index("ix_login_failures_key_at")
+    op.drop_table("login_failures")
     with op.batch_alter_table("classifier_models", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_classifier_models_status"))
 

@@ -82,15 +82,21 @@ def test_csrf_sessions_and_password_change(web_env, start_web):  # type: ignore[
             assert admin.get(path).status_code == 200, path
 
 
-def test_login_rate_limit(web_env, start_web):  # type: ignore[no-untyped-def]
+def test_login_rate_limit_shared_by_replicas(web_env, start_web):  # type: ignore[no-untyped-def]
     add_user(web_env, "alice")
-    server = start_web({**web_env, "WEB_LOGIN_ATTEMPTS": "3"})
-    with server.client() as client:
+    limited = {**web_env, "WEB_LOGIN_ATTEMPTS": "3"}
+    first, second = start_web(limited), start_web(limited)
+    with first.client() as client:
         for _ in range(3):
             assert login(client, "alice", "guess guess").status_code == 401
         blocked = login(client, "alice", PASSWORD)
         assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
         assert client.get("/stories").status_code == 303
+    with second.client() as other:  # another replica counts the same failures
+        assert login(other, "alice", PASSWORD).status_code == 429
+    add_user(web_env, "bob")
+    with second.client() as other:  # the address is limited too, whatever the user name
+        assert login(other, "bob", PASSWORD).status_code == 429
 
 
 def test_secret_key_required_outside_the_demo(web_env, tmp_path: Path):  # type: ignore[no-untyped-def]
