@@ -63,7 +63,7 @@ from web.session import SessionCodec, WebSession
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-PUBLIC_PREFIXES = ("/healthz", "/login", "/static/", "/slack/interactions", "/feedback/email/")
+MAX_SLACK_BODY = 1024 * 1024  # an interaction payload carries the whole message: well under 1 MiB
 SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -404,7 +404,11 @@ class WebApp:
         secret = self.settings.slack_signing_secret
         if secret is None or not secret.get_secret_value():
             return PlainTextResponse("Slack feedback is not configured", status_code=404)
+        if int(request.headers.get("content-length") or 0) > MAX_SLACK_BODY:
+            return PlainTextResponse("request too large", status_code=413)
         body = await request.body()  # the raw bytes: the signature covers exactly these
+        if len(body) > MAX_SLACK_BODY:
+            return PlainTextResponse("request too large", status_code=413)
         try:
             key = verify_slack_request(
                 secret.get_secret_value(),
