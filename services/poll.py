@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from db.enums import PollStatus
 from db.models import Article, Classification, Feed, FetchLog
 from db.results import affected_rows
 from services.ingest.entries import ParsedFeed
@@ -41,7 +42,7 @@ CYCLE_FETCH_THREADS = 8
 @dataclass
 class FeedPollReport:
     feed_id: int
-    status: str = "ok"  # ok, not_modified, error, skipped
+    status: PollStatus = PollStatus.OK
     entries: int = 0
     new_articles: int = 0
     relevant: int = 0
@@ -61,7 +62,7 @@ class CycleReport:
     def add(self, report: FeedPollReport) -> None:
         self.feeds.append(report)
         self.feeds_polled += 1
-        self.feeds_failed += report.status == "error"
+        self.feeds_failed += report.status == PollStatus.ERROR
         self.new_articles += report.new_articles
         self.relevant += report.relevant
         self.alerts_queued += report.alerts
@@ -294,7 +295,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
         if outcome.error is not None or outcome.crash is not None:
             _record_error(state, outcome, log_row, report, settings)
         else:
-            report.status = "not_modified"
+            report.status = PollStatus.NOT_MODIFIED
             if result is not None and result.etag:
                 state.etag = result.etag
             record_not_modified(state, now, settings)  # type: ignore[arg-type]  # FeedState carries every Feed column record_not_modified reads and writes
@@ -308,7 +309,7 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
 def _lost(report: FeedPollReport, outcome: FetchOutcome) -> FeedPollReport:
     log.warning("feed %s: lease lost or feed disabled while polling (poll took %.0f s); results dropped",
                 report.feed_id, outcome.duration_s)
-    report.status = "skipped"
+    report.status = PollStatus.SKIPPED
     return report
 
 
@@ -316,7 +317,7 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
     now = outcome.started_at
     exc = outcome.error
     reason = outcome.crash or (getattr(exc, "reason", None) or str(exc))
-    report.status, report.error = "error", reason
+    report.status, report.error = PollStatus.ERROR, reason
     log_row["error"] = reason
     if isinstance(exc, FetchError):
         log_row["status_code"] = exc.status
@@ -358,7 +359,7 @@ def poll_feed(session: Session, feed_id: int, settings: Settings, now: datetime 
     """Fetch, parse, store, classify and queue alerts for one feed inside the caller's transaction."""
     snapshot = _snapshot(session, feed_id)
     if snapshot is None:
-        return FeedPollReport(feed_id, status="skipped")
+        return FeedPollReport(feed_id, status=PollStatus.SKIPPED)
     snapshot = replace(snapshot, lease_until=None)  # the caller's transaction is the lock here
     outcome = fetch_and_parse(snapshot, settings)
     if now is not None:

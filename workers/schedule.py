@@ -6,6 +6,7 @@ Intervals come from DISPATCH_INTERVAL_SECONDS (60) and DELIVERY_SWEEP_INTERVAL_S
 """
 from __future__ import annotations
 
+from db.enums import Queue
 from services.settings import Settings
 
 
@@ -15,12 +16,12 @@ def beat_schedule(settings: Settings) -> dict[str, dict]:
         "dispatch-due-feeds": {
             "task": "cnai.poll.dispatch",
             "schedule": dispatch,
-            "options": {"queue": "poll", "expires": dispatch},
+            "options": {"queue": Queue.POLL.value, "expires": dispatch},
         },
         "deliver-due-alerts": {
             "task": "cnai.alerts.sweep",
             "schedule": sweep,
-            "options": {"queue": "deliver", "expires": sweep},
+            "options": {"queue": Queue.DELIVER.value, "expires": sweep},
         },
         "retrain-learned-model": {  # readers' feedback -> a new model, promoted only if P and R hold
             "task": "cnai.classify.retrain",

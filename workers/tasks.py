@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from celery import Task, shared_task
 from kombu.exceptions import OperationalError
 
+from db.enums import PollStatus, Queue
 from services.alerts.deliver import deliver_due
 from services.alerts.subscriptions import ensure_default_subscription
 from services.classify import learned
@@ -56,7 +57,7 @@ def _enqueue_sweep() -> None:
         log.warning("could not queue a delivery sweep (%s); the periodic sweep will send the alerts", exc)
 
 
-@cnai_task("cnai.poll.dispatch", queue="poll")
+@cnai_task("cnai.poll.dispatch", queue=Queue.POLL)
 def dispatch_due_feeds() -> int:
     """Queue one poll per due feed. A poll message older than it is useful expires unrun."""
     settings = get_settings()
@@ -71,21 +72,21 @@ def dispatch_due_feeds() -> int:
     return len(feed_ids)
 
 
-@cnai_task("cnai.poll.feed", queue="poll")
+@cnai_task("cnai.poll.feed", queue=Queue.POLL)
 def poll_feed(feed_id: int) -> str:
     """Claim the feed's lease, poll it and commit; then ask for the new alerts to be delivered."""
     with bind_log_context(feed_id=feed_id):
         report = poll_one_in_own_transaction(feed_id, get_settings(), _now())
         if report is None:
             log.info("feed %s is not due or is being polled elsewhere", feed_id)
-            return "skipped"
+            return PollStatus.SKIPPED
         record_feed_poll(report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts)
         if report.alerts:
             _enqueue_sweep()
         return report.status
 
 
-@cnai_task("cnai.alerts.sweep", queue="deliver")
+@cnai_task("cnai.alerts.sweep", queue=Queue.DELIVER)
 def sweep_deliveries() -> int:
     """Send every delivery that is due. Each message is claimed in the database before it is sent,
     so concurrent or redelivered sweeps never send one twice (services.alerts.deliver)."""
