@@ -335,9 +335,9 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
 def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
     """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
     from services.alerts.outbox import queue_alerts
-    from services.classify import CLASSIFIER_VERSION, score_articles
+    from services.classify import CLASSIFIER_VERSION, ArticleText, score_articles
 
-    verdicts = score_articles([(a.entry.title, a.entry.summary, a.entry.language, a.entry.link) for a in articles])
+    verdicts = score_articles([ArticleText(a.entry.title, a.entry.summary, a.entry.link, a.entry.language) for a in articles])
     version = CLASSIFIER_VERSION
     session.execute(insert(Classification.__table__), [
         {"article_id": a.id, "classifier_version": version, "relevant": v.relevant, "score": v.score,

@@ -57,7 +57,7 @@ def _enqueue_sweep() -> None:
         log.warning("could not queue a delivery sweep (%s); the periodic sweep will send the alerts", exc)
 
 
-@cnai_task("cnai.poll.dispatch", queue=Queue.POLL)
+@cnai_task("cnai.poll.dispatch", queue=Queue.DISPATCH)
 def dispatch_due_feeds() -> int:
     """Queue one poll per due feed. A poll message older than it is useful expires unrun."""
     settings = get_settings()

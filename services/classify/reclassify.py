@@ -7,6 +7,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification
+from services.classify.article import ArticleText
 
 BATCH_SIZE = 500
 
@@ -33,7 +34,7 @@ def reclassify_articles(session: Session, since: datetime, batch_size: int = BAT
         rows = session.execute(query.where(Article.id > last_id).limit(batch_size)).all()
         if not rows:
             return added
-        verdicts = score_articles([(r.title or "", r.summary or "", r.language, r.url) for r in rows])
+        verdicts = score_articles([ArticleText(r.title or "", r.summary or "", r.url, r.language) for r in rows])
         session.add_all(
             Classification(
                 article_id=row.id,
