@@ -135,7 +135,7 @@ def model_figures(row: ClassifierModel, examples: list[Any]) -> dict[str, float]
 
     artefact = pickle.loads(row.artefact)  # noqa: S301 - our own artefact, from our own table
     lexicon = default_lexicon()
-    threshold = lexicon.scoring["threshold"]
+    threshold = 0.5  # as services.classify.verdicts: lexicon scores are calibrated, relevant from 0.5
     weight = float(artefact["blend"])
     probabilities = artefact["pipeline"].predict_proba([model_text(e.title, e.summary) for e in examples])[:, 1]
     predicted = [
@@ -168,7 +168,7 @@ def consider(
 
 def training_examples(session: Session, dev_file: Path | None) -> list[Any]:
     from services.classify.feedback import labelled_examples
-    from services.classify.learned import Example
+    from services.classify.training import Example
 
     examples = list(labelled_examples(session))
     if dev_file is not None:
@@ -191,7 +191,7 @@ def retrain(
     now: datetime | None = None,
 ) -> RetrainOutcome:
     """Train on labels (+ dev file), store the model, promote it only if it loses neither precision nor recall."""
-    from services.classify.learned import train
+    from services.classify.training import train
 
     labels = session.execute(select(func.count()).select_from(Label)).scalar_one()
     last = session.execute(
