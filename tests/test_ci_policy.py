@@ -1,4 +1,5 @@
 """Under CI (any truthy CI value) a missing service, binary or shared file fails the run instead of skipping."""
+
 from __future__ import annotations
 
 from pathlib import Path

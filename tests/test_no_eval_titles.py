@@ -4,6 +4,7 @@ Behaviour tests use inputs written for them; the held-out gate (tests/classify/t
 shared file at run time instead of copying from it. Titles are compared after NFKC folding, case folding and
 whitespace collapsing, so a copy with changed spacing or full-width forms is found too.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,22 @@ from tests.support.services import require_file
 
 TESTS = Path(__file__).resolve().parent
 MIN_CHARS = 12
-TEXT_SUFFIXES = {".py", ".txt", ".json", ".jsonl", ".xml", ".yaml", ".yml", ".md", ".html", ".csv", ".opml", ".rss", ".atom", ""}
+TEXT_SUFFIXES = {
+    ".py",
+    ".txt",
+    ".json",
+    ".jsonl",
+    ".xml",
+    ".yaml",
+    ".yml",
+    ".md",
+    ".html",
+    ".csv",
+    ".opml",
+    ".rss",
+    ".atom",
+    "",
+}
 _SPACE = re.compile(r"\s+")
 
 

@@ -1,4 +1,5 @@
 """Delivery retries: exponential backoff with ±20% jitter, capped at an hour."""
+
 from __future__ import annotations
 
 import pytest

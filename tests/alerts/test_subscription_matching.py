@@ -1,5 +1,6 @@
 """Subscription rules at their boundaries: a score equal to min_score alerts, one just below does not;
 each filter (topics, entities, languages, sources) accepts exactly what it names and nothing near it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,12 +23,20 @@ class Verdict:
 
 def rules(**given: object) -> Subscription:
     base: dict[str, object] = {
-        "name": "s", "min_score": 0.0, "topics": [], "entities": [], "languages": [], "sources": [], "enabled": True,
+        "name": "s",
+        "min_score": 0.0,
+        "topics": [],
+        "entities": [],
+        "languages": [],
+        "sources": [],
+        "enabled": True,
     }
     return Subscription(**{**base, **given})
 
 
-def story(language: str = "en", url: str = "https://wire.example/item/1", feed_url: str = "https://wire.example/feed") -> Article:
+def story(
+    language: str = "en", url: str = "https://wire.example/item/1", feed_url: str = "https://wire.example/feed"
+) -> Article:
     return Article(language=language, url=url, feed=Feed(url=feed_url))
 
 
@@ -105,7 +114,9 @@ def test_sources_match_the_feed_or_the_article_url_without_case() -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_a_stored_score_equal_to_min_score_alerts(backend: str, request: pytest.FixtureRequest, alert_env: pytest.MonkeyPatch) -> None:
+def test_a_stored_score_equal_to_min_score_alerts(
+    backend: str, request: pytest.FixtureRequest, alert_env: pytest.MonkeyPatch
+) -> None:
     alert_env.setenv("DATABASE_URL", request.getfixturevalue("pg_url" if backend == "postgres" else "sqlite_url"))
     with unit_of_work() as session:
         console = make.channel(session, "console", "console", "stdout")

@@ -1,4 +1,5 @@
 """AddressPolicy details the SSRF tests rely on: embedded IPv4 forms and the wording of a refusal."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -2,6 +2,7 @@
 
 Each case names the rule it pins; a break in any rule would let the same article in twice (and alert twice).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -60,8 +61,17 @@ def test_rule(given: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "given",
     [
-        None, "", "   ", "ftp://news.example/a", "javascript:alert(1)", "mailto:a@news.example", "news.example/a",
-        "https:///a", "http://news.example:99999/a", "http://[::1/a", "https://./a",
+        None,
+        "",
+        "   ",
+        "ftp://news.example/a",
+        "javascript:alert(1)",
+        "mailto:a@news.example",
+        "news.example/a",
+        "https:///a",
+        "http://news.example:99999/a",
+        "http://[::1/a",
+        "https://./a",
         "https://news.example/" + "a" * MAX_URL_CHARS,
         "https://news.example/?" + "q=" + "x" * (4 * MAX_URL_CHARS),
     ],

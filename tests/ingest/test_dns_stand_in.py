@@ -8,6 +8,7 @@ connection to a public address fails at once (as an unreachable site would), con
 anything else go to the real local socket. What the tests assert is where the transport tried
 to connect, and that the local (private) server never saw a request.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -97,7 +98,9 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> DNSStandIn:
 def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[Network]:
     net = Network(httpcore.SyncBackend.connect_tcp)
     monkeypatch.setattr(
-        httpcore.SyncBackend, "connect_tcp", lambda self, host, port, *a, **k: net.connect_tcp(self, host, port, *a, **k)
+        httpcore.SyncBackend,
+        "connect_tcp",
+        lambda self, host, port, *a, **k: net.connect_tcp(self, host, port, *a, **k),
     )
     yield net
 
@@ -208,4 +211,11 @@ def test_a_fetch_past_its_deadline_stops_before_resolving(dns: DNSStandIn, netwo
     dns.records["late.resolver-test"] = [PUBLIC]
     with fetch_deadline(time.monotonic() - 1), pytest.raises(httpcore.ConnectTimeout, match="total deadline"):
         GuardedBackend(AddressPolicy([])).connect_tcp("late.resolver-test", 9, timeout=1.0)
+    assert network.attempts == []
+
+
+def test_a_name_without_addresses_is_a_connect_error(dns: DNSStandIn, network: Network) -> None:
+    dns.records["empty.resolver-test"] = []
+    with pytest.raises(httpcore.ConnectError, match="empty.resolver-test has no address"):
+        GuardedBackend(AddressPolicy([])).connect_tcp("empty.resolver-test", 9, timeout=1.0)
     assert network.attempts == []

@@ -1,4 +1,5 @@
 """The thresholds behind dedup and story grouping, at their boundaries: entry keys, story similarity, LSH bands."""
+
 from __future__ import annotations
 
 import hashlib
@@ -117,9 +118,10 @@ def test_fold_for_fingerprint() -> None:
 
 def test_a_long_key_with_a_lone_surrogate_is_still_hashed() -> None:
     guid = "g\ud800" * 150  # broken UTF-16 in a feed's GUID must not crash the poll
-    assert entry_key(guid, None, "x") == "guid:sha256:" + hashlib.sha256(
-        ("guid:" + guid).encode("utf-8", "surrogatepass")
-    ).hexdigest()
+    assert (
+        entry_key(guid, None, "x")
+        == "guid:sha256:" + hashlib.sha256(("guid:" + guid).encode("utf-8", "surrogatepass")).hexdigest()
+    )
 
 
 def test_fingerprint_is_the_sha256_of_title_and_summary_joined_by_a_unit_separator() -> None:
@@ -129,5 +131,8 @@ def test_fingerprint_is_the_sha256_of_title_and_summary_joined_by_a_unit_separat
 def test_band_keys_are_stable_across_releases() -> None:
     # band keys are stored (story_bands): a change of the hashing would split every story in the window
     assert band_keys([1000 + 2 * i for i in range(12)])[:4] == [
-        -6373454586612123700, -1361672486243117793, -7565183648649409695, 4969364730255767559,
+        -6373454586612123700,
+        -1361672486243117793,
+        -7565183648649409695,
+        4969364730255767559,
     ]

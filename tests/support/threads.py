@@ -1,4 +1,5 @@
 """Threads a test starts: started together, joined with a deadline, and checked (alive or raised is a failure)."""
+
 from __future__ import annotations
 
 import threading
