@@ -89,6 +89,10 @@ class Story(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the first article of the story arrived (UTC).")
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the latest article joined the story (UTC).")
     article_count: Mapped[int] = mapped_column(Integer, default=1, comment="Number of articles (outlets) in the story.")
+    outlet_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1", comment="Number of distinct feeds (outlets) whose articles are in the story.")
+    languages: Mapped[str | None] = mapped_column(String(64), comment="Languages of the story's articles, comma-separated and sorted (\"en,zh\").")
+    first_outlet: Mapped[str | None] = mapped_column(Text, comment="Outlet (feed title or host) of the story's earliest-published article.")
+    first_published_at: Mapped[datetime | None] = mapped_column(comment="Publication time of the story's earliest article (UTC): when it was first reported.")
 
     articles: Mapped[list[Article]] = relationship(back_populates="story")
 
@@ -114,6 +118,7 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text, comment="Author as given by the feed.")
     language: Mapped[str | None] = mapped_column(String(16), index=True, comment="Detected language: en, zh-Hans, zh-Hant or other.")
     published_at: Mapped[datetime] = mapped_column(comment="Publication time (UTC); the fetch time when the feed gives none.")
+    story_keys: Mapped[str | None] = mapped_column(Text, comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates).")
     story_features: Mapped[bytes | None] = mapped_column(LargeBinary, comment="Hashed words and Chinese bigrams of title and summary lead (uint32 array), compared to cluster stories.")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article was first fetched (UTC).")
 

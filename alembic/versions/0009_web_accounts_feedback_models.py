@@ -8,7 +8,7 @@ bearer token; ``feedback`` records every reader's answer to an alert (web, Slack
 every version of the learned layer, one of them active.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import db.types
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

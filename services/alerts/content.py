@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Alert, Article, Classification, Feed, FeedEntry
+from services.ingest.stories import story_coverage
 
 _UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f<>"|`{}\\^]')
 
@@ -34,6 +35,7 @@ class AlertContent:
     reasons: list[str]
     summary: str
     other_outlets: list[Outlet] = field(default_factory=list)
+    coverage: str | None = None  # "reported by 3 outlets (first: Example News, 09:12)"
 
     def __post_init__(self) -> None:
         self.url = safe_link(self.url)
@@ -104,7 +106,9 @@ def alert_content(session: Session, alert: Alert) -> AlertContent:
             if name not in seen:
                 seen.add(name)
                 outlets.append(Outlet(name, safe_link(other.url)))
+    coverage = story_coverage(session, article.story_id) if article.story_id is not None else None
     return AlertContent(
+        coverage=coverage.line() if coverage is not None else None,
         alert_id=alert.id,
         title=article.title,
         url=safe_link(article.url),

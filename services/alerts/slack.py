@@ -100,6 +100,8 @@ def alert_blocks(item: AlertContent) -> list[dict]:
         blocks.append(_section(why))
     if item.summary:
         blocks.append(_section(slack_escape(clip(oneline(item.summary), 500))))
+    if item.coverage:
+        blocks.append(_context(slack_escape(clip(oneline(item.coverage), 200))))
     if item.other_outlets:
         outlets = [link(o.url, slack_escape(clip(oneline(o.name), 80))) for o in item.other_outlets[:15]]
         more = len(item.other_outlets) - len(outlets)
@@ -121,7 +123,8 @@ def digest_blocks(digest: Digest) -> list[dict]:
         for item in items:
             title = slack_escape(clip(oneline(item.title), DIGEST_TITLE_LIMIT))
             source = slack_escape(clip(oneline(item.source), 60))
-            lines.append(f"• {link(item.url, title)} — {source} · {item.score:.2f}")
+            coverage = f" · {slack_escape(clip(oneline(item.coverage), 120))}" if item.coverage else ""
+            lines.append(f"• {link(item.url, title)} — {source} · {item.score:.2f}{coverage}")
         text = ""
         for line in lines:
             if text and len(text) + 1 + len(line) > SECTION_TEXT_LIMIT:
