@@ -340,3 +340,83 @@ class LLMUsage(Base):
     tokens: Mapped[int] = mapped_column(Integer, default=0, comment="Tokens used that day, counted against LLM_DAILY_TOKENS.")
     calls: Mapped[int] = mapped_column(Integer, default=0, comment="Requests made that day.")
     failures: Mapped[int] = mapped_column(Integer, default=0, comment="Requests that failed that day (timeout, error, bad answer).")
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = {"comment": "People who may sign in to the web app (cnai users add)."}
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="User id.")
+    username: Mapped[str] = mapped_column(String(100), unique=True, comment="Login name.")
+    role: Mapped[str] = mapped_column(String(16), default="reader", comment="reader or admin.")
+    password_hash: Mapped[str] = mapped_column(Text, comment="argon2id hash of the password (never the password).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the user was added (UTC).")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = {"comment": "Bearer tokens for /api/... (cnai tokens create); only a SHA-256 of each token is stored."}
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Token id.")
+    name: Mapped[str] = mapped_column(String(100), unique=True, comment="Operator's name for the token.")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="SHA-256 (hex) of the token.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the token was created (UTC).")
+    last_used_at: Mapped[datetime | None] = mapped_column(comment="When the token was last used (UTC).")
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_key_at", "key", "at"),
+        {"comment": "Recent failed web logins, per client address and per user name: the login rate limit, shared by every web replica."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Row id.")
+    key: Mapped[str] = mapped_column(String(200), comment="ip:<address> or user:<name, case-folded>.")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the attempt failed (UTC); rows older than the window are deleted.")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        Index("ix_feedback_created_at", "created_at"),
+        {"comment": "Readers' answers to alerts (web, Slack, email, CLI): relevant, not relevant, mute source, mute entity."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Feedback id.")
+    who: Mapped[str] = mapped_column(Text, comment="Who answered: a user name, @slack-name or an email address.")
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article answered about.")
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True, comment="Story answered about.")
+    verdict: Mapped[str] = mapped_column(String(16), comment="relevant, not_relevant, mute_source or mute_entity.")
+    source: Mapped[str] = mapped_column(String(8), comment="Where the answer came from: web, slack, email or cli.")
+    subject: Mapped[str | None] = mapped_column(Text, comment="What was muted (feed URL or entity name) for mutes.")
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True, comment="Digest of the request (Slack signature, email link) so a replay records nothing.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the answer was given (UTC).")
+
+
+class Mute(Base):
+    __tablename__ = "mutes"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "kind", "value"),
+        {"comment": "Sources or entities a subscription no longer alerts on (from readers' feedback)."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Mute id.")
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), comment="Subscription muted.")
+    kind: Mapped[str] = mapped_column(String(8), comment="source (a feed URL) or entity (a canonical entity name).")
+    value: Mapped[str] = mapped_column(Text, comment="The feed URL or the entity name.")
+    created_by: Mapped[str | None] = mapped_column(Text, comment="Who muted it.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When it was muted (UTC).")
+
+
+class ClassifierModel(Base):
+    __tablename__ = "classifier_models"
+    __table_args__ = {"comment": "Versions of the learned layer, stored so every worker serves the same one; one is active."}
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Model id.")
+    version: Mapped[str] = mapped_column(String(64), unique=True, comment="ml-<digest> of the artefact.")
+    artefact: Mapped[bytes] = mapped_column(LargeBinary, comment="The pickled artefact (as written by cnai train).")
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONList, default=dict, comment="Evaluation figures (JSON object): precision, recall, examples, labels, of this model and the one it was compared with.")
+    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True, comment="candidate, active, retired or rejected.")
+    note: Mapped[str | None] = mapped_column(Text, comment="Why it was promoted or rejected.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the model was trained (UTC).")
+    promoted_at: Mapped[datetime | None] = mapped_column(comment="When it became active (UTC).")

@@ -19,6 +19,7 @@ from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.content import PRIORITIES, DeliveryMode
 from services.alerts.schedule import release_at
 from services.classify.priority import Priority
+from services.feedback import muted
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
     for subscription in subscriptions:
         if not subscription_matches(subscription, article, verdict):
             continue
+        if muted(session, subscription.id, article.feed.url if article.feed else None, list(verdict.entities)):
+            continue  # a reader muted this source or entity for the subscription (services/feedback)
         mode = delivery_mode_for(subscription, priority)
         if mode is None:
             continue

@@ -125,6 +125,9 @@ def alert_blocks(item: AlertContent) -> list[dict]:
         outlets = [link(o.url, slack_escape(clip(oneline(o.name), 80))) for o in item.other_outlets[:15]]
         more = len(item.other_outlets) - len(outlets)
         blocks.append(_context("Also reported by " + ", ".join(outlets) + (f" and {more} more" if more > 0 else "")))
+    from services.feedback.slack import feedback_blocks
+
+    blocks.extend(feedback_blocks(item.alert_id))  # buttons only with SLACK_SIGNING_SECRET and WEB_BASE_URL
     return blocks
 
 
