@@ -10,7 +10,7 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -74,6 +74,11 @@ class Feed(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(comment="When the feed was disabled; NULL while active.")
     disabled_reason: Mapped[str | None] = mapped_column(Text, comment="Why the feed was disabled (410 Gone, too many failures, operator).")
     entries_per_day: Mapped[float | None] = mapped_column(Float, comment="Observed publishing rate, drives the adaptive interval.")
+    backfill_pending: Mapped[bool] = mapped_column(
+        Boolean, default=True,
+        comment="True until the feed's next successful poll, which is its first (new or re-enabled): items older "
+                "than ALERT_BACKFILL_HOURS are then stored and classified without alerts.",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the feed was added (UTC).")
 
     entries: Mapped[list[FeedEntry]] = relationship(back_populates="feed", passive_deletes=True)
@@ -89,6 +94,10 @@ class Story(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the first article of the story arrived (UTC).")
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the latest article joined the story (UTC).")
     article_count: Mapped[int] = mapped_column(Integer, default=1, comment="Number of articles (outlets) in the story.")
+    outlet_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1", comment="Number of distinct feeds (outlets) whose articles are in the story.")
+    languages: Mapped[str | None] = mapped_column(String(64), comment="Languages of the story's articles, comma-separated and sorted (\"en,zh\").")
+    first_outlet: Mapped[str | None] = mapped_column(Text, comment="Outlet (feed title or host) of the story's earliest-published article.")
+    first_published_at: Mapped[datetime | None] = mapped_column(comment="Publication time of the story's earliest article (UTC): when it was first reported.")
 
     articles: Mapped[list[Article]] = relationship(back_populates="story")
 
@@ -114,6 +123,7 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text, comment="Author as given by the feed.")
     language: Mapped[str | None] = mapped_column(String(16), index=True, comment="Detected language: en, zh-Hans, zh-Hant or other.")
     published_at: Mapped[datetime] = mapped_column(comment="Publication time (UTC); the fetch time when the feed gives none.")
+    story_keys: Mapped[str | None] = mapped_column(Text, comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates).")
     story_features: Mapped[bytes | None] = mapped_column(LargeBinary, comment="Hashed words and Chinese bigrams of title and summary lead (uint32 array), compared to cluster stories.")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article was first fetched (UTC).")
 
@@ -196,6 +206,14 @@ class Channel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the channel was added (UTC).")
 
 
+def _default_priorities(context: Any) -> tuple[list[str], list[str]]:
+    """(instant, digest) priorities of a new subscription: a digest subscription gets everything in its digest; an
+    instant one high and normal instantly and low in a daily digest (low is never instant unless asked for)."""
+    if context.get_current_parameters().get("mode") == "digest":
+        return [], ["high", "normal", "low"]
+    return ["high", "normal"], ["low"]
+
+
 class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = {"comment": "Who wants which stories, how (instant or digest) and where (channels)."}
@@ -214,6 +232,15 @@ class Subscription(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours start.")
     quiet_end: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours end.")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, comment="Disabled subscriptions create no alerts.")
+    instant_priorities: Mapped[list[str]] = mapped_column(
+        JSONList, default=lambda ctx: _default_priorities(ctx)[0],
+        comment="Priorities (high, normal, low) sent instantly (JSON array).",
+    )
+    digest_priorities: Mapped[list[str]] = mapped_column(
+        JSONList, default=lambda ctx: _default_priorities(ctx)[1],
+        comment="Priorities (high, normal, low) sent in the subscription's digest (JSON array); daily at digest_time "
+                "(08:00 when unset) for instant subscriptions.",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the subscription was added (UTC).")
 
     channels: Mapped[list[Channel]] = relationship(secondary="subscription_channels")
@@ -239,6 +266,12 @@ class Alert(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article that triggered the alert.")
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True, comment="Subscription matched.")
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING, index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
+    priority: Mapped[str | None] = mapped_column(
+        String(8), comment="Priority the alert was routed with: high, normal or low (NULL: unknown, routed as normal)."
+    )
+    delivery_mode: Mapped[str] = mapped_column(
+        String(16), default="instant", comment="instant, or digest (sent in the subscription's next digest)."
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the alert was created (UTC).")
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", passive_deletes=True)
@@ -286,3 +319,24 @@ class FetchLog(Base):
     new_entries: Mapped[int] = mapped_column(Integer, default=0, comment="Entries not seen before in this feed.")
     error: Mapped[str | None] = mapped_column(Text, comment="Why the fetch or parse failed, or the parser's warning.")
 
+
+class LLMTranslation(Base):
+    __tablename__ = "llm_translations"
+    __table_args__ = {"comment": "English translations of Chinese alerts by the optional LLM, cached by content hash."}
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True, comment="SHA-256 of model, title and summary: the cache key.")
+    model: Mapped[str] = mapped_column(String(200), comment="LLM_MODEL that translated.")
+    title_en: Mapped[str] = mapped_column(Text, comment="The title in English.")
+    summary_en: Mapped[str] = mapped_column(Text, comment="One English sentence summing up the article.")
+    tokens: Mapped[int] = mapped_column(Integer, comment="Tokens the request used (prompt + completion).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the translation was made (UTC).")
+
+
+class LLMUsage(Base):
+    __tablename__ = "llm_usage"
+    __table_args__ = {"comment": "LLM requests and tokens per UTC day: the daily token budget."}
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True, comment="UTC day, YYYY-MM-DD.")
+    tokens: Mapped[int] = mapped_column(Integer, default=0, comment="Tokens used that day, counted against LLM_DAILY_TOKENS.")
+    calls: Mapped[int] = mapped_column(Integer, default=0, comment="Requests made that day.")
+    failures: Mapped[int] = mapped_column(Integer, default=0, comment="Requests that failed that day (timeout, error, bad answer).")

@@ -47,6 +47,8 @@ class FeedPollReport:
     new_articles: int = 0
     relevant: int = 0
     alerts: int = 0
+    backfilled: int = 0
+    """New articles stored and classified without alerts: older than ALERT_BACKFILL_HOURS on a first poll."""
     error: str | None = None
 
 
@@ -57,6 +59,7 @@ class CycleReport:
     new_articles: int = 0
     relevant: int = 0
     alerts_queued: int = 0
+    backfilled: int = 0
     feeds: list[FeedPollReport] = field(default_factory=list)
 
     def add(self, report: FeedPollReport) -> None:
@@ -66,6 +69,7 @@ class CycleReport:
         self.new_articles += report.new_articles
         self.relevant += report.relevant
         self.alerts_queued += report.alerts
+        self.backfilled += report.backfilled
 
 
 @dataclass
@@ -87,13 +91,15 @@ class FeedState:
     last_error: str | None = None
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    backfill_pending: bool = False
 
 
 STATE_COLUMNS = [Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.lease_until, Feed.title, Feed.site_url,
                  Feed.poll_interval_s, Feed.entries_per_day, Feed.consecutive_failures, Feed.last_success_at,
-                 Feed.next_poll_at, Feed.last_error, Feed.disabled_at, Feed.disabled_reason]
+                 Feed.next_poll_at, Feed.last_error, Feed.disabled_at, Feed.disabled_reason, Feed.backfill_pending]
 WRITTEN = ("url", "etag", "last_modified", "title", "site_url", "poll_interval_s", "entries_per_day",
-           "consecutive_failures", "last_success_at", "next_poll_at", "last_error", "disabled_at", "disabled_reason")
+           "consecutive_failures", "last_success_at", "next_poll_at", "last_error", "disabled_at", "disabled_reason",
+           "backfill_pending")
 
 
 @dataclass
@@ -287,7 +293,14 @@ def record_poll(session: Session, snapshot: FeedState, outcome: FetchOutcome, se
         log_row["error"] = "; ".join(w for w in [parsed.warning, *stored.errors] if w)[:2000] or None
         report.new_articles = len(stored.new_articles)
         if stored.new_articles:
-            report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
+            alert_after = backfill_cutoff(state, now, settings)
+            report.relevant, report.alerts, report.backfilled = classify_and_alert(
+                session, stored.new_articles, now, alert_after=alert_after
+            )
+            if report.backfilled:
+                log.info("feed %s: first poll, %d older item(s) stored without alerts (ALERT_BACKFILL_HOURS=%g)",
+                         state.id, report.backfilled, settings.alert_backfill_hours)
+        state.backfill_pending = False
         state.etag, state.last_modified = result.etag, result.last_modified
         record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)  # type: ignore[arg-type]  # FeedState carries every Feed column record_success reads and writes
         _write_feed(session, state, None, now)
@@ -332,8 +345,21 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
 
 
-def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
-    """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
+def backfill_cutoff(state: FeedState, now: datetime, settings: Settings) -> datetime | None:
+    """On a feed's first successful poll (new or re-enabled feed), items published before this are not alerted."""
+    if not state.backfill_pending:
+        return None
+    return now - timedelta(hours=settings.alert_backfill_hours)
+
+
+def classify_and_alert(
+    session: Session, articles: list[NewArticle], now: datetime, *, alert_after: datetime | None = None
+) -> tuple[int, int, int]:
+    """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones.
+
+    Relevant articles published before ``alert_after`` (a feed's back catalogue) are stored and classified
+    but not alerted. Returns (relevant, alerts, relevant articles not alerted as back catalogue).
+    """
     from services.alerts.outbox import queue_alerts
     from services.classify import CLASSIFIER_VERSION, ArticleText, score_articles
 
@@ -345,14 +371,18 @@ def classify_and_alert(session: Session, articles: list[NewArticle], now: dateti
          "priority": v.priority, "reader_reasons": list(v.reader_reasons), "created_at": now}
         for a, v in zip(articles, verdicts)
     ])
-    relevant = alerts = 0
+    relevant = alerts = backfilled = 0
     for article, verdict in zip(articles, verdicts):
         if verdict.relevant:
             relevant += 1
+            published = article.entry.published
+            if alert_after is not None and published is not None and published < alert_after:
+                backfilled += 1
+                continue
             row = session.get(Article, article.id)
             if row is not None:
                 alerts += len(queue_alerts(session, row, verdict, now))
-    return relevant, alerts
+    return relevant, alerts, backfilled
 
 
 def poll_feed(session: Session, feed_id: int, settings: Settings, now: datetime | None = None) -> FeedPollReport:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     alert_claim_s: float = Field(300.0, gt=0, validation_alias="ALERT_CLAIM_SECONDS")
     alert_send_timeout_s: float = Field(10.0, gt=0, validation_alias="ALERT_SEND_TIMEOUT_SECONDS")
     alert_sweep_budget_s: float = Field(40.0, gt=0, validation_alias="ALERT_SWEEP_SECONDS")
+    alert_backfill_hours: float = Field(24.0, ge=0, validation_alias="ALERT_BACKFILL_HOURS")
+    llm_base_url: str | None = Field(None, validation_alias="LLM_BASE_URL")
+    llm_model: str | None = Field(None, validation_alias="LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(None, validation_alias="LLM_API_KEY")
+    llm_daily_tokens: int = Field(200_000, ge=0, validation_alias="LLM_DAILY_TOKENS")
+    llm_timeout_s: float = Field(8.0, gt=0, le=60, validation_alias="LLM_TIMEOUT_SECONDS")
     fetch_allowed_networks: str = Field("", validation_alias="FETCH_ALLOWED_NETWORKS")
     fetch_allow_file_urls: bool = Field(False, validation_alias="FETCH_ALLOW_FILE_URLS")
     fetch_timeout_s: float = Field(10.0, gt=0, validation_alias="FETCH_TIMEOUT_SECONDS")
@@ -184,6 +190,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with smtp:// or smtps:// (e.g. smtp://user:pass@host:587?starttls=true)")
         return value
 
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url_parse(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL of an OpenAI-compatible API, e.g. https://api.example.com/v1")
+        return value or None
+
+    @property
+    def llm_enabled(self) -> bool:
+        """The LLM path is on when LLM_BASE_URL, LLM_MODEL and LLM_API_KEY are all set."""
+        return bool(self.llm_base_url and self.llm_model and self.llm_api_key and self.llm_api_key.get_secret_value())
+
     @property
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [
@@ -192,7 +210,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Secret values, for scrubbing from logs, alerts and Sentry events."""
-        values = [s.get_secret_value() for s in (self.sentry_dsn, self.slack_webhook_url, self.smtp_url) if s]
+        values = [s.get_secret_value() for s in (self.sentry_dsn, self.slack_webhook_url, self.smtp_url, self.llm_api_key) if s]
         values += [_url_password(url) for url in (self.database_url, self.redis_url, self.broker_url, *values)]
         return list(dict.fromkeys(v for v in values if v))
 
@@ -226,7 +244,7 @@ def _url_password(url: str) -> str:
     return unquote(password) if password else ""
 
 
-SECRET_NAMES = {"SENTRY_DSN", "SLACK_WEBHOOK_URL", "SMTP_URL"}
+SECRET_NAMES = {"SENTRY_DSN", "SLACK_WEBHOOK_URL", "SMTP_URL", "LLM_API_KEY"}
 
 
 @lru_cache(maxsize=1)

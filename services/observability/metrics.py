@@ -41,6 +41,13 @@ class _Instruments:
         self.alerts_sent = Counter("cnai_alerts_sent", "Deliveries a channel accepted, by channel.", ["channel"])
         self.alerts_failed = Counter("cnai_alerts_failed", "Deliveries that failed for good.")
         self.alerts_retrying = Counter("cnai_alerts_retrying", "Delivery attempts that failed and will be retried.")
+        self.llm_requests = Counter(
+            "cnai_llm_requests",
+            "English translations asked of the LLM, by outcome (ok, cached, timeout, unreachable, http_error, malformed, "
+            "budget, circuit_open).",
+            ["outcome"],
+        )
+        self.llm_tokens = Counter("cnai_llm_tokens", "Tokens the LLM reported using (prompt + completion).")
         self.task_duration = Histogram(
             "cnai_task_duration_seconds",
             "Run time of Celery tasks, by task name and final state.",
@@ -70,6 +77,14 @@ def record_deliveries(sent_by_channel: Mapping[str, int], *, failed: int = 0, re
         m.alerts_sent.labels(channel).inc(count)
     m.alerts_failed.inc(failed)
     m.alerts_retrying.inc(retrying)
+
+
+def record_llm(outcome: str, tokens: int = 0) -> None:
+    """One translation asked of the LLM (or answered from the cache, or skipped) and the tokens it used."""
+    m = instruments()
+    m.llm_requests.labels(outcome).inc()
+    if tokens:
+        m.llm_tokens.inc(tokens)
 
 
 def observe_task(task: str, state: str, seconds: float) -> None:

@@ -35,7 +35,7 @@ def test_db_wait_on_an_unmigrated_sqlite_file_fails_in_time_with_one_line_then_p
 @pytest.mark.postgres
 def test_db_wait_on_postgres_behind_head_fails_and_passes_after_upgrade(pg_url: str) -> None:
     env = service_env(DATABASE_URL=pg_url)
-    assert cnai(env, "db", "downgrade", "0004")[0].returncode == 0
+    assert cnai(env, "db", "downgrade", "0004", "--yes")[0].returncode == 0
     behind, _ = cnai(env, "db", "wait", "--timeout", "1")
     assert behind.returncode == 1
     assert behind.stderr.splitlines() == [behind.stderr.strip()] and "database at revision 0004" in behind.stderr
