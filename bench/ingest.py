@@ -111,7 +111,7 @@ def main() -> None:
     from services.database import unit_of_work
     from services.feeds.registry import FeedSpec, add_feed
     from services.migrations import upgrade_database
-    from services.poll import run_cycle
+    from services.cycle import run_cycle
     from services.settings import get_settings
 
     upgrade_database(database_url)

@@ -13,7 +13,7 @@ def poll(include_not_due: bool) -> None:
     from services.alerts.deliver import deliver_pending
     from services.database import unit_of_work
     from services.observability.logs import configure_logging
-    from services.poll import run_cycle
+    from services.cycle import run_cycle
     from services.settings import get_settings
 
     settings = get_settings()

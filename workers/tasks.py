@@ -21,7 +21,8 @@ from services.database import unit_of_work
 from services.ingest.stories import prune_story_bands
 from services.observability.logs import bind_log_context
 from services.observability.metrics import record_deliveries, record_feed_poll
-from services.poll import due_feed_ids, poll_one_in_own_transaction
+from services.ingest.leases import due_feed_ids
+from services.poll import poll_one_in_own_transaction
 from services.settings import get_settings
 from workers.celeryconfig import QUEUES, ROUTES
 

@@ -21,12 +21,16 @@ log = logging.getLogger(__name__)
 
 
 class VerdictLike(Protocol):
-    """A classifier verdict or a stored Classification: what subscriptions filter on."""
+    """A classifier verdict or a stored Classification: what subscriptions filter on (read-only)."""
 
-    relevant: bool
-    score: float
-    topics: Sequence[str]
-    entities: Sequence[str]
+    @property
+    def relevant(self) -> bool: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def topics(self) -> Sequence[str]: ...
+    @property
+    def entities(self) -> Sequence[str]: ...
 
 
 def language_matches(language: str | None, wanted: Sequence[str]) -> bool:

@@ -1,12 +1,13 @@
 """Re-score stored articles with the current classifier version."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification
+from services.classify.records import record_verdicts
 
 BATCH_SIZE = 500
 
@@ -34,18 +35,6 @@ def reclassify_articles(session: Session, since: datetime, batch_size: int = BAT
         if not rows:
             return added
         verdicts = score_articles([(r.title or "", r.summary or "", r.language, r.url) for r in rows])
-        session.add_all(
-            Classification(
-                article_id=row.id,
-                classifier_version=version,
-                relevant=verdict.relevant,
-                score=verdict.score,
-                topics=verdict.topics,
-                entities=verdict.entities,
-                reasons=verdict.reasons,
-            )
-            for row, verdict in zip(rows, verdicts)
-        )
-        session.flush()
+        record_verdicts(session, [row.id for row in rows], verdicts, version, datetime.now(timezone.utc))
         added += len(rows)
         last_id = rows[-1].id

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from db.models import Article, Feed, FetchLog
 from services.database import unit_of_work
 from services.ingest.schedule import backoff_delay, publishing_rate
-from services.poll import LEASE, claim_feed, claim_feeds, due_feed_ids, fetch_and_parse, record_poll, run_cycle
+from services.cycle import run_cycle
+from services.ingest.leases import LEASE, claim_feed, claim_feeds, due_feed_ids
+from services.poll import fetch_and_parse, record_poll
 from tests.ingest.polling import add, feed, poll
 from tests.support.http import LocalHTTPServer, Request, Response
 

@@ -11,7 +11,7 @@ from db.models import Alert, Article, Classification, Delivery, FeedEntry, Fetch
 from services.alerts.deliver import deliver_pending
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.poll import run_cycle
+from services.cycle import run_cycle
 from services.settings import get_settings
 from tests.support.http import LocalHTTPServer, Response, SlackStandIn
 
