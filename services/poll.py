@@ -5,13 +5,17 @@ transaction. ``record_poll`` then writes the outcome in one transaction in a few
 statements, only while the feed still carries the lease its claim took
 (``services.ingest.leases``). A poll only writes alert rows (the outbox); delivery happens
 after the poll's transaction has committed. The in-process cycle of ``cnai poll`` is
-``services.cycle``; Celery tasks call ``poll_feeds_in_own_transactions``.
+``services.cycle``; Celery tasks call ``poll_leased_feeds`` with the feeds a dispatch leased
+(``services.dispatch``).
 """
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -29,6 +33,7 @@ from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, fetch_feed
 from services.ingest.leases import (
     FeedState,
+    adopt_leases,
     claim_feeds,
     release_lease,
     write_feed_state,
@@ -268,7 +273,7 @@ def claim_for_poll(settings: Settings, feed_ids: list[int], now: datetime, *, du
 
 
 def poll_one_in_own_transaction(
-    feed_id: int, settings: Settings, now: datetime, *, due_only: bool = True
+    feed_id: int, settings: Settings, now: datetime, *, due_only: bool = True, limiter: HostLimiter | None = None
 ) -> FeedPollReport | None:
     """Claim, fetch (outside any transaction), then record in one transaction.
 
@@ -277,5 +282,64 @@ def poll_one_in_own_transaction(
     claimed = claim_for_poll(settings, [feed_id], now, due_only=due_only)
     if not claimed:
         return None
-    outcome = fetch_and_parse(claimed[0], settings)
+    outcome = fetch_and_parse(claimed[0], settings, limiter=limiter)
     return _record_in_own_transaction(claimed[0], outcome, settings)
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _forget_pools() -> None:
+    """A forked child has none of its parent's threads: start with no pool."""
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
+
+
+def fetch_pool(threads: int) -> ThreadPoolExecutor:
+    """This process's fetch threads (POLL_BATCH_THREADS), started once and reused by every batch."""
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="cnai-fetch")
+        return pool
+
+
+def poll_states(
+    states: Sequence[FeedState], settings: Settings, *, limiter: HostLimiter | None = None
+) -> list[FeedPollReport]:
+    """Fetch claimed feeds on the process's fetch threads, parse each here as it arrives, write them all.
+
+    The process's shared client (``worker_client``) and per-host limiter are used; the outcomes are
+    written in one transaction (``record_polls``), each feed only while it still holds its lease.
+    """
+    if not states:
+        return []
+    if len(states) == 1:
+        return record_polls([(states[0], fetch_and_parse(states[0], settings, limiter=limiter))], settings)
+    pool = fetch_pool(settings.poll_batch_threads)
+    running = {pool.submit(fetch_only, state, settings, limiter=limiter): state for state in states}
+    ready: list[tuple[FeedState, FetchOutcome]] = []
+    for future in as_completed(running):
+        state = running[future]
+        ready.append((state, parse_outcome(state, future.result())))
+    order = {state.id: i for i, state in enumerate(states)}
+    ready.sort(key=lambda item: order[item[0].id])
+    return record_polls(ready, settings)
+
+
+def poll_leased_feeds(
+    feed_ids: list[int], token: datetime, settings: Settings, now: datetime, *, limiter: HostLimiter | None = None
+) -> list[FeedPollReport]:
+    """Poll feeds a dispatcher leased with ``token``: renew the leases still ours, fetch, write.
+
+    Feeds whose lease is no longer ``token`` (it ran out and a later dispatch took it, or the feed was
+    disabled) are skipped: a late or redelivered message polls nothing twice.
+    """
+    with unit_of_work(settings.database_url) as session:
+        states = adopt_leases(session, feed_ids, token, now, lease=timedelta(seconds=settings.poll_lease_s))
+    return poll_states(states, settings, limiter=limiter)

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     task_soft_time_limit_s: int = Field(120, gt=0, validation_alias="TASK_SOFT_TIME_LIMIT_SECONDS")
     task_time_limit_s: int = Field(150, gt=0, validation_alias="TASK_TIME_LIMIT_SECONDS")
     poll_lease_s: int = Field(300, gt=0, validation_alias="POLL_LEASE_SECONDS")
+    poll_batch_size: int = Field(10, ge=1, le=200, validation_alias="POLL_BATCH_SIZE")
+    poll_batch_threads: int = Field(8, ge=1, le=64, validation_alias="POLL_BATCH_THREADS")
+    dispatch_min_feeds: int = Field(200, ge=1, validation_alias="DISPATCH_MIN_FEEDS")
+    fetch_per_host_shared: bool = Field(True, validation_alias="FETCH_PER_HOST_SHARED")
+    fetch_log_retention_days: float = Field(30.0, gt=0, validation_alias="FETCH_LOG_RETENTION_DAYS")
+    feed_entry_retention_days: float = Field(90.0, gt=0, validation_alias="FEED_ENTRY_RETENTION_DAYS")
+    retention_batch_rows: int = Field(5000, ge=1, validation_alias="RETENTION_BATCH_ROWS")
+    retention_interval_s: float = Field(3600.0, gt=0, validation_alias="RETENTION_INTERVAL_SECONDS")
     broker_visibility_timeout_s: int = Field(600, gt=0, validation_alias="BROKER_VISIBILITY_TIMEOUT_SECONDS")
 
     @property

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Feed
@@ -105,6 +105,34 @@ def claim_feeds(
     ).all()
     order = {feed_id: i for i, feed_id in enumerate(feed_ids)}
     return sorted((FeedState(**row._asdict()) for row in rows), key=lambda s: order[s.id])
+
+
+def adopt_leases(
+    session: Session, feed_ids: list[int], token: datetime, now: datetime, *, lease: timedelta = LEASE
+) -> list[FeedState]:
+    """Take over leases a dispatcher took (``lease_until == token``) and renew them to ``now`` + ``lease``.
+
+    One UPDATE ... RETURNING: feeds whose lease ran out and was taken by a later dispatch (another
+    token), or that were disabled meanwhile, are not returned and must not be polled.
+    """
+    if not feed_ids:
+        return []
+    rows = session.execute(
+        update(Feed)
+        .where(Feed.id.in_(feed_ids), Feed.lease_until == token, Feed.disabled_at.is_(None))
+        .values(lease_until=now + lease, last_polled_at=now)
+        .returning(*STATE_COLUMNS),
+        execution_options={"synchronize_session": False},
+    ).all()
+    order = {feed_id: i for i, feed_id in enumerate(feed_ids)}
+    return sorted((FeedState(**row._asdict()) for row in rows), key=lambda s: order[s.id])
+
+
+def leased_feed_count(session: Session, now: datetime) -> int:
+    """Feeds currently held by a lease: dispatched and waiting in the queue, or being polled."""
+    return int(session.execute(
+        select(func.count()).select_from(Feed).where(Feed.lease_until > now, Feed.disabled_at.is_(None))
+    ).scalar_one())
 
 
 def feed_snapshot(session: Session, feed_id: int) -> FeedState | None:
