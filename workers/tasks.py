@@ -24,6 +24,7 @@ from services.ingest.stories import prune_story_bands
 from services.observability.logs import bind_log_context
 from services.observability.metrics import record_deliveries, record_feed_poll
 from services.poll import FeedPollReport, poll_leased_feeds, poll_one_in_own_transaction
+from services.retention import prune_logs
 from services.settings import get_settings
 from workers.celeryconfig import QUEUES, ROUTES
 
@@ -132,6 +133,15 @@ def poll_feed(feed_id: int) -> str:
         if report.alerts:
             _enqueue_sweep()
         return report.status
+
+
+@cnai_task("cnai.poll.prune", queue="poll")
+def prune_logs_task() -> int:
+    """Delete fetch_log and feed_entries rows past their retention, in bounded batches (services.retention)."""
+    settings = get_settings()
+    report = prune_logs(settings, _now(), budget_s=settings.task_soft_time_limit_s / 2)
+    log.info("retention: deleted %s%s", report.deleted, "" if report.finished else " (more next run)")
+    return sum(report.deleted.values())
 
 
 @cnai_task("cnai.alerts.sweep", queue="deliver")
