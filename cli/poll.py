@@ -8,10 +8,7 @@ import click
 @click.option("--all", "include_not_due", is_flag=True, help="Poll every active feed, due or not.")
 def poll(include_not_due: bool) -> None:
     """Fetch due feeds, parse, drop duplicates, classify, store, and deliver alerts before returning."""
-    from datetime import datetime, timezone
-
-    from services.alerts.deliver import deliver_pending
-    from services.database import unit_of_work
+    from services.alerts.deliver import deliver_all_due
     from services.observability.logs import configure_logging
     from services.cycle import run_cycle
     from services.settings import get_settings
@@ -19,8 +16,7 @@ def poll(include_not_due: bool) -> None:
     settings = get_settings()
     configure_logging(settings)
     cycle = run_cycle(settings, include_not_due=include_not_due)
-    with unit_of_work() as session:
-        delivered = deliver_pending(session, settings, datetime.now(timezone.utc))
+    delivered = deliver_all_due(settings)
     for feed in cycle.feeds:
         if feed.status == "error":
             click.echo(f"feed {feed.feed_id}: error: {feed.error}", err=True)

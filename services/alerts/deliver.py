@@ -401,3 +401,23 @@ def requeue_failed(session: Session, now: datetime, alert_ids: list[int] | None 
     )
     refresh_alert_statuses(session, affected)
     return int(requeued.rowcount)
+
+
+def deliver_all_due(settings: Settings, *, database_url: str | None = None, batch: int = 500) -> DeliveryReport:
+    """Send every delivery due now, in batches of ``batch`` messages, until a batch sends nothing (for `cnai poll`).
+
+    Each batch is one ``deliver_due`` with no time budget; retries scheduled for later stay pending.
+    """
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(settings, database_url=database_url, budget_s=float("inf"), limit=batch)
+        total.sent += report.sent
+        total.digested += report.digested
+        total.failed += report.failed
+        total.retrying += report.retrying
+        total.recovered += report.recovered
+        total.messages += report.messages
+        for channel, count in report.sent_by_channel.items():
+            total.sent_by_channel[channel] = total.sent_by_channel.get(channel, 0) + count
+        if report.messages < batch:
+            return total
