@@ -86,7 +86,7 @@ def _poll_queue_is_empty() -> bool:
     """Whether no poll message waits in the broker (a worker that finds it so asks for a dispatch)."""
     try:
         with current_app.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(queue="poll", passive=True)
+            declared = connection.default_channel.queue_declare(queue="poll", passive=False)
             return int(declared.message_count) == 0
     except Exception as exc:  # the broker is away: the beat's next dispatch refills the queue
         log.debug("could not size the poll queue: %s", exc)
