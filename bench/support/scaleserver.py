@@ -4,10 +4,13 @@ Serves ``/f/<n>.xml`` for n in 0..FEEDS-1: an RSS feed of ITEMS unique items (sy
 no two items of the whole corpus tell the same story), with an ETag and Last-Modified per feed
 version, answering 304 to a matching conditional GET. ``POST /_bump?share=S&add=K`` gives a
 random share S of the feeds K new items each (a new version) and answers with how many items it
-added; ``GET /_stats`` answers JSON counts (requests, 200s, 304s, items published). The feeds
-keep their newest ITEMS items, as a real feed does. Prints its port on the first line of stdout.
+added; ``GET /_stats`` answers JSON counts (requests, 200s, 304s, items published); ``GET /_counts``
+the number of items each feed has published (item k of feed n links to http://news.invalid/n/k). The feeds
+keep their newest WINDOW items, as a real feed does. Prints its port on the first line of stdout.
 
-    python bench/support/scaleserver.py FEEDS ITEMS [RELEVANT_EVERY]
+    python bench/support/scaleserver.py FEEDS ITEMS [RELEVANT_EVERY [WINDOW]]
+
+WINDOW (default ITEMS) is how many of its newest items a feed serves; the soak serves them all.
 
 With RELEVANT_EVERY = r > 0, every r-th item (over the whole corpus) gets a title on the monitored
 beat (China and large language models), so the soak produces alerts.
@@ -43,8 +46,9 @@ BEAT = [
 
 
 class Corpus:
-    def __init__(self, feeds: int, items: int, relevant_every: int) -> None:
+    def __init__(self, feeds: int, items: int, relevant_every: int, window: int | None = None) -> None:
         self.feeds, self.items, self.relevant_every = feeds, items, relevant_every
+        self.window = window or items
         self.counts = [items] * feeds  # items ever published per feed; the newest ``items`` are served
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "ok": 0, "not_modified": 0, "published": feeds * items}
@@ -65,7 +69,7 @@ class Corpus:
         count = self.counts[feed]
         parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {feed}</title>'
                  f"<link>http://news.invalid/{feed}</link>"]
-        for k in range(count - 1, max(-1, count - 1 - self.items), -1):
+        for k in range(count - 1, max(-1, count - 1 - self.window), -1):
             title, summary, link, when = self.item(feed, k)
             parts.append(f"<item><guid>{link}</guid><title>{escape(title)}</title><link>{link}</link>"
                          f"<description>{escape(summary)}</description><pubDate>{format_datetime(when)}</pubDate></item>")
@@ -84,7 +88,7 @@ class Corpus:
 
 def main() -> None:
     feeds, items = int(sys.argv[1]), int(sys.argv[2])
-    corpus = Corpus(feeds, items, int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    corpus = Corpus(feeds, items, int(sys.argv[3]) if len(sys.argv) > 3 else 0, int(sys.argv[4]) if len(sys.argv) > 4 else None)
     rng = random.Random(7)
 
     class Handler(BaseHTTPRequestHandler):
@@ -104,6 +108,10 @@ def main() -> None:
 
         def do_GET(self) -> None:  # noqa: N802
             path = urlsplit(self.path).path
+            if path == "/_counts":
+                with corpus.lock:
+                    self._send(200, json.dumps(corpus.counts).encode(), {"Content-Type": "application/json"})
+                return
             if path == "/_stats":
                 with corpus.lock:
                     self._send(200, json.dumps(corpus.stats).encode(), {"Content-Type": "application/json"})
