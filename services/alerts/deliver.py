@@ -328,7 +328,14 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
             failure = exc
         except Exception as exc:  # a library's own message may quote the target URL: log the type only
             log.error("sending to %s crashed: %s", channel.name, type(exc).__name__)
-            failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
+            if channel.kind in RESEND_UNCONFIRMED_KINDS:
+                failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
+            else:
+                # The crash (e.g. the task's soft time limit) may have come after the channel took the message:
+                # retrying could post it twice, so this is unconfirmed, as when the sender dies mid-send.
+                failure = DeliveryError(
+                    f"{type(exc).__name__} while sending; " + UNCONFIRMED.format(id=claim.delivery_ids[0]), permanent=True
+                )
     with unit_of_work(url) as session:
         if failure is not None:
             record_failure(session, claim, failure, settings, now, report)
