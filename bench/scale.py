@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -146,9 +145,6 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        from sqlalchemy import insert
-
-        from db.models import Feed
         from services.database import unit_of_work
         from services.migrations import upgrade_database
 
@@ -172,7 +168,6 @@ def main() -> None:
                 add_feed(session, FeedSpec(url=f"{base}/f/{n}.xml"))
         registration_s = time.monotonic() - started
         print(f"registered {feeds} feeds in {registration_s:.1f} s; load {load_start}", flush=True)
-        del insert, Feed
 
         def start(name: str, args: list[str]) -> subprocess.Popen[bytes]:
             log = open(workdir / f"{name}.log", "ab")
@@ -182,12 +177,11 @@ def main() -> None:
 
         os.makedirs(workdir / "metrics", exist_ok=True)
         size0 = sizes()
-        beat = start("beat", ["beat", "--loglevel", LOG_LEVEL, "-s", str(workdir / "beat-schedule")])
+        start("beat", ["beat", "--loglevel", LOG_LEVEL, "-s", str(workdir / "beat-schedule")])
         poll = start("poll", ["worker", "-Q", "poll,classify", "-c", concurrency, "-n", "poll@%h", "--loglevel", LOG_LEVEL])
         deliver = start("deliver", ["worker", "-Q", "deliver", "-c", "1", "-n", "deliver@%h", "--loglevel", LOG_LEVEL])
         sampler = RssSampler([poll.pid, deliver.pid])
         sampler.start()
-        round_started = time.monotonic()
         first_s = wait_for(lambda: scalar("SELECT count(*) FROM feeds WHERE last_success_at IS NULL") == 0,
                            phase_timeout, "the first round", procs)
         articles = scalar("SELECT count(*) FROM articles")
@@ -203,7 +197,6 @@ def main() -> None:
         with engine.begin() as conn:
             conn.execute(text("UPDATE feeds SET next_poll_at = now()"))
         cpu_before = cpu_seconds([poll.pid])
-        second_started = time.monotonic()
         from celery import Celery
 
         sender = Celery("bench", broker=redis.url, set_as_current=False)
@@ -222,7 +215,6 @@ def main() -> None:
         print(f"growth in KiB per 1,000 new articles (first round): {per_1000_articles}", flush=True)
         print(f"growth in KiB per 1,000 unchanged polls: {per_1000_polls}", flush=True)
         sampler.stopped.set()
-        del started, round_started, beat
         print(json.dumps({
             "bench": "scale",
             "feeds": feeds,
