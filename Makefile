@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TOOLS_VENV := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install run test bench soak lock clean
+.PHONY: install run lint test bench soak lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,14 @@ run: $(STAMP)
 	$(CNAI) feeds import config/samples/feeds.yaml
 	FETCH_ALLOW_FILE_URLS=true $(CNAI) poll --all
 
-## test: the whole suite against the real local PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL).
-test: $(STAMP) $(TOOLS_STAMP)
+## lint: ruff (lint and format check) and mypy, as configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## test: lint, then the whole suite against the real local PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL).
+test: $(STAMP) $(TOOLS_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: every benchmark; each prints a {"bench": ...} JSON object as its last line.

@@ -25,7 +25,7 @@ def _database_url() -> str:
     return get_settings().database_url
 
 
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def _include_object(obj, name, type_, reflected, compare_to):
     # Views are created by migrations with raw SQL and have no model.
     if type_ == "table" and reflected and compare_to is None and obj.info.get("is_view"):
         return False
@@ -36,7 +36,7 @@ def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no
     return True
 
 
-def _postgres_only_index(index) -> bool:  # type: ignore[no-untyped-def]
+def _postgres_only_index(index) -> bool:
     uses_gin = index.dialect_options["postgresql"].get("using") == "gin"
     on_expressions = len(index.expressions) > len(index.columns)
     return uses_gin or on_expressions
@@ -65,7 +65,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -74,7 +74,7 @@ class FailingScript:
             return self.answers.pop(0) if self.answers else None
 
 
-def start_sinks(slack_sink: Sink, email_sink: Sink, slack_script: FailingScript, smtp_script: FailingScript):  # type: ignore[no-untyped-def]
+def start_sinks(slack_sink: Sink, email_sink: Sink, slack_script: FailingScript, smtp_script: FailingScript):
     from tests.alerts.smtp_sink import SMTPSink
     from tests.support.http import LocalHTTPServer, Request, Response
 
@@ -83,7 +83,7 @@ def start_sinks(slack_sink: Sink, email_sink: Sink, slack_script: FailingScript,
     def slack(request: Request) -> Response:
         scripted = slack_script.next()
         if scripted is not None:
-            return scripted  # type: ignore[return-value]
+            return scripted  # type: ignore[return-value]  # the script holds Response objects for this sink
         slack_sink.accept(request.body.decode(), time.time())
         return Response(200, b"ok", {"Content-Type": "text/plain"})
 
@@ -97,7 +97,9 @@ def start_sinks(slack_sink: Sink, email_sink: Sink, slack_script: FailingScript,
             smtp.recorder.reply = str(scripted)
             return
         smtp.recorder.reply = "250 Message accepted for delivery"
-        email_sink.accept(message.message.get_body(("plain",)).get_content(), message.received_at)
+        body = message.message.get_body(("plain",))
+        assert body is not None, "the alert e-mail has no text/plain part"
+        email_sink.accept(body.get_content(), message.received_at)
 
     smtp.recorder.on_data = on_data
     return http, smtp

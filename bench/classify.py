@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -28,9 +29,9 @@ MIN_ITEMS = 10_000
 SUMMARY_CHARS = 600
 
 
-def corpus() -> list[dict[str, str]]:
+def corpus() -> list[dict[str, Any]]:
     """Title + ~600-char summary pairs from dev.jsonl and the seeds (summaries padded by repetition)."""
-    base: list[dict[str, str]] = []
+    base: list[dict[str, Any]] = []
     dev = SHARED / "eval" / "dev.jsonl"
     if dev.is_file():
         for line in dev.read_text(encoding="utf-8").splitlines():
@@ -48,13 +49,13 @@ def corpus() -> list[dict[str, str]]:
         while len(summary) < SUMMARY_CHARS:
             summary = f"{summary} {item['summary'] or item['title']}"
         item["summary"] = summary[:SUMMARY_CHARS]
-    items = []
+    items: list[dict[str, Any]] = []
     while len(items) < MIN_ITEMS:
         items.extend(base)
     return items
 
 
-def bench_score_article(items: list[dict[str, str]]) -> tuple[float, float]:
+def bench_score_article(items: list[dict[str, Any]]) -> tuple[float, float]:
     """Articles per second of wall time and of this process's CPU time (the latter is what a
     busy machine, with other processes competing for the cores, distorts least)."""
     from services.classify import score_article
@@ -78,7 +79,7 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bench_cli(items: list[dict[str, str]]) -> tuple[float, float]:
+def bench_cli(items: list[dict[str, Any]]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one ``cnai classify`` run on 10,000 lines."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "articles.jsonl"

@@ -110,10 +110,10 @@ def main() -> None:
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
     configure(database_url)
 
+    from services.cycle import run_cycle
     from services.database import unit_of_work
     from services.feeds.registry import FeedSpec, add_feed
     from services.migrations import upgrade_database
-    from services.cycle import run_cycle
     from services.settings import get_settings
 
     upgrade_database(database_url)

@@ -18,6 +18,7 @@ the machine's load average (the benchmark shares the machine). Per-host politene
 The last line is {"bench": "scale", "feeds": ..., "unchanged_polls_per_s": ...,
 "cpu_ms_per_unchanged_poll": ..., "new_articles_per_s": ..., "peak_worker_rss_mb": ...}.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,17 @@ from tests.support.services import PrivateRedis  # noqa: E402
 BIN = Path(sys.executable).parent
 CELERY = [str(BIN / "celery"), "-A", "workers.app"]
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-TABLES = ("articles", "feed_entries", "stories", "story_bands", "classifications", "fetch_log", "feeds", "alerts", "deliveries")
+TABLES = (
+    "articles",
+    "feed_entries",
+    "stories",
+    "story_bands",
+    "classifications",
+    "fetch_log",
+    "feeds",
+    "alerts",
+    "deliveries",
+)
 TICK = os.sysconf("SC_CLK_TCK")
 LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
 
@@ -110,7 +121,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, procs: li
             raise SystemExit(f"bench scale: timed out after {timeout:.0f} s waiting for {what}")
         for proc in procs:
             if proc.poll() is not None:
-                raise SystemExit(f"bench scale: a process exited ({proc.args}) while waiting for {what}")
+                raise SystemExit(f"bench scale: a process exited ({proc.args!r}) while waiting for {what}")
         time.sleep(0.5)
     return time.monotonic() - started
 
@@ -130,16 +141,29 @@ def main() -> None:
     database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     redis = PrivateRedis()
     redis.start()
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "support" / "scaleserver.py"), str(feeds), str(items)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "support" / "scaleserver.py"), str(feeds), str(items)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     procs: list[subprocess.Popen[bytes]] = []
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_", "ALERT_EMAIL", "SENTRY_"))}
-    env.update({
-        "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "REDIS_URL": redis.url, "CELERY_BROKER_URL": redis.url,
-        "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8", "FETCH_PER_HOST_GAP_SECONDS": "0", "FETCH_PER_HOST_CONCURRENCY": "64",
-        "LOG_LEVEL": "WARNING", "METRICS_PORT": "0", "WORKER_HEARTBEAT_FILE": str(workdir / "w.hb"),
-        "BEAT_HEARTBEAT_FILE": str(workdir / "b.hb"), "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis.url,
+            "CELERY_BROKER_URL": redis.url,
+            "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "FETCH_PER_HOST_GAP_SECONDS": "0",
+            "FETCH_PER_HOST_CONCURRENCY": "64",
+            "LOG_LEVEL": "WARNING",
+            "METRICS_PORT": "0",
+            "WORKER_HEARTBEAT_FILE": str(workdir / "w.hb"),
+            "BEAT_HEARTBEAT_FILE": str(workdir / "b.hb"),
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+        }
+    )
     os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis.url})
     try:
         assert server.stdout is not None
@@ -157,7 +181,9 @@ def main() -> None:
 
         def sizes() -> dict[str, int]:
             with engine.connect() as conn:
-                return {t: int(conn.execute(text(f"SELECT pg_total_relation_size('{t}')")).scalar_one()) for t in TABLES}
+                return {
+                    t: int(conn.execute(text(f"SELECT pg_total_relation_size('{t}')")).scalar_one()) for t in TABLES
+                }
 
         load_start = loadavg()
         started = time.monotonic()
@@ -171,26 +197,37 @@ def main() -> None:
 
         def start(name: str, args: list[str]) -> subprocess.Popen[bytes]:
             log = open(workdir / f"{name}.log", "ab")
-            proc = subprocess.Popen(CELERY + args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                CELERY + args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             procs.append(proc)
             return proc
 
         os.makedirs(workdir / "metrics", exist_ok=True)
         size0 = sizes()
         start("beat", ["beat", "--loglevel", LOG_LEVEL, "-s", str(workdir / "beat-schedule")])
-        poll = start("poll", ["worker", "-Q", "poll,classify", "-c", concurrency, "-n", "poll@%h", "--loglevel", LOG_LEVEL])
+        poll = start(
+            "poll", ["worker", "-Q", "poll,classify", "-c", concurrency, "-n", "poll@%h", "--loglevel", LOG_LEVEL]
+        )
         deliver = start("deliver", ["worker", "-Q", "deliver", "-c", "1", "-n", "deliver@%h", "--loglevel", LOG_LEVEL])
         sampler = RssSampler([poll.pid, deliver.pid])
         sampler.start()
-        first_s = wait_for(lambda: scalar("SELECT count(*) FROM feeds WHERE last_success_at IS NULL") == 0,
-                           phase_timeout, "the first round", procs)
+        first_s = wait_for(
+            lambda: scalar("SELECT count(*) FROM feeds WHERE last_success_at IS NULL") == 0,
+            phase_timeout,
+            "the first round",
+            procs,
+        )
         articles = scalar("SELECT count(*) FROM articles")
         errors = scalar("SELECT count(*) FROM fetch_log WHERE error IS NOT NULL AND status_code IS DISTINCT FROM 200")
         first_polls = scalar("SELECT count(*) FROM fetch_log")
         size1 = sizes()
         new_rate = articles / first_s
-        print(f"first round: {first_polls} polls, {articles} new articles in {first_s:.1f} s ({new_rate:.0f}/s), "
-              f"{errors} failed polls; load {loadavg()}", flush=True)
+        print(
+            f"first round: {first_polls} polls, {articles} new articles in {first_s:.1f} s ({new_rate:.0f}/s), "
+            f"{errors} failed polls; load {loadavg()}",
+            flush=True,
+        )
 
         time.sleep(2)
         before_polls = scalar("SELECT count(*) FROM fetch_log")
@@ -201,31 +238,44 @@ def main() -> None:
 
         sender = Celery("bench", broker=redis.url, set_as_current=False)
         sender.send_task("cnai.poll.dispatch", queue="poll")  # the beat's tick, without waiting for it
-        second_s = wait_for(lambda: scalar("SELECT count(*) FROM fetch_log") - before_polls >= feeds,
-                            phase_timeout, "the unchanged round", procs)
+        second_s = wait_for(
+            lambda: scalar("SELECT count(*) FROM fetch_log") - before_polls >= feeds,
+            phase_timeout,
+            "the unchanged round",
+            procs,
+        )
         cpu = cpu_seconds([poll.pid]) - cpu_before
         polls = scalar("SELECT count(*) FROM fetch_log") - before_polls
-        not_modified = scalar(f"SELECT count(*) FROM (SELECT status_code FROM fetch_log ORDER BY id DESC LIMIT {polls}) s WHERE status_code = 304")
+        not_modified = scalar(
+            f"SELECT count(*) FROM (SELECT status_code FROM fetch_log ORDER BY id DESC LIMIT {polls}) s WHERE status_code = 304"
+        )
         size2 = sizes()
         unchanged_rate = polls / second_s
-        print(f"unchanged round: {polls} polls ({not_modified} answered 304) in {second_s:.1f} s ({unchanged_rate:.0f}/s), "
-              f"poll worker CPU {cpu:.1f} s ({1000 * cpu / polls:.1f} ms per poll); load {loadavg()}", flush=True)
+        print(
+            f"unchanged round: {polls} polls ({not_modified} answered 304) in {second_s:.1f} s ({unchanged_rate:.0f}/s), "
+            f"poll worker CPU {cpu:.1f} s ({1000 * cpu / polls:.1f} ms per poll); load {loadavg()}",
+            flush=True,
+        )
         per_1000_articles = {t: round((size1[t] - size0[t]) / max(articles, 1) * 1000 / 1024, 1) for t in TABLES}
         per_1000_polls = {t: round((size2[t] - size1[t]) / max(polls, 1) * 1000 / 1024, 1) for t in TABLES}
         print(f"growth in KiB per 1,000 new articles (first round): {per_1000_articles}", flush=True)
         print(f"growth in KiB per 1,000 unchanged polls: {per_1000_polls}", flush=True)
         sampler.stopped.set()
-        print(json.dumps({
-            "bench": "scale",
-            "feeds": feeds,
-            "registration_s": round(registration_s, 1),
-            "first_round_s": round(first_s, 1),
-            "unchanged_polls_per_s": round(unchanged_rate, 1),
-            "cpu_ms_per_unchanged_poll": round(1000 * cpu / polls, 2),
-            "new_articles_per_s": round(new_rate, 1),
-            "peak_worker_rss_mb": round(sampler.peak, 1),
-            "load_avg": loadavg(),
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "scale",
+                    "feeds": feeds,
+                    "registration_s": round(registration_s, 1),
+                    "first_round_s": round(first_s, 1),
+                    "unchanged_polls_per_s": round(unchanged_rate, 1),
+                    "cpu_ms_per_unchanged_poll": round(1000 * cpu / polls, 2),
+                    "new_articles_per_s": round(new_rate, 1),
+                    "peak_worker_rss_mb": round(sampler.peak, 1),
+                    "load_avg": loadavg(),
+                }
+            )
+        )
     finally:
         for proc in procs:
             try:

@@ -20,6 +20,7 @@ PostgreSQL restart at two thirds. Then new items stop and the system is given ti
 The last line is {"bench": "soak", "lost": ..., "duplicated": ..., "stuck": ..., "kills": ..., ...};
 the exit status is 1 when a check fails. Everything listens on 127.0.0.1 and stops by itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,7 @@ class FlakyRecorder(Recorder):
         super().__init__()
         self.rng = rng
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
         if self.rng.random() < 0.08:
             return "451 4.3.0 try again later"
         return await super().handle_DATA(server, session, envelope)
@@ -100,19 +101,35 @@ class Worker:
 
     def start(self) -> None:
         self.started_at = time.monotonic()
-        args = [*CELERY, "worker", "--queues", self.queues, "--concurrency", "2", "--loglevel", "INFO",
-                "--hostname", f"{self.name}@%h", "--without-mingle", "--without-gossip"]
+        args = [
+            *CELERY,
+            "worker",
+            "--queues",
+            self.queues,
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{self.name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ]
         if self.name == "beat":
             args = [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"]
         log = open(self.logdir / f"{self.name}.log", "ab")
         env = {**self.env, "WORKER_HEARTBEAT_FILE": str(self.logdir / f"{self.name}.heartbeat")}
-        self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def children(self) -> list[int]:
         if self.process is None:
             return []
         try:
-            return [int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
+            return [
+                int(p) for p in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            ]
         except OSError:
             return []
 
@@ -153,8 +170,16 @@ def main() -> int:
         smtp.start()
         slack = FlakySlack(web, rng)
         feed_server = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "support" / "scaleserver.py"), str(feeds), "20", relevant_every, "100000"],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                str(ROOT / "bench" / "support" / "scaleserver.py"),
+                str(feeds),
+                "20",
+                relevant_every,
+                "100000",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert feed_server.stdout is not None
         base = f"http://127.0.0.1:{int(feed_server.stdout.readline())}"
@@ -166,17 +191,38 @@ def main() -> int:
         with unit_of_work(database_url) as session:
             for n in range(feeds):
                 add_feed(session, FeedSpec(url=f"{base}/f/{n}.xml"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_", "ALERT_", "SENTRY_", "DATABASE_", "REDIS_", "CELERY_"))}
-        env.update({
-            "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "REDIS_URL": redis.url,
-            "SLACK_WEBHOOK_URL": slack.url, "SMTP_URL": smtp.url(), "ALERT_EMAIL_TO": "desk@example.org",
-            "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8", "FETCH_PER_HOST_GAP_SECONDS": "0", "FETCH_PER_HOST_CONCURRENCY": "8",
-            "DISPATCH_INTERVAL_SECONDS": "2", "DELIVERY_SWEEP_INTERVAL_SECONDS": "1", "POLL_INTERVAL_SECONDS": "3",
-            "POLL_MIN_INTERVAL_SECONDS": "2", "POLL_MAX_INTERVAL_SECONDS": "4", "ALERT_PACE_SECONDS": "0",
-            "ALERT_BURST_THRESHOLD": "1000", "ALERT_RETRY_BASE_SECONDS": "1", "ALERT_MAX_ATTEMPTS": "8",
-            "ALERT_SEND_TIMEOUT_SECONDS": "3", "METRICS_PORT": "0", "LOG_FORMAT": "text",
-            "BEAT_HEARTBEAT_FILE": str(workdir / "beat.heartbeat"), **LIMITS,
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "SMTP_", "ALERT_", "SENTRY_", "DATABASE_", "REDIS_", "CELERY_"))
+        }
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis.url,
+                "SLACK_WEBHOOK_URL": slack.url,
+                "SMTP_URL": smtp.url(),
+                "ALERT_EMAIL_TO": "desk@example.org",
+                "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+                "FETCH_PER_HOST_GAP_SECONDS": "0",
+                "FETCH_PER_HOST_CONCURRENCY": "8",
+                "DISPATCH_INTERVAL_SECONDS": "2",
+                "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
+                "POLL_INTERVAL_SECONDS": "3",
+                "POLL_MIN_INTERVAL_SECONDS": "2",
+                "POLL_MAX_INTERVAL_SECONDS": "4",
+                "ALERT_PACE_SECONDS": "0",
+                "ALERT_BURST_THRESHOLD": "1000",
+                "ALERT_RETRY_BASE_SECONDS": "1",
+                "ALERT_MAX_ATTEMPTS": "8",
+                "ALERT_SEND_TIMEOUT_SECONDS": "3",
+                "METRICS_PORT": "0",
+                "LOG_FORMAT": "text",
+                "BEAT_HEARTBEAT_FILE": str(workdir / "beat.heartbeat"),
+                **LIMITS,
+            }
+        )
         workers = {
             "beat": Worker("beat", "", env, workdir),
             "poll-1": Worker("poll-1", "poll,classify", env, workdir),
@@ -196,7 +242,9 @@ def main() -> int:
         while time.monotonic() - started < seconds:
             now = time.monotonic()
             if now >= next_bump:
-                urllib.request.urlopen(urllib.request.Request(f"{base}/_bump?share=0.2&add=1", method="POST"), timeout=10).read()
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{base}/_bump?share=0.2&add=1", method="POST"), timeout=10
+                ).read()
                 next_bump = now + 2
             if restarts["redis"] == 0 and now - started > seconds / 3:
                 redis.restart()
@@ -227,9 +275,14 @@ def main() -> int:
                     worker.start()
             time.sleep(0.2)
 
-        result.update(kills=sum(kills.values()), worker_kills=kills["worker"], pool_child_kills=kills["pool_child"],
-                      redis_restarts=restarts["redis"], postgres_restarts=restarts["postgres"],
-                      restarted_after_exit=exits)
+        result.update(
+            kills=sum(kills.values()),
+            worker_kills=kills["worker"],
+            pool_child_kills=kills["pool_child"],
+            redis_restarts=restarts["redis"],
+            postgres_restarts=restarts["postgres"],
+            restarted_after_exit=exits,
+        )
         counts = get_json(f"{base}/_counts")
         assert isinstance(counts, list)
         published = {f"http://news.invalid/{n}/{k}" for n, count in enumerate(counts) for k in range(count)}
@@ -262,7 +315,12 @@ def main() -> int:
 
 
 def settle_and_check(
-    database_url: str, redis_url: str, published: set[str], slack: FlakySlack, smtp: SMTPSink, settle: float,
+    database_url: str,
+    redis_url: str,
+    published: set[str],
+    slack: FlakySlack,
+    smtp: SMTPSink,
+    settle: float,
     stop_beat: Callable[[], None],
 ) -> dict[str, object]:
     import redis as redis_client
@@ -320,13 +378,23 @@ def settle_and_check(
         unalerted = int(conn.execute(text(UNALERTED)).scalar_one())
         leased = int(conn.execute(text("SELECT count(*) FROM feeds WHERE lease_until > now()")).scalar_one())
         sent = {
-            kind: [title for (title,) in conn.execute(text(
-                "SELECT ar.title FROM deliveries d JOIN channels c ON c.id = d.channel_id JOIN alerts a ON a.id = d.alert_id "
-                "JOIN articles ar ON ar.id = a.article_id WHERE d.status = 'sent' AND c.kind = :kind"), {"kind": kind})]
+            kind: [
+                title
+                for (title,) in conn.execute(
+                    text(
+                        "SELECT ar.title FROM deliveries d JOIN channels c ON c.id = d.channel_id JOIN alerts a ON a.id = d.alert_id "
+                        "JOIN articles ar ON ar.id = a.article_id WHERE d.status = 'sent' AND c.kind = :kind"
+                    ),
+                    {"kind": kind},
+                )
+            ]
             for kind in ("slack", "email")
         }
-        failed_unconfirmed = int(conn.execute(text(
-            "SELECT count(*) FROM deliveries WHERE status = 'failed' AND last_error LIKE 'unconfirmed%'")).scalar_one())
+        failed_unconfirmed = int(
+            conn.execute(
+                text("SELECT count(*) FROM deliveries WHERE status = 'failed' AND last_error LIKE 'unconfirmed%'")
+            ).scalar_one()
+        )
     queued = sum(broker.llen(q) for q in ("poll", "classify", "deliver"))
     slack_serials = Counter(s for body in slack.accepted for s in set(SERIAL.findall(body)))
     email_ids: dict[str, set[str]] = {}
@@ -343,9 +411,16 @@ def settle_and_check(
     if missing:
         feeds_missing = sorted({int(u.split("/")[3]) for u in missing})[:5]
         with engine.connect() as conn:
-            diagnosis = [dict(row._mapping) for row in conn.execute(text(
-                "SELECT id, url, last_success_at, next_poll_at, lease_until, consecutive_failures, last_error, disabled_reason "
-                "FROM feeds WHERE url LIKE ANY(:patterns)"), {"patterns": [f"%/f/{n}.xml" for n in feeds_missing]})]
+            diagnosis = [
+                dict(row._mapping)
+                for row in conn.execute(
+                    text(
+                        "SELECT id, url, last_success_at, next_poll_at, lease_until, consecutive_failures, last_error, disabled_reason "
+                        "FROM feeds WHERE url LIKE ANY(:patterns)"
+                    ),
+                    {"patterns": [f"%/f/{n}.xml" for n in feeds_missing]},
+                )
+            ]
         print("missing sample:", missing[:10], "\nfeeds:", json.dumps(diagnosis, default=str), file=sys.stderr)
     dup_articles = sum(n - 1 for n in urls.values() if n > 1)
     lost_slack = sum(1 for t in sent["slack"] if serial(t) not in slack_serials)
@@ -360,12 +435,22 @@ def settle_and_check(
         "duplicated": dup_articles + dup_alerts + dup_slack + dup_email,
         "stuck": stuck_sending + stuck_pending + leased + queued,
         "articles": sum(urls.values()),
-        "lost_articles": lost_articles, "duplicated_articles": dup_articles,
-        "relevant_stories_unalerted": unalerted, "duplicated_alerts": dup_alerts,
-        "slack_messages": len(slack.accepted), "lost_slack": lost_slack, "duplicated_slack": dup_slack,
-        "emails": len(smtp.messages), "lost_email": lost_email, "duplicated_email_ids": dup_email,
-        "deliveries": dict(statuses), "failed_unconfirmed": failed_unconfirmed,
-        "stuck_sending": stuck_sending, "stuck_pending": stuck_pending, "leased_feeds": leased, "queued_messages": queued,
+        "lost_articles": lost_articles,
+        "duplicated_articles": dup_articles,
+        "relevant_stories_unalerted": unalerted,
+        "duplicated_alerts": dup_alerts,
+        "slack_messages": len(slack.accepted),
+        "lost_slack": lost_slack,
+        "duplicated_slack": dup_slack,
+        "emails": len(smtp.messages),
+        "lost_email": lost_email,
+        "duplicated_email_ids": dup_email,
+        "deliveries": dict(statuses),
+        "failed_unconfirmed": failed_unconfirmed,
+        "stuck_sending": stuck_sending,
+        "stuck_pending": stuck_pending,
+        "leased_feeds": leased,
+        "queued_messages": queued,
     }
 
 

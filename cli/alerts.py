@@ -4,8 +4,14 @@ from __future__ import annotations
 import re
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from db.models import Channel
+    from services.alerts.content import AlertContent
+    from services.settings import Settings
 
 _RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -155,7 +161,7 @@ def test() -> None:
     sys.exit(1 if failures else 0)
 
 
-def send_test_to_each(channels: list, content: object, settings: object) -> int:  # type: ignore[type-arg]
+def send_test_to_each(channels: list[Channel], content: AlertContent, settings: Settings) -> int:
     """Send ``content`` to every channel, print OK/FAILED per channel, return the number of failures."""
     import uuid
 

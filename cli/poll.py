@@ -9,8 +9,8 @@ import click
 def poll(include_not_due: bool) -> None:
     """Fetch due feeds, parse, drop duplicates, classify, store, and deliver alerts before returning."""
     from services.alerts.deliver import deliver_all_due
-    from services.observability.logs import configure_logging
     from services.cycle import run_cycle
+    from services.observability.logs import configure_logging
     from services.settings import get_settings
 
     settings = get_settings()

@@ -22,7 +22,7 @@ def _channel_ref(subscription: str, value: str) -> object:
 
     kind, sep, target = value.partition(":")
     if sep and kind in {"slack", "email", "apprise", "console"}:
-        return ChannelSpec(name=f"{subscription}-{kind}", kind=kind, target=target)  # type: ignore[arg-type]
+        return ChannelSpec(name=f"{subscription}-{kind}", kind=kind, target=target)  # type: ignore[arg-type]  # kind is checked against the channel kinds on the line above
     return value
 
 
@@ -57,14 +57,14 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
     try:
         spec = SubscriptionSpec(
             name=name,
-            channels=[_channel_ref(name, c) for c in channels],  # type: ignore[misc]
+            channels=[_channel_ref(name, c) for c in channels],  # type: ignore[misc]  # a list of names and specs, as SubscriptionSpec.channels accepts
             min_score=min_score,
             topics=list(topics),
             entities=list(entities),
             languages=list(languages),
             sources=list(sources),
             mode="instant" if mode == "instant" else "digest",
-            schedule=None if mode == "instant" else mode,  # type: ignore[arg-type]
+            schedule=None if mode == "instant" else mode,  # type: ignore[arg-type]  # click.Choice limits mode to the schedule names
             at=at,
             timezone=tz,
             quiet_hours=quiet,

@@ -10,6 +10,8 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import ClassVar
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -43,6 +46,8 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+    # Every model here maps one Table (no joined or selectable mappings), so say so for Core statements.
+    __table__: ClassVar[Table]
 
 
 class Feed(Base):
@@ -162,6 +167,8 @@ class Classification(Base):
     topics: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Topics from the fixed taxonomy (JSON array of strings).")
     entities: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Entities recognised (JSON array of canonical names).")
     reasons: Mapped[list[str]] = mapped_column(JSONList, default=list, comment="Human-readable reasons that moved the score (JSON array).")
+    priority: Mapped[str | None] = mapped_column(String(8), comment="Triage: high (see now), normal (read today) or low (digest); NULL when not relevant.")
+    reader_reasons: Mapped[list[str] | None] = mapped_column(JSONList, comment="At most three short English sentences for readers, decisive evidence first (JSON array); NULL for verdicts made before priorities.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the verdict was made (UTC).")
 
     article: Mapped[Article] = relationship(back_populates="classifications")

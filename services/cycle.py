@@ -4,6 +4,7 @@ Due feeds are claimed in small batches and fetched by CYCLE_FETCH_THREADS thread
 process-local per-host limiter applies); this thread parses each response and writes it as
 it completes (``services.poll.record_polls``).
 """
+
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -65,9 +66,10 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
     window = 3 * CYCLE_FETCH_THREADS  # fetched-but-unwritten responses held in memory at most
     unclaimed = list(reversed(feed_ids))
     claimed: list[FeedState] = []
-    with build_client(settings, max_connections=2 * CYCLE_FETCH_THREADS) as client, ThreadPoolExecutor(
-        CYCLE_FETCH_THREADS, thread_name_prefix="cnai-fetch"
-    ) as pool:
+    with (
+        build_client(settings, max_connections=2 * CYCLE_FETCH_THREADS) as client,
+        ThreadPoolExecutor(CYCLE_FETCH_THREADS, thread_name_prefix="cnai-fetch") as pool,
+    ):
         running: dict[Future[FetchOutcome], FeedState] = {}
         while True:
             while len(running) < window and (claimed or unclaimed):

@@ -10,6 +10,7 @@ message lifetime, at least DISPATCH_MIN_FEEDS, minus the feeds already leased. A
 POLL_LEASE_SECONDS minus TASK_TIME_LIMIT_SECONDS, so a task that starts before it expires ends
 before the lease does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Feed, FetchLog
@@ -130,7 +130,7 @@ def fetch_and_parse(
     return parse_outcome(snapshot, fetch_only(snapshot, settings, client=client, limiter=limiter))
 
 
-_INSERT_FETCH_LOG = insert(cast(Table, FetchLog.__table__))
+_INSERT_FETCH_LOG = insert(FetchLog.__table__)
 _LOG_DEFAULTS: dict[str, Any] = {"status_code": None, "bytes": 0, "entries": 0, "new_entries": 0, "error": None}
 
 

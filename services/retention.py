@@ -10,6 +10,7 @@
 Each batch (RETENTION_BATCH_ROWS rows) is its own short transaction, so pruning a backlog never
 holds long locks or a long transaction; a run stops after ``budget_s`` and the next run continues.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,7 +39,9 @@ def _prune(url: str, model: Any, column: Any, cutoff: datetime, batch: int, dead
             oldest = select(model.id).where(column < cutoff).order_by(column).limit(batch)
             ids = list(session.execute(oldest).scalars())
             if ids:
-                session.execute(delete(model).where(model.id.in_(ids)), execution_options={"synchronize_session": False})
+                session.execute(
+                    delete(model).where(model.id.in_(ids)), execution_options={"synchronize_session": False}
+                )
         total += len(ids)
         if len(ids) < batch:
             return total, True

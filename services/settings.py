@@ -127,7 +127,7 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read settings from the environment, or raise SettingsError naming each bad variable."""
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()  # type: ignore[call-arg]  # pydantic-settings fills the required fields from the environment
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -42,7 +42,7 @@ def cnai_task(name: str, *, queue: str, **options: Any) -> Callable[[F], Task]:
     routed = next((q for prefix, q in ROUTES.items() if name.startswith(prefix)), None)
     if queue not in QUEUES or routed != queue:
         raise ValueError(f"task {name!r}: queue {queue!r} is not declared or does not match its route {routed!r}")
-    return shared_task(name=name, declared_queue=queue, ignore_result=True, **options)  # type: ignore[no-any-return]
+    return shared_task(name=name, declared_queue=queue, ignore_result=True, **options)
 
 
 def _now() -> datetime:

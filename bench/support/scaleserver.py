@@ -15,14 +15,15 @@ WINDOW (default ITEMS) is how many of its newest items a feed serves; the soak s
 With RELEVANT_EVERY = r > 0, every r-th item (over the whole corpus) gets a title on the monitored
 beat (China and large language models), so the soak produces alerts.
 """
+
 from __future__ import annotations
 
 import json
 import random
 import sys
 import threading
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -67,12 +68,16 @@ class Corpus:
 
     def document(self, feed: int) -> tuple[bytes, str, str]:
         count = self.counts[feed]
-        parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {feed}</title>'
-                 f"<link>http://news.invalid/{feed}</link>"]
+        parts = [
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {feed}</title>'
+            f"<link>http://news.invalid/{feed}</link>"
+        ]
         for k in range(count - 1, max(-1, count - 1 - self.window), -1):
             title, summary, link, when = self.item(feed, k)
-            parts.append(f"<item><guid>{link}</guid><title>{escape(title)}</title><link>{link}</link>"
-                         f"<description>{escape(summary)}</description><pubDate>{format_datetime(when)}</pubDate></item>")
+            parts.append(
+                f"<item><guid>{link}</guid><title>{escape(title)}</title><link>{link}</link>"
+                f"<description>{escape(summary)}</description><pubDate>{format_datetime(when)}</pubDate></item>"
+            )
         parts.append("</channel></rss>")
         last = self.item(feed, count - 1)[3]
         return "".join(parts).encode(), f'"{feed}-{count}"', format_datetime(last, usegmt=True)
@@ -88,7 +93,9 @@ class Corpus:
 
 def main() -> None:
     feeds, items = int(sys.argv[1]), int(sys.argv[2])
-    corpus = Corpus(feeds, items, int(sys.argv[3]) if len(sys.argv) > 3 else 0, int(sys.argv[4]) if len(sys.argv) > 4 else None)
+    corpus = Corpus(
+        feeds, items, int(sys.argv[3]) if len(sys.argv) > 3 else 0, int(sys.argv[4]) if len(sys.argv) > 4 else None
+    )
     rng = random.Random(7)
 
     class Handler(BaseHTTPRequestHandler):

@@ -108,5 +108,6 @@ def _send(channel: Channel, message: Message, settings: Settings, key: str) -> s
     if channel.kind == "apprise":
         from services.alerts.apprise_channel import notify_apprise
 
-        return notify_apprise(resolve_target(channel), message)
+        notify_apprise(resolve_target(channel), message)
+        return None
     raise DeliveryError(f"channel {channel.name!r}: unknown kind {channel.kind!r}", permanent=True)

@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from db.models import Alert, Channel, Delivery, Subscription
+from db.results import affected_rows
 from services.alerts.channels import RESEND_UNCONFIRMED_KINDS, DeliveryError, send
 from services.alerts.content import Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
@@ -167,7 +168,7 @@ def defer_quiet_hours(session: Session, now: datetime) -> None:
         )
 
 
-def _due_for(channel_id: int, now: datetime):  # type: ignore[no-untyped-def]
+def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
     return (
         select(Delivery.id, Alert.subscription_id)
         .join(Alert, Alert.id == Delivery.alert_id)
@@ -183,8 +184,8 @@ def pick(session: Session, channel: Channel, settings: Settings, now: datetime) 
     cap = settings.alert_digest_max_items
     first = session.execute(_due_for(channel.id, now).where(Subscription.mode == "digest").limit(1)).first()
     if first is not None:
-        rows = session.execute(_due_for(channel.id, now).where(Alert.subscription_id == first.subscription_id).limit(cap))
-        return [r.id for r in rows], "digest"
+        digest = session.execute(_due_for(channel.id, now).where(Alert.subscription_id == first.subscription_id).limit(cap))
+        return [r.id for r in digest], "digest"
     rows = session.execute(
         _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
@@ -225,7 +226,7 @@ def claim_next(session: Session, settings: Settings, now: datetime) -> Claim | d
             )
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount == 0 or not take_slot(session, channel, settings):
+        if affected_rows(claimed) == 0 or not take_slot(session, channel, settings):
             raise Contended()
         got = list(session.execute(select(Delivery.id).where(Delivery.claim_token == token).order_by(Delivery.id)).scalars())
         return Claim(token, channel.id, got, shape)
@@ -261,12 +262,13 @@ def record_sent(session: Session, claim: Claim, reference: str | None, now: date
         .values(status=status, sent_at=now, last_error=None, claimed_until=None, message_ref=reference)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != len(claim.delivery_ids):
-        log.warning("claim %s: %d of %d deliveries recorded as %s", claim.token, done.rowcount, len(claim.delivery_ids), status)
+    recorded = affected_rows(done)
+    if recorded != len(claim.delivery_ids):
+        log.warning("claim %s: %d of %d deliveries recorded as %s", claim.token, recorded, len(claim.delivery_ids), status)
     refresh_alert_statuses(
         session, session.execute(select(Delivery.alert_id).where(Delivery.claim_token == claim.token)).scalars()
     )
-    return int(done.rowcount)
+    return recorded
 
 
 def record_failure(
@@ -390,7 +392,7 @@ def deliver_due(
 
 def deliver_pending(session: Session, settings: Settings, now: datetime, limit: int = 500) -> DeliveryReport:
     """Kept for existing callers: deliver due alerts of the session's database, in transactions of their own."""
-    url = session.get_bind().url.render_as_string(hide_password=False)
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
     return deliver_due(settings, now, database_url=url, limit=limit)
 
 
@@ -407,7 +409,7 @@ def requeue_failed(session: Session, now: datetime, alert_ids: list[int] | None 
         .execution_options(synchronize_session=False)
     )
     refresh_alert_statuses(session, affected)
-    return int(requeued.rowcount)
+    return affected_rows(requeued)
 
 
 def deliver_all_due(settings: Settings, *, database_url: str | None = None, batch: int = 500) -> DeliveryReport:

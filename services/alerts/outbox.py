@@ -65,7 +65,7 @@ def _insert_alert(session: Session, article: Article, subscription: Subscription
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # same call as PostgreSQL's insert
     else:  # pragma: no cover - PostgreSQL and SQLite are the supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     statement = (

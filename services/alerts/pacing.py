@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Channel
+from db.results import affected_rows
 from services.alerts.channels import PACED_KINDS
 from services.settings import Settings
 
@@ -50,7 +51,7 @@ def take_slot(session: Session, channel: Channel, settings: Settings) -> bool:
     taken = session.execute(
         update(Channel).where(Channel.id == channel.id, condition).values(next_send_at=new).execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if affected_rows(taken) != 1:
         return False
     set_committed_value(channel, "next_send_at", new)
     return True

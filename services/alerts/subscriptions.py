@@ -153,14 +153,15 @@ def _inline_channel(session: Session, subscription: str, spec: ChannelSpec) -> C
 
 def save_subscription(session: Session, spec: SubscriptionSpec) -> Subscription:
     """Create or replace the subscription named ``spec.name``."""
-    channels = []
+    channels: list[Channel] = []
     for ref in spec.channels:
         if isinstance(ref, ChannelSpec):
             channel = _inline_channel(session, spec.name, ref)
         else:
-            channel = session.execute(select(Channel).where(Channel.name == ref)).scalar_one_or_none()
-            if channel is None:
+            named = session.execute(select(Channel).where(Channel.name == ref)).scalar_one_or_none()
+            if named is None:
                 raise SubscriptionError(f"subscription {spec.name!r}: no channel named {ref!r}")
+            channel = named
         if channel not in channels:
             channels.append(channel)
     subscription = session.execute(
@@ -246,7 +247,7 @@ def describe_subscription(subscription: Subscription) -> dict[str, Any]:
 
 
 def _channel(session: Session, name: str, kind: str, target: str) -> Channel:
-    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))  # type: ignore[arg-type]
+    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))  # type: ignore[arg-type]  # kind comes from a validated Channel row
 
 
 def ensure_default_subscription(session: Session, settings: Settings) -> Subscription:

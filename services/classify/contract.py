@@ -5,6 +5,9 @@ Input: JSON Lines, one object per line with ``id``, ``title``, ``summary`` and o
 
     {"id": ..., "relevant": true|false, "score": 0.0..1.0, "topics": [...], "entities": [...], "reasons": [...]}
 
+and, on relevant items only, ``"priority": "high"|"normal"|"low"`` after ``reasons``
+(irrelevant items have no ``priority`` key, never null),
+
 written with ``ensure_ascii=False`` and flushed after every batch. A bad line (not JSON,
 not an object, missing or non-string ``title``, non-string ``summary``) yields
 ``{"id": <id or null>, "error": "..."}`` and the run goes on. A missing or null summary
@@ -73,6 +76,8 @@ def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_S
                     "entities": v.entities,
                     "reasons": v.reasons,
                 }
+                if v.relevant:  # irrelevant items carry no priority key at all
+                    result["priority"] = v.priority
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
         pending.clear()

@@ -153,7 +153,7 @@ class TrainingReport:
     relevant: int
     folds: int
     blend: float
-    cv: dict[str, dict[str, float | int]]
+    cv: dict[str, dict[str, Any]]
 
 
 def train(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, Any], TrainingReport]:

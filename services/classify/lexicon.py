@@ -369,7 +369,7 @@ def _add_entities(builder: _Builder, data: dict[str, Any], channels: _Channels) 
             raise _fail(file, where, f"unknown fields {sorted(unknown)}")
         if name in entities:
             raise _fail(file, where, "duplicate name")
-        kind = kinds.get(spec.get("kind"))
+        kind = kinds.get(str(spec.get("kind")))
         if kind is None:
             raise _fail(file, where, f"unknown kind {spec.get('kind')!r}")
         entity = Entity(name=name, kind=kind, topics=_topic_weights(spec.get("topics"), file, where))

@@ -1,17 +1,18 @@
 """Store classifier verdicts: the one writer of ``classifications`` rows, for polls and for reclassification."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from db.models import Classification
 from services.classify.scorer import Verdict
 
-_INSERT = insert(cast(Table, Classification.__table__))
+_INSERT = insert(Classification.__table__)
 
 
 def verdict_row(article_id: int, verdict: Verdict, version: str, now: datetime) -> dict[str, Any]:
@@ -23,6 +24,8 @@ def verdict_row(article_id: int, verdict: Verdict, version: str, now: datetime) 
         "topics": list(verdict.topics),
         "entities": list(verdict.entities),
         "reasons": list(verdict.reasons),
+        "priority": verdict.priority,
+        "reader_reasons": list(verdict.reader_reasons),
         "created_at": now,
     }
 

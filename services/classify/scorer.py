@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from services.classify.lexicon import Automata, Clue, Entity, Lexicon, as_bytes, default_lexicon
 from services.classify.normalise import FIELD_SEPARATOR, fold, lower_same_length
+from services.classify.priority import simple_priority
 
 FIELDS = ("title", "summary", "link")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -31,13 +32,18 @@ _VERSION = re.compile(r" ?(?:v|k|r|x|m)?\d", re.IGNORECASE)
 @dataclass(frozen=True)
 class Verdict:
     """Relevance of an article: score in 0..1, topic ids from the taxonomy, canonical entity
-    names in order of appearance, human-readable reasons (strongest first)."""
+    names in order of appearance, the full evidence list (``reasons``, strongest first),
+    the triage ``priority`` ("high", "normal", "low"; None when not relevant) and
+    ``reader_reasons``: at most three short English sentences for readers, decisive
+    evidence first."""
 
     relevant: bool
     score: float
     topics: list[str]
     entities: list[str]
     reasons: list[str]
+    priority: str | None = None
+    reader_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -431,9 +437,12 @@ def _explain(evidence: _Evidence, relevant: bool, limit: int) -> list[str]:
 
 
 def lexicon_verdict(
-    title: str, summary: str = "", lang: str | None = None, link: str | None = None, lexicon: Lexicon | None = None
+    title: str, summary: str = "", lang: str | None = None, link: str | None = None, lexicon: Lexicon | None = None,
+    assume_relevant: bool = False,
 ) -> Verdict:
-    """The lexicon's verdict on one article (no learned layer)."""
+    """The lexicon's verdict on one article (no learned layer). ``assume_relevant``: give
+    the priority and reader reasons the article would have if it were relevant (used when
+    the learned layer overturns the lexicon)."""
     lexicon = lexicon or default_lexicon()
     scoring = lexicon.scoring
     parts = _split_link(_as_text(link))
@@ -464,4 +473,16 @@ def lexicon_verdict(
     relevant = score >= scoring["threshold"]
     topics = _topics(lexicon, text, evidence, factors, relevant) if score >= scoring["topic_min_score"] else []
     entities = list(dict.fromkeys(evidence.entities))
-    return Verdict(relevant=relevant, score=score, topics=topics, entities=entities, reasons=_explain(evidence, relevant, scoring["max_reasons"]))
+    reasons = _explain(evidence, relevant, scoring["max_reasons"])
+    triaged = relevant or assume_relevant
+    priority = simple_priority(triaged, score, topics)
+    return Verdict(
+        relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons,
+        priority=priority.value if priority is not None else None,
+        reader_reasons=_reader_reasons(reasons) if triaged else [],
+    )
+
+
+def _reader_reasons(reasons: list[str]) -> list[str]:
+    """First version: the three strongest clues as sentences."""
+    return [reason[0].upper() + reason[1:] + "." for reason in reasons[:3] if reason]

@@ -47,16 +47,29 @@ def score_articles(articles: Iterable[Sequence[object]]) -> list[Verdict]:
         return verdicts
     threshold = lexicon.scoring["threshold"]
     blended = []
-    for verdict, probability in zip(verdicts, probabilities):
+    for item, verdict, probability in zip(items, verdicts, probabilities):
         score = round((1 - model.blend) * verdict.score + model.blend * probability, 4)
         reasons = verdict.reasons + [f"learned model: p={probability:.2f} (weight {model.blend:g})"]
-        blended.append(replace(verdict, score=score, relevant=score >= threshold, reasons=reasons))
+        relevant = score >= threshold
+        triage = verdict
+        if relevant and verdict.priority is None:  # the model made it relevant: triage as such
+            triage = _safe_lexicon_verdict(lexicon, *item[:4], assume_relevant=True)
+        blended.append(replace(
+            verdict, score=score, relevant=relevant, reasons=reasons,
+            priority=triage.priority if relevant else None,
+            reader_reasons=triage.reader_reasons if relevant else [],
+        ))
     return blended
 
 
-def _safe_lexicon_verdict(lexicon: Lexicon, title: object, summary: object, lang: object, link: object) -> Verdict:
+def _safe_lexicon_verdict(
+    lexicon: Lexicon, title: object, summary: object, lang: object, link: object, *, assume_relevant: bool = False
+) -> Verdict:
     try:
-        return lexicon_verdict(title, summary, lang, link, lexicon=lexicon)  # type: ignore[arg-type]
+        # stored values are untyped; lexicon_verdict copes with None and non-strings
+        return lexicon_verdict(
+            title, summary, lang, link, lexicon=lexicon, assume_relevant=assume_relevant  # type: ignore[arg-type]
+        )
     except Exception as exc:  # never raise on input; a bug here is logged, not fatal
         logger.exception("lexicon scoring failed")
         return Verdict(relevant=False, score=0.0, topics=[], entities=[], reasons=[f"classifier error: {type(exc).__name__}"])

@@ -271,7 +271,7 @@ class _Decoder:
         if len(names) > 3:
             raise FetchError(f"Content-Encoding chain too long: {header!r}", status)
         self.names = list(reversed(names))  # the last applied is undone first
-        self.stages: list[zlib._Decompress | None] = [None] * len(self.names)  # type: ignore[name-defined]
+        self.stages: list[zlib._Decompress | None] = [None] * len(self.names)
         self.sizes = [0] * len(self.names)
         self.limit = limit
         self.status = status
@@ -280,13 +280,13 @@ class _Decoder:
     def active(self) -> bool:
         return bool(self.names)
 
-    def _stage(self, i: int, data: bytes) -> zlib._Decompress:  # type: ignore[name-defined]
+    def _stage(self, i: int, data: bytes) -> zlib._Decompress:
         if self.stages[i] is None:
             if self.names[i] == "deflate" and not (len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0):
                 self.stages[i] = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
             else:
                 self.stages[i] = zlib.decompressobj(16 + zlib.MAX_WBITS if self.names[i] != "deflate" else zlib.MAX_WBITS)
-        return self.stages[i]  # type: ignore[return-value]
+        return self.stages[i]  # type: ignore[return-value]  # the stage was created just above
 
     def feed(self, data: bytes, final: bool = False) -> bytes:
         for i, name in enumerate(self.names):

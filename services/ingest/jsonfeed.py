@@ -35,7 +35,7 @@ def _date(value: Any) -> datetime | None:
 def _author(item: dict[str, Any]) -> str | None:
     authors = item.get("authors")
     if isinstance(authors, list):
-        names = [a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+        names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
         if names:
             return ", ".join(names)
     author = item.get("author")

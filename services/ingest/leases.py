@@ -4,17 +4,19 @@ A feed is *claimed* with a conditional UPDATE that sets its lease; the lease val
 claim's token, and the write-back matches only while the feed still carries that token, so a
 poll that overran its lease (and was claimed again by another worker) writes nothing.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Feed
+from db.results import affected_rows
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,38 @@ class FeedState:
     disabled_reason: str | None = None
 
 
-STATE_COLUMNS = [Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.lease_until, Feed.title, Feed.site_url,
-                 Feed.poll_interval_s, Feed.entries_per_day, Feed.consecutive_failures, Feed.last_success_at,
-                 Feed.next_poll_at, Feed.last_error, Feed.disabled_at, Feed.disabled_reason]
-WRITTEN = ("url", "etag", "last_modified", "title", "site_url", "poll_interval_s", "entries_per_day",
-           "consecutive_failures", "last_success_at", "next_poll_at", "last_error", "disabled_at", "disabled_reason")
+STATE_COLUMNS = [
+    Feed.id,
+    Feed.url,
+    Feed.etag,
+    Feed.last_modified,
+    Feed.lease_until,
+    Feed.title,
+    Feed.site_url,
+    Feed.poll_interval_s,
+    Feed.entries_per_day,
+    Feed.consecutive_failures,
+    Feed.last_success_at,
+    Feed.next_poll_at,
+    Feed.last_error,
+    Feed.disabled_at,
+    Feed.disabled_reason,
+]
+WRITTEN = (
+    "url",
+    "etag",
+    "last_modified",
+    "title",
+    "site_url",
+    "poll_interval_s",
+    "entries_per_day",
+    "consecutive_failures",
+    "last_success_at",
+    "next_poll_at",
+    "last_error",
+    "disabled_at",
+    "disabled_reason",
+)
 
 
 def due_feed_ids(
@@ -66,7 +95,8 @@ def due_feed_ids(
 
 def _claimable(now: datetime, due_only: bool) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
-        Feed.disabled_at.is_(None), or_(Feed.lease_until.is_(None), Feed.lease_until < now)
+        Feed.disabled_at.is_(None),
+        or_(Feed.lease_until.is_(None), Feed.lease_until < now),
     ]
     if due_only:
         conditions.append(Feed.next_poll_at <= now)
@@ -84,10 +114,12 @@ def claim_feed(
     task for a feed polled a moment ago does nothing.
     """
     claimed = session.execute(
-        update(Feed).where(Feed.id == feed_id, *_claimable(now, due_only)).values(lease_until=now + lease, last_polled_at=now),
+        update(Feed)
+        .where(Feed.id == feed_id, *_claimable(now, due_only))
+        .values(lease_until=now + lease, last_polled_at=now),
         execution_options={"synchronize_session": False},
     )
-    return bool(getattr(claimed, "rowcount", 0) == 1)
+    return affected_rows(claimed) == 1
 
 
 def claim_feeds(
@@ -130,9 +162,11 @@ def adopt_leases(
 
 def leased_feed_count(session: Session, now: datetime) -> int:
     """Feeds currently held by a lease: dispatched and waiting in the queue, or being polled."""
-    return int(session.execute(
-        select(func.count()).select_from(Feed).where(Feed.lease_until > now, Feed.disabled_at.is_(None))
-    ).scalar_one())
+    return int(
+        session.execute(
+            select(func.count()).select_from(Feed).where(Feed.lease_until > now, Feed.disabled_at.is_(None))
+        ).scalar_one()
+    )
 
 
 def feed_snapshot(session: Session, feed_id: int) -> FeedState | None:
@@ -150,7 +184,7 @@ def release_lease(session: Session, state: FeedState) -> bool:
         .values(lease_until=None),
         execution_options={"synchronize_session": False},
     )
-    return bool(getattr(released, "rowcount", 0) == 1)
+    return affected_rows(released) == 1
 
 
 def release_leases(session: Session, states: list[FeedState]) -> None:
@@ -160,7 +194,7 @@ def release_leases(session: Session, states: list[FeedState]) -> None:
         session.execute(_RELEASE, held)
 
 
-_FEEDS = cast(Table, Feed.__table__)
+_FEEDS = Feed.__table__
 _RELEASE = (
     update(_FEEDS)
     .where(_FEEDS.c.id == bindparam("r_id"), _FEEDS.c.lease_until == bindparam("r_lease"))
@@ -169,7 +203,9 @@ _RELEASE = (
 _WRITE_FEED = (
     update(_FEEDS)
     .where(_FEEDS.c.id == bindparam("w_id"), _FEEDS.c.disabled_at.is_(None))
-    .values(lease_until=None, last_polled_at=bindparam("w_polled"), **{name: bindparam("w_" + name) for name in WRITTEN})
+    .values(
+        lease_until=None, last_polled_at=bindparam("w_polled"), **{name: bindparam("w_" + name) for name in WRITTEN}
+    )
 )
 _WRITE_LEASED_FEED = _WRITE_FEED.where(_FEEDS.c.lease_until == bindparam("w_lease"))
 
@@ -181,6 +217,6 @@ def write_feed_state(session: Session, state: FeedState, lease: datetime | None,
     params: dict[str, Any] = {"w_" + name: getattr(state, name) for name in WRITTEN}
     params.update(w_id=state.id, w_polled=polled_at)
     if lease is None:
-        return bool(getattr(session.execute(_WRITE_FEED, params), "rowcount", 0) == 1)
+        return affected_rows(session.execute(_WRITE_FEED, params)) == 1
     params["w_lease"] = lease
-    return bool(getattr(session.execute(_WRITE_LEASED_FEED, params), "rowcount", 0) == 1)
+    return affected_rows(session.execute(_WRITE_LEASED_FEED, params)) == 1

@@ -80,7 +80,7 @@ def _remove_doctype(text: str) -> tuple[str, str | None]:
 
 def _struct_time(value: object) -> datetime | None:
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)  # type: ignore[arg-type]
+        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)  # type: ignore[arg-type]  # feedparser gives a time.struct_time; anything else raises and returns None
     except (OverflowError, ValueError, OSError, TypeError):
         return None
 

@@ -48,7 +48,7 @@ def _insert_skipping_conflicts(session: Session, table: Table) -> Any:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]  # same call as PostgreSQL's
     else:
         return insert(table)
     return dialect_insert(table).on_conflict_do_nothing()
@@ -58,7 +58,7 @@ def _known_articles(session: Session, canonicals: list[str], fingerprints: list[
     by_url: dict[str, int] = {}
     by_fp: dict[str, int] = {}
     for chunk in _chunks(canonicals):
-        by_url.update((u, i) for u, i in session.execute(select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))).all())
+        by_url.update((u, i) for u, i in session.execute(select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))).all() if u)
     for chunk in _chunks(fingerprints):
         by_fp.update((f, i) for f, i in session.execute(select(Article.fingerprint, Article.id).where(Article.fingerprint.in_(chunk))).all())
     return by_url, by_fp
@@ -122,7 +122,7 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
     draft_ids = _insert_articles(session, feed_id, drafts, now, result) if drafts else []
     entry_rows = []
     for entry, existing, index in targets:
-        article_id = existing if existing is not None else draft_ids[index]  # type: ignore[index]
+        article_id = existing if existing is not None else draft_ids[index]  # type: ignore[index]  # index is set whenever existing is None
         if article_id is not None:
             entry_rows.append({"feed_id": feed_id, "entry_key": entry.key, "article_id": article_id, "first_seen_at": now})
     if entry_rows:
@@ -144,7 +144,7 @@ def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: d
         for i, story_id in zip(opening, new_ids):
             story_of[i] = story_id
     joined: dict[int, int] = {}
-    for i, story in enumerate(matched):
+    for story in matched:
         if story is not None:
             joined[story] = joined.get(story, 0) + 1
 
@@ -192,7 +192,7 @@ def _resolve_races(
     """Drafts another worker inserted first: point them at the existing article; drop the story opened for them."""
     by_url, by_fp = _known_articles(
         session,
-        sorted({drafts[i].canonical_url for i in raced if drafts[i].canonical_url}),  # type: ignore[misc]
+        sorted({drafts[i].canonical_url for i in raced if drafts[i].canonical_url}),  # type: ignore[misc]  # the filter drops None URLs
         sorted({drafts[i].fingerprint for i in raced}),
     )
     orphan_stories = []

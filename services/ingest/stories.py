@@ -34,6 +34,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, StoryBand
+from db.results import affected_rows
 from services.ingest.entries import Entry
 
 STORY_WINDOW = timedelta(days=3)
@@ -181,8 +182,8 @@ def match_stories(session: Session, feed_id: int, features: list[list[int]], now
             if story_id is None or article_feed == feed_id:
                 continue
             sim = similarity(mine, theirs)
-            if same_story(sim) and (best is None or sim.jaccard > best[0]):  # type: ignore[union-attr]
-                best = (sim.jaccard, story_id)  # type: ignore[union-attr]
+            if same_story(sim) and (best is None or sim.jaccard > best[0]):  # type: ignore[union-attr]  # same_story(sim) is True only for a non-None similarity
+                best = (sim.jaccard, story_id)  # type: ignore[union-attr]  # as above
         matches.append(best[1] if best else None)
     return matches
 
@@ -201,4 +202,4 @@ def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], n
 def prune_story_bands(session: Session, now: datetime) -> int:
     """Drop band rows older than the story window; they can no longer match."""
     result = session.execute(delete(StoryBand).where(StoryBand.seen_at < now - STORY_WINDOW))
-    return int(result.rowcount or 0)
+    return affected_rows(result)

@@ -65,7 +65,8 @@ def database_checks(database_url: str) -> list[Check]:
         with engine_for(database_url).connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        return [Check("database", FAIL, f"unreachable: {type(exc.orig or exc).__name__}: {_first_line(exc.orig or exc)}")]
+        cause = getattr(exc, "orig", None) or exc
+        return [Check("database", FAIL, f"unreachable: {type(cause).__name__}: {_first_line(cause)}")]
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
     checks = [Check("database", OK, f"reachable ({engine_for(database_url).dialect.name})")]
     if current == head:
@@ -96,7 +97,7 @@ def pipeline_checks(session: Session, now: datetime) -> list[Check]:
     from db.models import Delivery, Feed
 
     def count(*where: object) -> int:
-        return session.execute(select(func.count()).select_from(where[0]).where(*where[1:])).scalar_one()  # type: ignore[arg-type]
+        return session.execute(select(func.count()).select_from(where[0]).where(*where[1:])).scalar_one()  # type: ignore[arg-type]  # select_from/where take the model and criteria passed as plain objects
 
     active = Feed.disabled_at.is_(None)
     feeds_total = count(Feed, active)

@@ -18,7 +18,7 @@ from services.settings import Settings
 
 CONTEXT_FIELDS = ("task_id", "task_name", "feed_id", "article_id", "alert_id", "delivery_id")
 
-_log_context: ContextVar[dict[str, object]] = ContextVar("cnai_log_context", default={})
+_log_context: ContextVar[dict[str, object]] = ContextVar("cnai_log_context", default={})  # noqa: B039 -- never mutated: set_log_context stores a new dict
 
 
 def set_log_context(**fields: object) -> Token[dict[str, object]]:
@@ -91,7 +91,7 @@ class JSONFormatter(logging.Formatter):
             if value is not None:
                 data[name] = value
         if record.exc_info or record.exc_text:
-            data["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+            data["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]  # exc_info is set whenever exc_text is not
         return json.dumps(data, ensure_ascii=False, default=str)
 
 

@@ -147,8 +147,8 @@ def metrics_registry(broker_url: str, queues: Iterable[str] = QUEUES) -> Collect
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        registry.register(_ProcessMetrics(REGISTRY))  # type: ignore[arg-type]
-    registry.register(QueueDepthCollector(broker_url, queues))  # type: ignore[arg-type]
+        registry.register(_ProcessMetrics(REGISTRY))
+    registry.register(QueueDepthCollector(broker_url, queues))
     return registry
 
 

@@ -82,8 +82,8 @@ def init_sentry(settings: Settings, component: str, *, unmonitored_beat_entries:
         release=release_name(settings),
         traces_sample_rate=settings.sentry_traces_sample_rate,
         event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + EXTRA_DENYLIST, recursive=True),
-        before_send=before_send,
-        before_send_transaction=before_send,
+        before_send=before_send,  # type: ignore[arg-type]  # the scrubber reads and returns the event as a plain dict
+        before_send_transaction=before_send,  # type: ignore[arg-type]  # as above
         integrations=[
             CeleryIntegration(
                 monitor_beat_tasks=True,

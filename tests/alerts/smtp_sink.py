@@ -40,16 +40,16 @@ class Recorder:
         self.on_data: Callable[[], Awaitable[None]] | None = None
         self.reply = "250 Message accepted for delivery"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.time()))  # type: ignore[arg-type]
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.time()))
         self.received.set()
         if self.on_data is not None:
             await self.on_data()
         return self.reply
 
 
-def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:  # type: ignore[no-untyped-def]
+def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
     if isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode():
         return AuthResult(success=True)
     return AuthResult(success=False, handled=False)
@@ -88,7 +88,7 @@ class SMTPSink:
         if auth:
             # aiosmtpd advertises AUTH over implicit TLS only when it is not told to require (STARTTLS) TLS.
             kwargs.update(authenticator=_authenticate, auth_require_tls=tls == "starttls")
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, **kwargs)
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, **kwargs)  # type: ignore[arg-type]  # TLS and auth options vary by mode
 
     @property
     def messages(self) -> list[Received]:

@@ -40,7 +40,9 @@ def test_one_line_per_record_in_input_order_with_error_lines() -> None:
     assert [r["id"] for r in results] == ["a", None, 7, None, "no-title", "bad-title", "bad-summary", "c", None]
     assert stats.records == 4 and stats.errors == 5 and stats.skipped_blank == 1  # type: ignore[attr-defined]
     good = [r for r in results if "error" not in r]
-    assert all(set(r) == VERDICT_KEYS for r in good)
+    # Relevant items gain "priority" (the issue-12 contract); irrelevant ones keep the old keys exactly.
+    assert all(set(r) == (VERDICT_KEYS | {"priority"} if r["relevant"] else VERDICT_KEYS) for r in good)
+    assert all(r["priority"] in ("high", "normal", "low") for r in good if r["relevant"])
     assert [r["relevant"] for r in good] == [True, False, True, True]
     assert all(0.0 <= r["score"] <= 1.0 for r in good)
     errors = {r["id"]: r["error"] for r in results if "error" in r}

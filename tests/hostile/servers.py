@@ -39,7 +39,7 @@ class RawTCPServer:
         while not self.stop_event.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -66,7 +66,7 @@ def say_nothing(give_up_s: float = 15.0) -> Script:
         conn.settimeout(0.5)
         try:
             conn.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             pass
         stop.wait(give_up_s)
 

@@ -8,8 +8,23 @@ from pathlib import Path
 import pytest
 
 from services.settings import get_settings
-from tests.hostile.corpus import CASES, DEADLINE_S, MAX_BYTES, SECRET_MARKER, TIMEOUT_S, Context, HostileCase, case_params
-from tests.hostile.cycle import assert_good_feeds_unharmed, database_text, poll_between_good_feeds, serve_good_feeds, write_secret
+from tests.hostile.corpus import (
+    CASES,
+    DEADLINE_S,
+    MAX_BYTES,
+    SECRET_MARKER,
+    TIMEOUT_S,
+    Context,
+    HostileCase,
+    case_params,
+)
+from tests.hostile.cycle import (
+    assert_good_feeds_unharmed,
+    database_text,
+    poll_between_good_feeds,
+    serve_good_feeds,
+    write_secret,
+)
 from tests.support.http import LocalHTTPServer, Response
 
 

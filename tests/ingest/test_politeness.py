@@ -1,4 +1,5 @@
 """Per-host politeness shared through the real Redis: more workers do not hit one host more often."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Retention on the real PostgreSQL: old logs and dedupe keys go in bounded batches; old items never alert again."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -27,7 +28,9 @@ def count(model: type) -> int:
 
 
 @pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
-def test_fetch_log_older_than_the_retention_goes_in_batches_and_recent_rows_stay(polling: Settings, env: pytest.MonkeyPatch) -> None:
+def test_fetch_log_older_than_the_retention_goes_in_batches_and_recent_rows_stay(
+    polling: Settings, env: pytest.MonkeyPatch
+) -> None:
     env.setenv("FETCH_LOG_RETENTION_DAYS", "30")
     env.setenv("RETENTION_BATCH_ROWS", "7")
     feed_id = add("https://retention.example/feed.xml")
@@ -45,7 +48,9 @@ def test_fetch_log_older_than_the_retention_goes_in_batches_and_recent_rows_stay
 
 
 @pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
-def test_a_run_out_of_budget_stops_after_a_batch_and_the_next_run_continues(polling: Settings, env: pytest.MonkeyPatch) -> None:
+def test_a_run_out_of_budget_stops_after_a_batch_and_the_next_run_continues(
+    polling: Settings, env: pytest.MonkeyPatch
+) -> None:
     env.setenv("RETENTION_BATCH_ROWS", "10")
     feed_id = add("https://retention.example/feed.xml")
     now = datetime.now(timezone.utc)

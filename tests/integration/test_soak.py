@@ -2,6 +2,7 @@
 
 `make soak` runs the same script for SOAK_SECONDS (600) with more feeds.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,14 @@ def test_a_minute_of_chaos_loses_doubles_and_strands_nothing() -> None:
             pytest.fail(message)
         pytest.skip("SKIPPED LOUDLY: " + message)
     env = {**os.environ, "SOAK_SECONDS": "60", "SOAK_SETTLE_SECONDS": "60", "SOAK_FEEDS": "12", "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py")], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=400)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "soak.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     lines = [line for line in run.stdout.splitlines() if line.startswith('{"bench": "soak"')]
     assert lines, f"no result line (exit {run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
     result = json.loads(lines[-1])

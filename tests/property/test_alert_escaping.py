@@ -86,7 +86,7 @@ def given_urls(content: AlertContent) -> set[str]:
 def test_slack_mrkdwn_has_no_control_sequences_from_feed_text(content: AlertContent) -> None:
     for text in mrkdwn_texts(slack_payload(content)):
         assert "<!" not in text, f"a feed can ping the channel: {text!r}"
-        for url, label in LINK.findall(text):
+        for url, _label in LINK.findall(text):
             assert unquote(html.unescape(url)) in given_urls(content), f"link target {url!r} is not the article's URL (disguised link) in {text!r}"
         rest = LINK.sub("", text)
         assert "<" not in rest and ">" not in rest, f"raw angle bracket from feed text survives: {text!r}"

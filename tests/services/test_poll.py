@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from db.models import Alert, Article, Classification, Delivery, FeedEntry, FetchLog
 from services.alerts.deliver import deliver_pending
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.cycle import run_cycle
 from services.settings import get_settings
 from tests.support.http import LocalHTTPServer, Response, SlackStandIn
 
