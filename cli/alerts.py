@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cli.output import echo_json, fail, format_option, render_table
+from db.enums import AlertStatus
+
+#: Alert states `--status` accepts.
+ALERT_STATUSES = [status.value for status in AlertStatus]
+
 if TYPE_CHECKING:
-    from db.models import Channel
-    from services.alerts.content import AlertContent
-    from services.settings import Settings
+    from services.alerts.channels import ChannelTest
 
 _RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -41,31 +45,37 @@ def alerts_group() -> None:
 
 
 @alerts_group.command("list")
-@click.option("--status", type=click.Choice(["pending", "sent", "partial", "failed", "digested"]), help="Only alerts in this state.")
+@click.option("--status", type=click.Choice(ALERT_STATUSES), help="Only alerts in this state.")
 @click.option("--since", help="Only alerts created since: 30m, 6h, 2d, 1w or an ISO date/time.")
-@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
-def list_alerts(status: str | None, since: str | None, limit: int) -> None:
-    """Recent alerts: id, time, status, subscription, channels and title."""
+@click.option("--limit", default=50, show_default=True, help="At most this many, newest (highest id) first.")
+@format_option()
+def list_alerts(status: str | None, since: str | None, limit: int, fmt: str) -> None:
+    """Recent alerts, newest first: id, time, status, subscription, channels, article and story ids, title."""
     from services.alerts.history import recent_alerts
     from services.database import unit_of_work
 
     with unit_of_work() as session:
         rows = recent_alerts(session, status=status, since=parse_since(since), limit=limit)
+    rows.sort(key=lambda row: row.id, reverse=True)
+    if fmt == "json":
+        echo_json(rows)
+        return
     if not rows:
         click.echo("no alerts")
         return
-    click.echo(f"{'ID':>6}  {'CREATED (UTC)':16}  {'STATUS':8}  {'SUBSCRIPTION':16}  {'CHANNELS':30}  TITLE")
-    for row in rows:
-        title = " ".join(row.title.split())
-        click.echo(
-            f"{row.id:>6}  {row.created_at:%Y-%m-%d %H:%M}  {row.status:8}  {row.subscription[:16]:16}  "
-            f"{', '.join(row.channels)[:30]:30}  {title[:90]}"
+    click.echo(
+        render_table(
+            ("ID", "CREATED (UTC)", "STATUS", "SUBSCRIPTION", "CHANNELS", "ARTICLE", "STORY", "TITLE"),
+            [(r.id, r.created_at, r.status, r.subscription, r.channels, r.article_id, r.story_id, r.title) for r in rows],
+            max_widths={"SUBSCRIPTION": 20, "CHANNELS": 48, "TITLE": 90},
         )
+    )
 
 
 @alerts_group.command("show")
 @click.argument("alert_id", type=int)
-def show(alert_id: int) -> None:
+@format_option()
+def show(alert_id: int, fmt: str) -> None:
     """What was sent, to whom, when and why: the story, the reasons, each delivery's attempts and errors."""
     from services.alerts.history import alert_detail
     from services.database import unit_of_work
@@ -73,11 +83,15 @@ def show(alert_id: int) -> None:
     with unit_of_work() as session:
         detail = alert_detail(session, alert_id)
     if detail is None:
-        click.echo(f"no alert {alert_id}", err=True)
-        sys.exit(1)
+        fail(f"no alert {alert_id} (`cnai alerts list` shows the recent ones)")
+    if fmt == "json":
+        echo_json(detail)
+        return
     item = detail.content
     click.echo(f"Alert {detail.id} · {detail.status} · created {_when(detail.created_at)}")
     click.echo(f"Subscription: {detail.subscription} ({detail.mode})")
+    click.echo(f"Article: {detail.article_id} · Story: {detail.story_id}"
+               f"  (label with `cnai label {detail.article_id} relevant|irrelevant` or `cnai label story:{detail.story_id} ...`)")
     click.echo(f"Title: {' '.join(item.title.split())}")
     click.echo(f"Link: {item.url or '-'}")
     click.echo(f"Source: {item.source} · published {_when(item.published_at)} · language {item.language or '-'}")
@@ -131,11 +145,9 @@ def retry(alert_ids: tuple[int, ...], all_failed: bool) -> None:
 @alerts_group.command("test")
 def test() -> None:
     """Send one test alert to every configured channel and say which succeeded (exit 1 if any failed)."""
-    from sqlalchemy import select
-
-    from db.models import Channel
+    from services.alerts.channels import send_test_messages
     from services.alerts.content import AlertContent
-    from services.alerts.subscriptions import ensure_default_subscription
+    from services.alerts.subscriptions import all_channels, ensure_default_subscription
     from services.database import unit_of_work
     from services.settings import get_settings
 
@@ -155,28 +167,20 @@ def test() -> None:
     )
     with unit_of_work() as session:
         ensure_default_subscription(session, settings)
-        channels = list(session.execute(select(Channel).order_by(Channel.id)).scalars())
-    failures = send_test_to_each(channels, content, settings)
+        channels = all_channels(session)
+    failures = print_channel_tests(send_test_messages(channels, content, settings))
     click.echo(f"{len(channels) - failures} of {len(channels)} channel(s) succeeded")
     sys.exit(1 if failures else 0)
 
 
-def send_test_to_each(channels: list[Channel], content: AlertContent, settings: Settings) -> int:
-    """Send ``content`` to every channel, print OK/FAILED per channel, return the number of failures."""
-    import uuid
-
-    from services.alerts.channels import DeliveryError, send
-
-    failures = 0
-    for channel in channels:
-        try:
-            send(channel, content, settings, f"test-{uuid.uuid4().hex[:12]}")
-        except DeliveryError as exc:
-            failures += 1
-            click.echo(f"FAILED  {channel.name} ({channel.kind}): {exc}")
+def print_channel_tests(results: list[ChannelTest]) -> int:
+    """Print OK/FAILED per channel; the number of failures."""
+    for result in results:
+        if result.error is None:
+            click.echo(f"OK      {result.channel} ({result.kind})")
         else:
-            click.echo(f"OK      {channel.name} ({channel.kind})")
-    return failures
+            click.echo(f"FAILED  {result.channel} ({result.kind}): {result.error}")
+    return sum(result.error is not None for result in results)
 
 
 COMMANDS = [alerts_group]

@@ -50,7 +50,9 @@ def classify(file: Path | None) -> None:
             pass
         out.detach()
     if stats.errors:
-        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s)", err=True)
+        shown = ", ".join(str(n) for n in stats.error_lines[:20]) + (", ..." if len(stats.error_lines) > 20 else "")
+        name = "stdin" if file is None else str(file)
+        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s) of {name}: {shown}", err=True)
 
 
 @click.command("eval")
@@ -131,19 +133,30 @@ def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int
 
 
 @click.command("label")
-@click.argument("article_id", type=int)
+@click.argument("target", metavar="ARTICLE_ID|story:STORY_ID")
 @click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
-def label(article_id: int, verdict: str) -> None:
-    """Record a reader's verdict on a stored article (used by `cnai train`)."""
-    from services.classify.feedback import UnknownArticle, record_label
+def label(target: str, verdict: str) -> None:
+    """Record a reader's verdict on a stored article, or on every article of a story (used by `cnai train`).
+
+    `cnai alerts show ID` prints both ids: `cnai label 42 relevant`, `cnai label story:7 irrelevant`.
+    """
+    from services.classify.feedback import UnknownArticle, record_label, record_story_label
     from services.database import unit_of_work
 
+    kind, _, number = target.rpartition(":")
+    if kind not in ("", "article", "story") or not number.isdigit():
+        raise click.BadParameter(f"{target!r}: give an article id (42, article:42) or a story id (story:7)", param_hint="TARGET")
     try:
         with unit_of_work() as session:
-            record_label(session, article_id, verdict == "relevant")
+            if kind == "story":
+                labels = record_story_label(session, int(number), verdict == "relevant")
+                click.echo(f"story {number} labelled {verdict} ({len(labels)} article(s))")
+            else:
+                record_label(session, int(number), verdict == "relevant")
+                click.echo(f"article {number} labelled {verdict}")
     except UnknownArticle as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"article {article_id} labelled {verdict}")
+        click.echo(f"cnai: {exc} (`cnai alerts list` and `cnai alerts show ID` print article and story ids)", err=True)
+        sys.exit(1)
 
 
 @click.command("reclassify")

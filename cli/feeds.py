@@ -1,20 +1,17 @@
 """`cnai feeds`: the feed registry."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from cli.output import confirm_or_stop, echo_json, fail, format_option, render_table, yes_option
+from db.enums import FeedHealth
+
 
 @click.group("feeds")
 def feeds_group() -> None:
-    """Add, list, remove, import and export the feeds to watch."""
-
-
-def _fail(message: str) -> None:
-    click.echo(f"cnai: {message}", err=True)
-    sys.exit(1)
+    """Add, list, disable, remove, import and export the feeds to watch."""
 
 
 @feeds_group.command("add")
@@ -38,7 +35,7 @@ def add(url: str, title: str | None, folder: str | None, language: str | None, n
         try:
             urls = discover_feed_urls(url, settings)
         except FeedError as exc:
-            _fail(f"cannot add {url}: {exc} (--no-discover adds the URL as given)")
+            fail(f"cannot add {url}: {exc} (--no-discover adds the URL as given)")
         if urls != [url]:
             click.echo(f"{url} links to {len(urls)} feed(s)")
     try:
@@ -48,48 +45,58 @@ def add(url: str, title: str | None, folder: str | None, language: str | None, n
                 feed, created = add_feed(session, FeedSpec(url=feed_url, title=named, folder=folder, language=language, note=note))
                 click.echo(f"{'added' if created else 'updated'} feed {feed.id}: {feed.url}")
     except FeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @feeds_group.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def list_command(fmt: str) -> None:
-    """List feeds with their health."""
-    import json
-
+@click.option("--folder", help="Only the feeds of this folder.")
+@format_option()
+def list_command(folder: str | None, fmt: str) -> None:
+    """List feeds with their health, by id."""
     from services.database import unit_of_work
-    from services.feeds.registry import list_feeds
+    from services.feeds.registry import feed_overview
 
     with unit_of_work() as session:
-        feeds = list_feeds(session)
-        if fmt == "json":
-            rows = [
-                {"id": f.id, "url": f.url, "title": f.title, "folder": f.folder, "language": f.language,
-                 "next_poll_at": f.next_poll_at.isoformat(), "last_success_at": f.last_success_at.isoformat() if f.last_success_at else None,
-                 "consecutive_failures": f.consecutive_failures, "last_error": f.last_error, "disabled_reason": f.disabled_reason}
-                for f in feeds
-            ]
-            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-            return
-        for f in feeds:
-            state = f"DISABLED ({f.disabled_reason})" if f.disabled_at else (f"failing x{f.consecutive_failures}: {f.last_error}" if f.consecutive_failures else "ok")
-            click.echo(f"{f.id:>4}  {f.title or '-':40.40}  {f.url}  [{state}]")
-        click.echo(f"{len(feeds)} feed(s)")
+        feeds = feed_overview(session, folder=folder)
+    if fmt == "json":
+        echo_json(feeds)
+        return
+    if not feeds:
+        click.echo("no feeds (add one with `cnai feeds add URL` or `cnai feeds import FILE`)")
+        return
+    rows = []
+    for f in feeds:
+        if f.health == FeedHealth.DISABLED:
+            state = f"disabled: {f.disabled_reason or '-'}"
+        elif f.health == FeedHealth.FAILING:
+            state = f"failing x{f.consecutive_failures}: {f.last_error or '-'}"
+        else:
+            state = "ok"
+        rows.append((f.id, f.title, f.folder, f.url, f.last_success_at, state))
+    click.echo(
+        render_table(
+            ("ID", "TITLE", "FOLDER", "URL", "LAST OK (UTC)", "HEALTH"), rows, max_widths={"TITLE": 40, "FOLDER": 24, "URL": 60}
+        )
+    )
+    click.echo(f"{len(feeds)} feed(s)")
 
 
 @feeds_group.command("remove")
 @click.argument("feed")
-def remove(feed: str) -> None:
+@yes_option("removing the feed")
+def remove(feed: str, assume_yes: bool) -> None:
     """Remove FEED (id or URL) and what was seen only through it."""
     from services.database import unit_of_work
-    from services.feeds.registry import FeedError, remove_feed
+    from services.feeds.registry import FeedError, find_feed, remove_feed
 
     try:
         with unit_of_work() as session:
+            found = find_feed(session, feed)
+            confirm_or_stop(f"Remove feed {found.id} ({found.url}) and the articles seen only through it?", assume_yes)
             removed = remove_feed(session, feed)
             click.echo(f"removed feed {removed.id}: {removed.url}")
     except FeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @feeds_group.command("enable")
@@ -104,30 +111,55 @@ def enable(feed: str) -> None:
             f = enable_feed(session, feed)
             click.echo(f"enabled feed {f.id}: {f.url}")
     except FeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
+
+
+@feeds_group.command("disable")
+@click.argument("feed")
+@click.option("--reason", default="disabled by an operator", show_default=True, help="Shown in `cnai feeds list`.")
+def disable(feed: str, reason: str) -> None:
+    """Stop polling FEED (id or URL) until `cnai feeds enable`; what it brought stays."""
+    from services.database import unit_of_work
+    from services.feeds.registry import FeedError, switch_off_feed
+
+    try:
+        with unit_of_work() as session:
+            f = switch_off_feed(session, ref=feed, reason=reason)
+            click.echo(f"disabled feed {f.id}: {f.url} ({f.disabled_reason})")
+    except FeedError as exc:
+        fail(str(exc))
 
 
 @feeds_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option("--defaults", is_flag=True, help="Import the default feed list (FEEDS_FILE).")
 def import_command(path: Path | None, defaults: bool) -> None:
-    """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept)."""
+    """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept).
+
+    Every good entry is added; each bad one is listed with its reason, and the exit code is then 1.
+    """
     from services.database import unit_of_work
-    from services.feeds.files import read_feed_file
-    from services.feeds.registry import FeedError, add_feed
+    from services.feeds.files import import_feed_file
+    from services.feeds.registry import FeedError
     from services.settings import get_settings
 
     if path is None:
         if not defaults:
-            _fail("give a PATH, or --defaults for the default feed list")
+            fail("give a PATH, or --defaults for the default feed list", code=2)
         path = get_settings().feeds_file
     try:
-        specs = read_feed_file(path)
         with unit_of_work() as session:
-            created = sum(add_feed(session, spec)[1] for spec in specs)
-    except (FeedError, OSError) as exc:
-        _fail(str(exc))
-    click.echo(f"imported {len(specs)} feed(s) from {path}: {created} new, {len(specs) - created} updated")
+            result = import_feed_file(session, path=path)
+    except FeedError as exc:
+        fail(str(exc))
+    for bad in result.rejected:
+        click.echo(f"cnai: skipped {bad.where}: {bad.problem}", err=True)
+    click.echo(
+        f"imported {result.created + result.updated} feed(s) from {path}: {result.created} new, {result.updated} updated"
+        + (f", {len(result.rejected)} skipped" if result.rejected else "")
+    )
+    if result.rejected:
+        raise SystemExit(1)
 
 
 @feeds_group.command("export")
@@ -137,10 +169,10 @@ def export(fmt: str, output: Path | None) -> None:
     """Export feeds as OPML or YAML."""
     from services.database import unit_of_work
     from services.feeds.files import write_opml, write_yaml
-    from services.feeds.registry import FeedSpec, list_feeds
+    from services.feeds.registry import feed_specs
 
     with unit_of_work() as session:
-        specs = [FeedSpec(f.url, f.title, f.folder, f.language, f.note, f.site_url) for f in list_feeds(session)]
+        specs = feed_specs(session)
     text = write_opml(specs) if fmt == "opml" else write_yaml(specs)
     if output:
         output.write_text(text, encoding="utf-8")

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
+from cli.output import confirm_or_stop, echo_json, fail, format_option, render_table, yes_option
+
 CHANNEL_HELP = (
     "Where to send: KIND:TARGET (slack:https://hooks.slack.com/..., slack:env:NAME, email:a@x.org,b@x.org, "
-    "apprise:tgram://..., console:stdout) or the name of an existing channel. Repeatable."
+    "apprise:tgram://..., console:stdout; an unknown KIND lists the known ones) or the name of an existing channel. "
+    "Repeatable."
 )
 
 
@@ -18,11 +22,14 @@ def subscriptions_group() -> None:
 
 
 def _channel_ref(subscription: str, value: str) -> object:
+    from services.alerts.channels import channel_kinds
     from services.alerts.subscriptions import ChannelSpec
 
     kind, sep, target = value.partition(":")
-    if sep and kind in {"slack", "email", "apprise", "console"}:
-        return ChannelSpec(name=f"{subscription}-{kind}", kind=kind, target=target)  # type: ignore[arg-type]  # kind is checked against the channel kinds on the line above
+    if sep and kind in channel_kinds():
+        return ChannelSpec(name=f"{subscription}-{kind}", kind=kind, target=target)
+    if sep and kind.isalpha() and not target.startswith("//"):
+        fail(f"--channel {value.split(':')[0]}:...: unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}", code=2)
     return value
 
 
@@ -31,7 +38,7 @@ def _channel_ref(subscription: str, value: str) -> object:
 @click.option("--channel", "channels", multiple=True, required=True, help=CHANNEL_HELP)
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Lowest relevance score.")
 @click.option("--topic", "topics", multiple=True, help="Only stories with this topic id (repeatable).")
-@click.option("--entity", "entities", multiple=True, help="Only stories naming this entity (repeatable).")
+@click.option("--entity", "entities", multiple=True, help="Only stories naming this catalogue entity (repeatable).")
 @click.option("--language", "languages", multiple=True, help="Only these languages: en, zh (both scripts), zh-Hans, zh-Hant.")
 @click.option("--source", "sources", multiple=True, help="Only feeds whose URL contains this (host or URL; repeatable).")
 @click.option("--mode", type=click.Choice(["instant", "hourly", "daily"]), default="instant", show_default=True)
@@ -42,7 +49,10 @@ def _channel_ref(subscription: str, value: str) -> object:
 def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[str, ...], entities: tuple[str, ...],
         languages: tuple[str, ...], sources: tuple[str, ...], mode: str, at: str | None, tz: str,
         quiet: str | None, disabled: bool) -> None:
-    """Add (or replace) the subscription NAME."""
+    """Add (or replace) the subscription NAME.
+
+    Topics, entities and languages that no story could carry are refused, naming the valid or nearest ones.
+    """
     from pydantic import ValidationError
 
     from services.alerts.subscriptions import (
@@ -55,70 +65,74 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
     from services.database import unit_of_work
 
     try:
-        spec = SubscriptionSpec(
-            name=name,
-            channels=[_channel_ref(name, c) for c in channels],  # type: ignore[misc]  # a list of names and specs, as SubscriptionSpec.channels accepts
-            min_score=min_score,
-            topics=list(topics),
-            entities=list(entities),
-            languages=list(languages),
-            sources=list(sources),
-            mode="instant" if mode == "instant" else "digest",
-            schedule=None if mode == "instant" else mode,  # type: ignore[arg-type]  # click.Choice limits mode to the schedule names
-            at=at,
-            timezone=tz,
-            quiet_hours=quiet,
-            enabled=not disabled,
+        spec = SubscriptionSpec.model_validate(
+            {
+                "name": name,
+                "channels": [_channel_ref(name, c) for c in channels],
+                "min_score": min_score,
+                "topics": list(topics),
+                "entities": list(entities),
+                "languages": list(languages),
+                "sources": list(sources),
+                "mode": "instant" if mode == "instant" else "digest",
+                "schedule": None if mode == "instant" else mode,
+                "at": at,
+                "timezone": tz,
+                "quiet_hours": quiet,
+                "enabled": not disabled,
+            }
         )
     except ValidationError as exc:
-        raise click.UsageError(validation_message(exc)) from None
+        fail(validation_message(exc), code=2)
     try:
         with unit_of_work() as session:
             described = describe_subscription(save_subscription(session, spec))
     except SubscriptionError as exc:
-        raise click.UsageError(str(exc)) from None
+        fail(str(exc), code=2)
     click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}")
     for channel in described["channels"]:
         click.echo(f"  -> {channel}")
 
 
 @subscriptions_group.command("list")
-def list_subscriptions() -> None:
-    """Every subscription with its rules, mode, quiet hours and channels (secrets masked)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from db.models import Subscription
-    from services.alerts.subscriptions import describe_subscription
+@format_option()
+def list_subscriptions(fmt: str) -> None:
+    """Every subscription by id with its rules, mode, quiet hours and channels (secrets masked)."""
+    from services.alerts.subscriptions import subscription_overview
     from services.database import unit_of_work
 
     with unit_of_work() as session:
-        subscriptions = session.execute(
-            select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.name)
-        ).scalars().all()
-        described = [describe_subscription(s) for s in subscriptions]
+        described = subscription_overview(session)
+    if fmt == "json":
+        echo_json(described)
+        return
     if not described:
         click.echo("no subscriptions (the default one is created by `cnai poll` or `cnai alerts test`)")
-    for d in described:
-        state = "" if d["enabled"] else " [disabled]"
-        click.echo(f"{d['name']}{state}: {d['mode']}; {d['rules']}" + (f"; quiet {d['quiet_hours']}" if d["quiet_hours"] else ""))
-        for channel in d["channels"]:
-            click.echo(f"  -> {channel}")
+        return
+    click.echo(
+        render_table(
+            ("ID", "NAME", "STATE", "MODE", "RULES", "QUIET", "CHANNELS"),
+            [(d["id"], d["name"], "enabled" if d["enabled"] else "disabled", d["mode"], d["rules"], d["quiet_hours"],
+              d["channels"]) for d in described],
+        )
+    )
 
 
 @subscriptions_group.command("remove")
 @click.argument("name")
-def remove(name: str) -> None:
+@yes_option("removing the subscription and its alert history")
+def remove(name: str, assume_yes: bool) -> None:
     """Remove the subscription NAME, its alert history, and channels no other subscription uses."""
-    from services.alerts.subscriptions import SubscriptionError, remove_subscription
+    from services.alerts.subscriptions import SubscriptionError, find_subscription, remove_subscription
     from services.database import unit_of_work
 
     try:
         with unit_of_work() as session:
+            find_subscription(session, name=name)
+            confirm_or_stop(f"Remove subscription {name} with its alert history?", assume_yes)
             alerts = remove_subscription(session, name)
     except SubscriptionError as exc:
-        click.echo(f"cnai: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc))
     click.echo(f"removed subscription {name} ({alerts} alert(s) of history)")
 
 
@@ -134,8 +148,7 @@ def load(file: Path) -> None:
             channels, subscriptions = load_subscriptions(session, file)
             described = [describe_subscription(s) for s in subscriptions]
     except SubscriptionError as exc:
-        click.echo(f"cnai: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), code=2)
     click.echo(f"loaded {len(channels)} channel(s) and {len(subscriptions)} subscription(s) from {file}")
     for d in described:
         click.echo(f"  {d['name']}: {d['mode']}; {d['rules']}")
@@ -147,38 +160,23 @@ def load(file: Path) -> None:
 @click.option("--no-send", is_flag=True, help="Only show matching stories; send no test message.")
 def test(name: str, days: int, no_send: bool) -> None:
     """Show which recent stories NAME's rules match, and send a test message to each of its channels."""
-    from datetime import datetime, timedelta, timezone
-
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from db.models import Article, Classification, Subscription
+    from services.alerts.channels import send_test_messages
     from services.alerts.content import AlertContent
-    from services.alerts.outbox import subscription_matches
+    from services.alerts.subscriptions import SubscriptionError, preview_subscription
     from services.database import unit_of_work
     from services.settings import get_settings
 
     settings = get_settings()
-    since = datetime.now(timezone.utc) - timedelta(days=days)
-    with unit_of_work() as session:
-        subscription = session.execute(
-            select(Subscription).where(Subscription.name == name).options(selectinload(Subscription.channels))
-        ).scalar_one_or_none()
-        if subscription is None:
-            click.echo(f"cnai: no subscription named {name!r}", err=True)
-            sys.exit(1)
-        rows = session.execute(
-            select(Article, Classification)
-            .join(Classification, Classification.article_id == Article.id)
-            .where(Classification.relevant.is_(True), Article.fetched_at >= since)
-            .order_by(Article.fetched_at.desc())
-            .limit(2000)
-        ).all()
-        matched = [(a, c) for a, c in rows if subscription_matches(subscription, a, c)]
-        channels = list(subscription.channels)
-    click.echo(f"{len(matched)} of {len(rows)} relevant article(s) of the last {days} day(s) match {name}")
-    for article, verdict in matched[:10]:
-        click.echo(f"  {verdict.score:.2f}  {' '.join(article.title.split())[:100]}")
+    try:
+        with unit_of_work() as session:
+            preview = preview_subscription(session, name=name, days=days)
+            subscription = preview.subscription
+            channels = list(subscription.channels)
+    except SubscriptionError as exc:
+        fail(str(exc))
+    click.echo(f"{len(preview.matched)} of {preview.scanned} relevant article(s) of the last {days} day(s) match {name}")
+    for match in preview.matched[:10]:
+        click.echo(f"  {match.score:.2f}  article {match.article_id}  {match.title[:100]}")
     if no_send:
         return
     content = AlertContent(
@@ -194,9 +192,9 @@ def test(name: str, days: int, no_send: bool) -> None:
         reasons=[f"a test sent by `cnai subscriptions test {name}`"],
         summary="If you can read this, this subscription's alerts reach this channel.",
     )
-    from cli.alerts import send_test_to_each
+    from cli.alerts import print_channel_tests
 
-    sys.exit(1 if send_test_to_each(channels, content, settings) else 0)
+    sys.exit(1 if print_channel_tests(send_test_messages(channels, content, settings)) else 0)
 
 
 COMMANDS = [subscriptions_group]

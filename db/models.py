@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from db.enums import AlertStatus, DeliveryStatus
 from db.types import JSONList, UTCDateTime
 
 NAMING_CONVENTION = {
@@ -238,7 +239,7 @@ class Alert(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), comment="Story alerted on.")
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article that triggered the alert.")
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True, comment="Subscription matched.")
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING, index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the alert was created (UTC).")
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", passive_deletes=True)
@@ -255,7 +256,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True, comment="Delivery id.")
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), comment="Alert delivered.")
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True, comment="Channel delivered to.")
-    status: Mapped[str] = mapped_column(String(16), default="pending", comment="pending, sending, sent, failed or digested.")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING, comment="pending, sending, sent, failed or digested.")
     attempts: Mapped[int] = mapped_column(Integer, default=0, comment="Delivery attempts so far.")
     last_error: Mapped[str | None] = mapped_column(Text, comment="Error of the last failed attempt.")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, comment="Earliest time of the next attempt (UTC).")

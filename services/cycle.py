@@ -11,6 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from db.enums import PollStatus
 from services.alerts.subscriptions import ensure_default_subscription
 from services.database import unit_of_work
 from services.ingest.fetch import build_client
@@ -41,7 +42,7 @@ class CycleReport:
     def add(self, report: FeedPollReport) -> None:
         self.feeds.append(report)
         self.feeds_polled += 1
-        self.feeds_failed += report.status == "error"
+        self.feeds_failed += report.status == PollStatus.ERROR
         self.new_articles += report.new_articles
         self.relevant += report.relevant
         self.alerts_queued += report.alerts

@@ -8,6 +8,7 @@ after the poll's transaction has committed. The in-process cycle of ``cnai poll`
 ``services.cycle``; Celery tasks call ``poll_leased_feeds`` with the feeds a dispatch leased
 (``services.dispatch``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from db.enums import PollStatus
 from db.models import Article, Feed, FetchLog
 from services.alerts.outbox import queue_alerts
 from services.classify import classifier_version, score_articles
@@ -55,7 +57,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FeedPollReport:
     feed_id: int
-    status: str = "ok"  # ok, not_modified, error, skipped
+    status: PollStatus = PollStatus.OK
     entries: int = 0
     new_articles: int = 0
     relevant: int = 0
@@ -89,14 +91,25 @@ def fetch_only(
     started = time.monotonic()
     try:
         outcome.result = fetch_feed(
-            snapshot.url, settings, etag=snapshot.etag, last_modified=snapshot.last_modified, client=client, limiter=limiter
+            snapshot.url,
+            settings,
+            etag=snapshot.etag,
+            last_modified=snapshot.last_modified,
+            client=client,
+            limiter=limiter,
         )
     except FetchError as exc:
         outcome.error = exc
     except Exception as exc:  # a bug on one feed's input must not stop the cycle
         log.exception("fetching feed %s (%s) crashed", snapshot.id, snapshot.url)
         outcome.crash = f"internal error: {type(exc).__name__}: {exc}"[:500]
-    queued = outcome.result.queued_s if outcome.result else outcome.error.queued_s if isinstance(outcome.error, FetchError) else 0.0
+    queued = (
+        outcome.result.queued_s
+        if outcome.result
+        else outcome.error.queued_s
+        if isinstance(outcome.error, FetchError)
+        else 0.0
+    )
     outcome.duration_s = time.monotonic() - started - queued
     return outcome
 
@@ -184,7 +197,7 @@ def record_poll(
         if outcome.error is not None or outcome.crash is not None:
             _record_error(state, outcome, log_row, report, settings)
         else:
-            report.status = "not_modified"
+            report.status = PollStatus.NOT_MODIFIED
             if result is not None and result.etag:
                 state.etag = result.etag
             record_not_modified(state, now, settings)
@@ -199,17 +212,22 @@ def record_poll(
 
 
 def _lost(report: FeedPollReport, outcome: FetchOutcome) -> FeedPollReport:
-    log.warning("feed %s: lease lost or feed disabled while polling (poll took %.0f s); results dropped",
-                report.feed_id, outcome.duration_s)
-    report.status = "skipped"
+    log.warning(
+        "feed %s: lease lost or feed disabled while polling (poll took %.0f s); results dropped",
+        report.feed_id,
+        outcome.duration_s,
+    )
+    report.status = PollStatus.SKIPPED
     return report
 
 
-def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, Any], report: FeedPollReport, settings: Settings) -> None:
+def _record_error(
+    state: FeedState, outcome: FetchOutcome, log_row: dict[str, Any], report: FeedPollReport, settings: Settings
+) -> None:
     now = outcome.started_at
     exc = outcome.error
     reason = outcome.crash or (getattr(exc, "reason", None) or str(exc))
-    report.status, report.error = "error", reason
+    report.status, report.error = PollStatus.ERROR, reason
     log_row["error"] = reason
     if isinstance(exc, FetchError):
         log_row["status_code"] = exc.status
@@ -218,7 +236,11 @@ def _record_error(state: FeedState, outcome: FetchOutcome, log_row: dict[str, An
         disable_feed(state, "HTTP 410 Gone: the publisher removed the feed", now)
     else:
         record_failure(
-            state, reason, now, settings, exc.retry_after if isinstance(exc, FetchError) else None,
+            state,
+            reason,
+            now,
+            settings,
+            exc.retry_after if isinstance(exc, FetchError) else None,
             can_disable=outcome.crash is None,
         )
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
@@ -257,7 +279,9 @@ def record_polls(items: Sequence[tuple[FeedState, FetchOutcome]], settings: Sett
         try:
             with unit_of_work(settings.database_url) as session:
                 logs: list[dict[str, Any]] = []
-                reports = [record_poll(session, snapshot, outcome, settings, fetch_logs=logs) for snapshot, outcome in items]
+                reports = [
+                    record_poll(session, snapshot, outcome, settings, fetch_logs=logs) for snapshot, outcome in items
+                ]
                 if logs:
                     session.execute(_INSERT_FETCH_LOG, logs)
                 return reports

@@ -9,7 +9,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,26 @@ CONFIG_DIR = REPO_ROOT / "config"
 
 class SettingsError(RuntimeError):
     """A setting from the environment is missing or malformed."""
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Schemes each URL setting accepts (Celery's broker: the transports this project installs and documents).
+URL_SCHEMES = {
+    "REDIS_URL": ("redis", "rediss", "unix"),
+    "CELERY_BROKER_URL": ("redis", "rediss", "unix", "sentinel", "amqp", "amqps", "memory"),
+    "SENTRY_DSN": ("http", "https"),
+    "SLACK_WEBHOOK_URL": ("https", "http"),
+}
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def _check_scheme(name: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    scheme = urlsplit(url.strip()).scheme.lower()
+    if scheme not in URL_SCHEMES[name]:
+        wanted = ", ".join(f"{s}://" for s in URL_SCHEMES[name])
+        raise ValueError(f"unsupported scheme {scheme + '://' if scheme else '(none)'}; use {wanted}")
 
 
 class Settings(BaseSettings):
@@ -95,14 +115,51 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_parse(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            make_url(value)
-        except ArgumentError as exc:
-            raise ValueError(f"not a database URL: {exc}") from exc
+        # Checked without importing SQLAlchemy, so commands without a database start fast.
+        scheme, sep, _rest = value.strip().partition("://")
+        if not sep or not scheme or not scheme.replace("+", "").replace("_", "").isalnum():
+            raise ValueError("not a database URL; use sqlite:///path or postgresql+psycopg://user@host/db")
+        backend = scheme.split("+", 1)[0].lower()
+        if backend not in DATABASE_BACKENDS:
+            raise ValueError(f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://user@host/db")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str) -> str:
+        _check_scheme("REDIS_URL", value)
+        return value
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _broker_url_scheme(cls, value: str | None) -> str | None:
+        if value:
+            _check_scheme("CELERY_BROKER_URL", value)
+        return value or None
+
+    @field_validator("sentry_dsn", "slack_webhook_url")
+    @classmethod
+    def _secret_url_scheme(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            name = "SENTRY_DSN" if info.field_name == "sentry_dsn" else "SLACK_WEBHOOK_URL"
+            _check_scheme(name, value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Settings:
+        if self.poll_min_interval_s > self.poll_max_interval_s:
+            raise ValueError(
+                f"POLL_MIN_INTERVAL_SECONDS ({self.poll_min_interval_s}) must not exceed "
+                f"POLL_MAX_INTERVAL_SECONDS ({self.poll_max_interval_s})"
+            )
+        return self
 
     @field_validator("smtp_url")
     @classmethod
@@ -127,12 +184,19 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read settings from the environment, or raise SettingsError naming each bad variable."""
     try:
-        return Settings()  # type: ignore[call-arg]  # pydantic-settings fills the required fields from the environment
+        return Settings()
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
-            problems.append(f"{name}: {err['msg']} (got {err.get('input')!r})" if name not in SECRET_NAMES else f"{name}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ")
+            if not err["loc"]:  # a rule across several settings: its message names them
+                problems.append(message)
+                continue
+            name = str(err["loc"][0]).upper()
+            given = err.get("input")
+            if isinstance(given, str) and _url_password(given):
+                given = given.replace(_url_password(given), "***")
+            problems.append(f"{name}: {message} (got {given!r})" if name not in SECRET_NAMES else f"{name}: {message}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
 
 

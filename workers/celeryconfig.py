@@ -28,12 +28,13 @@ import warnings
 from celery.exceptions import CPendingDeprecationWarning
 from kombu import Queue
 
+from db.enums import Queue as QueueName
 from services.settings import Settings, SettingsError, get_settings
 from workers.schedule import beat_schedule as _beat_schedule
 
-QUEUES = ("poll", "classify", "deliver")
+QUEUES = tuple(queue.value for queue in QueueName)
 #: Task name prefix -> queue. Every task is named ``cnai.<domain>.<verb>``.
-ROUTES = {"cnai.poll.": "poll", "cnai.classify.": "classify", "cnai.alerts.": "deliver"}
+ROUTES = {"cnai.poll.": QueueName.POLL, "cnai.classify.": QueueName.CLASSIFY, "cnai.alerts.": QueueName.DELIVER}
 
 
 def check_time_limits(settings: Settings) -> None:
@@ -83,7 +84,7 @@ timezone = "UTC"
 enable_utc = True
 
 task_queues = [Queue(name, routing_key=name) for name in QUEUES]
-task_default_queue = "poll"
+task_default_queue = QueueName.POLL.value
 task_create_missing_queues = False
 task_routes = {f"{prefix}*": {"queue": queue} for prefix, queue in ROUTES.items()}
 

@@ -7,6 +7,7 @@ RETENTION_INTERVAL_SECONDS (3600).
 """
 from __future__ import annotations
 
+from db.enums import Queue
 from services.settings import Settings
 
 
@@ -16,7 +17,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict]:
         "dispatch-due-feeds": {
             "task": "cnai.poll.dispatch",
             "schedule": dispatch,
-            "options": {"queue": "poll", "expires": dispatch},
+            "options": {"queue": Queue.POLL.value, "expires": dispatch},
         },
         "prune-logs": {
             "task": "cnai.poll.prune",
@@ -26,6 +27,6 @@ def beat_schedule(settings: Settings) -> dict[str, dict]:
         "deliver-due-alerts": {
             "task": "cnai.alerts.sweep",
             "schedule": sweep,
-            "options": {"queue": "deliver", "expires": sweep},
+            "options": {"queue": Queue.DELIVER.value, "expires": sweep},
         },
     }

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from celery import Task, current_app, shared_task
 from kombu.exceptions import OperationalError
 
+from db.enums import PollStatus, Queue
 from services.alerts.deliver import deliver_due
 from services.alerts.subscriptions import ensure_default_subscription
 from services.database import unit_of_work
@@ -56,7 +57,7 @@ def _enqueue_sweep() -> None:
         log.warning("could not queue a delivery sweep (%s); the periodic sweep will send the alerts", exc)
 
 
-@cnai_task("cnai.poll.dispatch", queue="poll")
+@cnai_task("cnai.poll.dispatch", queue=Queue.POLL)
 def dispatch_due_feeds() -> int:
     """Lease due feeds (as many as the workers can poll before the messages expire) and queue them in
     batches of POLL_BATCH_SIZE; a batch message expires before its leases do (services.dispatch)."""
@@ -86,7 +87,7 @@ def _poll_queue_is_empty() -> bool:
     """Whether no poll message waits in the broker (a worker that finds it so asks for a dispatch)."""
     try:
         with current_app.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(queue="poll", passive=False)
+            declared = connection.default_channel.queue_declare(queue=Queue.POLL, passive=False)
             return int(declared.message_count) == 0
     except Exception as exc:  # the broker is away: the beat's next dispatch refills the queue
         log.debug("could not size the poll queue: %s", exc)
@@ -96,7 +97,7 @@ def _poll_queue_is_empty() -> bool:
 def _record_reports(reports: list[FeedPollReport]) -> None:
     alerts = 0
     for report in reports:
-        if report.status == "skipped":
+        if report.status == PollStatus.SKIPPED:
             continue
         record_feed_poll(report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts)
         alerts += report.alerts
@@ -104,7 +105,7 @@ def _record_reports(reports: list[FeedPollReport]) -> None:
         _enqueue_sweep()
 
 
-@cnai_task("cnai.poll.feeds", queue="poll")
+@cnai_task("cnai.poll.feeds", queue=Queue.POLL)
 def poll_feeds(feed_ids: list[int], token: str) -> int:
     """Poll the feeds a dispatch leased with ``token`` (those still holding it), write them in one
     transaction, then ask for the new alerts to be delivered; refill the queue when it ran dry."""
@@ -118,24 +119,24 @@ def poll_feeds(feed_ids: list[int], token: str) -> int:
             dispatch_due_feeds.delay()
         except OperationalError as exc:
             log.warning("could not queue a dispatch (%s); the beat's next one will", exc)
-    return sum(report.status != "skipped" for report in reports)
+    return sum(report.status != PollStatus.SKIPPED for report in reports)
 
 
-@cnai_task("cnai.poll.feed", queue="poll")
+@cnai_task("cnai.poll.feed", queue=Queue.POLL)
 def poll_feed(feed_id: int) -> str:
     """Claim the feed's lease, poll it and commit; then ask for the new alerts to be delivered."""
     with bind_log_context(feed_id=feed_id):
         report = poll_one_in_own_transaction(feed_id, get_settings(), _now(), limiter=worker_limiter())
         if report is None:
             log.info("feed %s is not due or is being polled elsewhere", feed_id)
-            return "skipped"
+            return PollStatus.SKIPPED
         record_feed_poll(report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts)
         if report.alerts:
             _enqueue_sweep()
         return report.status
 
 
-@cnai_task("cnai.poll.prune", queue="poll")
+@cnai_task("cnai.poll.prune", queue=Queue.POLL)
 def prune_logs_task() -> int:
     """Delete fetch_log and feed_entries rows past their retention, in bounded batches (services.retention)."""
     settings = get_settings()
@@ -144,7 +145,7 @@ def prune_logs_task() -> int:
     return sum(report.deleted.values())
 
 
-@cnai_task("cnai.alerts.sweep", queue="deliver")
+@cnai_task("cnai.alerts.sweep", queue=Queue.DELIVER)
 def sweep_deliveries() -> int:
     """Send every delivery that is due. Each message is claimed in the database before it is sent,
     so concurrent or redelivered sweeps never send one twice (services.alerts.deliver)."""

@@ -29,9 +29,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Channel, Delivery, Subscription
 from db.results import affected_rows
-from services.alerts.channels import RESEND_UNCONFIRMED_KINDS, DeliveryError, send
+from services.alerts.channels import DeliveryError, find_channel_kind, send
 from services.alerts.content import Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
@@ -41,7 +42,6 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 3600.0
-UNFOLDED_KINDS = frozenset({"console"})
 """Printing every alert cannot flood anyone: the console gets each alert on its own, whatever the burst."""
 MAX_IN_SWEEP_WAIT_S = 5.0
 """A sweep sleeps for a paced channel up to this long; longer holds are left to the next sweep."""
@@ -111,16 +111,16 @@ def refresh_alert_statuses(session: Session, alert_ids: Iterable[int]) -> None:
         statuses.setdefault(alert_id, set()).add(status)
     for alert_id in ids:
         found = statuses.get(alert_id, set())
-        if found & {"pending", "sending"}:
-            status = "pending"
-        elif found == {"failed"}:
-            status = "failed"
-        elif "failed" in found:
-            status = "partial"
-        elif found == {"digested"}:
-            status = "digested"
+        if found & {DeliveryStatus.PENDING, DeliveryStatus.SENDING}:
+            status = AlertStatus.PENDING
+        elif found == {DeliveryStatus.FAILED}:
+            status = AlertStatus.FAILED
+        elif DeliveryStatus.FAILED in found:
+            status = AlertStatus.PARTIAL
+        elif found == {DeliveryStatus.DIGESTED}:
+            status = AlertStatus.DIGESTED
         else:
-            status = "sent"
+            status = AlertStatus.SENT
         session.execute(update(Alert).where(Alert.id == alert_id, Alert.status != status).values(status=status))
 
 
@@ -128,20 +128,20 @@ def recover_abandoned(session: Session, settings: Settings, now: datetime, repor
     """Resolve deliveries whose sender died after claiming them (``sending`` past ``claimed_until``)."""
     stale = session.execute(
         select(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_until < now)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now)
         .options(joinedload(Delivery.channel))
         .with_for_update(skip_locked=True, of=Delivery)
     ).scalars().all()
     for delivery in stale:
         report.recovered += 1
         delivery.claimed_until = None
-        if delivery.channel.kind in RESEND_UNCONFIRMED_KINDS and delivery.attempts < settings.alert_max_attempts:
-            delivery.status = "pending"
+        if _safe_to_resend(delivery.channel.kind) and delivery.attempts < settings.alert_max_attempts:
+            delivery.status = DeliveryStatus.PENDING
             delivery.next_attempt_at = now
             delivery.last_error = "the sender stopped before recording the send; sending again (same Message-ID)"
             log.warning("delivery %s to %s: sender died mid-send, sending again", delivery.id, delivery.channel.name)
         else:
-            delivery.status = "failed"
+            delivery.status = DeliveryStatus.FAILED
             delivery.last_error = UNCONFIRMED.format(id=delivery.alert_id)
             log.error("delivery %s to %s: sender died mid-send; unconfirmed", delivery.id, delivery.channel.name)
             report_failure(f"alert delivery {delivery.id} to channel {delivery.channel.name!r} is unconfirmed")
@@ -160,7 +160,7 @@ def defer_quiet_hours(session: Session, now: datetime) -> None:
         session.execute(
             update(Delivery)
             .where(
-                Delivery.status == "pending",
+                Delivery.status == DeliveryStatus.PENDING,
                 Delivery.next_attempt_at < until,
                 Delivery.alert_id.in_(select(Alert.id).where(Alert.subscription_id == subscription.id)),
             )
@@ -168,12 +168,22 @@ def defer_quiet_hours(session: Session, now: datetime) -> None:
         )
 
 
+def _safe_to_resend(kind: str) -> bool:
+    found = find_channel_kind(kind)
+    return found is not None and found.safe_to_resend
+
+
+def _folded_into_digest(kind: str) -> bool:
+    found = find_channel_kind(kind)
+    return found is None or found.folded_into_digest
+
+
 def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
     return (
         select(Delivery.id, Alert.subscription_id)
         .join(Alert, Alert.id == Delivery.alert_id)
         .join(Subscription, Subscription.id == Alert.subscription_id)
-        .where(Delivery.channel_id == channel_id, Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .where(Delivery.channel_id == channel_id, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .with_for_update(skip_locked=True, of=Delivery)
     )
@@ -189,7 +199,7 @@ def pick(session: Session, channel: Channel, settings: Settings, now: datetime) 
     rows = session.execute(
         _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
-    if len(rows) > settings.alert_burst_threshold and channel.kind not in UNFOLDED_KINDS:
+    if len(rows) > settings.alert_burst_threshold and _folded_into_digest(channel.kind):
         return [r.id for r in rows[:cap]], "burst"
     return [r.id for r in rows[:1]], "single"
 
@@ -198,7 +208,7 @@ def claim_next(session: Session, settings: Settings, now: datetime) -> Claim | d
     """Claim the next message's deliveries; the time a paced channel frees up; or None when nothing is due."""
     channels = session.execute(
         select(Delivery.channel_id, func.min(Delivery.next_attempt_at).label("oldest"))
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
         .group_by(Delivery.channel_id)
         .order_by("oldest")
     ).all()
@@ -217,9 +227,9 @@ def claim_next(session: Session, settings: Settings, now: datetime) -> Claim | d
         token = uuid.uuid4().hex
         claimed = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == "pending")
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
             .values(
-                status="sending",
+                status=DeliveryStatus.SENDING,
                 claim_token=token,
                 claimed_until=now + timedelta(seconds=settings.alert_claim_s),
                 attempts=Delivery.attempts + 1,
@@ -255,10 +265,10 @@ def message_for(session: Session, claim: Claim, deliveries: list[Delivery]) -> t
 
 def record_sent(session: Session, claim: Claim, reference: str | None, now: datetime) -> int:
     """Mark the claim's deliveries sent; also when a recovery had marked them unconfirmed meanwhile."""
-    status = "digested" if claim.shape == "burst" else "sent"
+    status = DeliveryStatus.DIGESTED if claim.shape == "burst" else DeliveryStatus.SENT
     done = session.execute(
         update(Delivery)
-        .where(Delivery.claim_token == claim.token, Delivery.status.in_(("sending", "failed")))
+        .where(Delivery.claim_token == claim.token, Delivery.status.in_((DeliveryStatus.SENDING, DeliveryStatus.FAILED)))
         .values(status=status, sent_at=now, last_error=None, claimed_until=None, message_ref=reference)
         .execution_options(synchronize_session=False)
     )
@@ -276,7 +286,7 @@ def record_failure(
 ) -> None:
     deliveries = session.execute(
         select(Delivery)
-        .where(Delivery.claim_token == claim.token, Delivery.status == "sending")
+        .where(Delivery.claim_token == claim.token, Delivery.status == DeliveryStatus.SENDING)
         .options(joinedload(Delivery.alert), joinedload(Delivery.channel))
     ).scalars().all()
     rate_limited = error.retry_after is not None
@@ -284,19 +294,19 @@ def record_failure(
         delivery.last_error = str(error)[:1000]
         delivery.claimed_until = None
         if error.permanent or (not rate_limited and delivery.attempts >= settings.alert_max_attempts):
-            delivery.status = "failed"
+            delivery.status = DeliveryStatus.FAILED
             report.failed += 1
         else:
             delay = error.retry_after if rate_limited else backoff_seconds(delivery.attempts, settings)
             subscription = session.get(Subscription, delivery.alert.subscription_id)
             when = now + timedelta(seconds=delay or 0.0)
-            delivery.status = "pending"
+            delivery.status = DeliveryStatus.PENDING
             delivery.next_attempt_at = after_quiet_hours(subscription, when) if subscription else when
             report.retrying += 1
     if rate_limited:
         hold_channel(session, claim.channel_id, error.retry_after or 0.0, settings)
     refresh_alert_statuses(session, (d.alert_id for d in deliveries))
-    if deliveries and deliveries[0].status == "failed":
+    if deliveries and deliveries[0].status == DeliveryStatus.FAILED:
         channel = deliveries[0].channel.name
         log.error("%d deliveries to %s failed for good: %s", len(deliveries), channel, error)
         report_failure(f"alert delivery to channel {channel!r} failed for good: {error}")
@@ -309,7 +319,7 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
         deliveries = list(
             session.execute(
                 select(Delivery)
-                .where(Delivery.claim_token == claim.token, Delivery.status == "sending")
+                .where(Delivery.claim_token == claim.token, Delivery.status == DeliveryStatus.SENDING)
                 .options(joinedload(Delivery.alert), joinedload(Delivery.channel))
                 .order_by(Delivery.id)
             ).scalars()
@@ -330,7 +340,7 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
             failure = exc
         except Exception as exc:  # a library's own message may quote the target URL: log the type only
             log.error("sending to %s crashed: %s", channel.name, type(exc).__name__)
-            if channel.kind in RESEND_UNCONFIRMED_KINDS:
+            if _safe_to_resend(channel.kind):
                 failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
             else:
                 # The crash (e.g. the task's soft time limit) may have come after the channel took the message:
@@ -398,14 +408,14 @@ def deliver_pending(session: Session, settings: Settings, now: datetime, limit: 
 
 def requeue_failed(session: Session, now: datetime, alert_ids: list[int] | None = None) -> int:
     """Put failed deliveries back in the queue (all of them, or those of ``alert_ids``), attempts reset."""
-    condition = [Delivery.status == "failed"]
+    condition = [Delivery.status == DeliveryStatus.FAILED]
     if alert_ids is not None:
         condition.append(Delivery.alert_id.in_(alert_ids))
     affected = set(session.execute(select(Delivery.alert_id).where(*condition)).scalars())
     requeued = session.execute(
         update(Delivery)
         .where(*condition)
-        .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None, claim_token=None)
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, claimed_until=None, claim_token=None)
         .execution_options(synchronize_session=False)
     )
     refresh_alert_statuses(session, affected)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from db.enums import DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.channels import describe_target
 from services.alerts.content import AlertContent, alert_content
@@ -20,6 +21,8 @@ class AlertRow:
     subscription: str
     channels: list[str]
     title: str
+    article_id: int | None = None
+    story_id: int | None = None
 
 
 @dataclass
@@ -46,6 +49,8 @@ class AlertDetail:
     mode: str
     content: AlertContent
     deliveries: list[DeliveryDetail]
+    article_id: int | None = None
+    story_id: int | None = None
 
 
 def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
@@ -69,6 +74,8 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
             subscription=name,
             channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
             title=title,
+            article_id=alert.article_id,
+            story_id=alert.story_id,
         )
         for alert, name, title in session.execute(query)
     ]
@@ -95,11 +102,11 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 to=describe_target(d.channel.kind, d.channel.target),
                 status=d.status,
                 attempts=d.attempts,
-                next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+                next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.PENDING else None,
                 sent_at=d.sent_at,
                 message_ref=d.message_ref,
                 last_error=d.last_error,
-                carried_by=f"digest {d.claim_token}" if d.status == "digested" or subscription.mode == "digest" else None,
+                carried_by=f"digest {d.claim_token}" if d.status == DeliveryStatus.DIGESTED or subscription.mode == "digest" else None,
             )
         )
     return AlertDetail(
@@ -110,4 +117,6 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         mode=mode,
         content=alert_content(session, alert),
         deliveries=deliveries,
+        article_id=alert.article_id,
+        story_id=alert.story_id,
     )

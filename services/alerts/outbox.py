@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.schedule import release_at
 
@@ -70,7 +71,7 @@ def _insert_alert(session: Session, article: Article, subscription: Subscription
         raise RuntimeError(f"unsupported database {dialect}")
     statement = (
         insert(Alert)
-        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status="pending", created_at=now)
+        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status=AlertStatus.PENDING, created_at=now)
         .on_conflict_do_nothing(index_elements=["story_id", "subscription_id"])
         .returning(Alert.id)
     )
@@ -101,7 +102,7 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
             continue
         due = release_at(subscription, now)
         for channel in subscription.channels:
-            session.add(Delivery(alert_id=alert_id, channel_id=channel.id, status="pending", attempts=0, next_attempt_at=due))
+            session.add(Delivery(alert_id=alert_id, channel_id=channel.id, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=due))
         alert = session.get(Alert, alert_id)
         assert alert is not None
         created.append(alert)

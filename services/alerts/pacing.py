@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Channel
 from db.results import affected_rows
-from services.alerts.channels import PACED_KINDS
+from services.alerts.channels import find_channel_kind
 from services.settings import Settings
 
 BURST = 3
@@ -27,7 +27,8 @@ def wall_clock() -> datetime:
 
 
 def interval(channel: Channel, settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.alert_pace_s if channel.kind in PACED_KINDS else 0.0)
+    kind = find_channel_kind(channel.kind)
+    return timedelta(seconds=settings.alert_pace_s if kind is not None and kind.paced else 0.0)
 
 
 def ready_at(channel: Channel, settings: Settings) -> datetime | None:

@@ -1,62 +1,81 @@
 """Subscriptions and channels: validated specs, saving, loading from YAML, and the default from the environment."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import Alert, Channel, Subscription, SubscriptionChannel
-from services.alerts.channels import describe_target
+from db.models import Alert, Article, Channel, Classification, Subscription, SubscriptionChannel
+from services.alerts.channels import channel_kinds, describe_target, validate_target
 from services.alerts.schedule import parse_clock, zone
-from services.settings import CONFIG_DIR, Settings
+from services.datafiles import DataFileError, load_yaml
+from services.settings import Settings
 
 DEFAULT_SUBSCRIPTION = "default"
-TOPICS_FILE = CONFIG_DIR / "lexicon" / "topics.yaml"
 
 
 class SubscriptionError(ValueError):
     """A subscription or channel spec is invalid; the message says which field and why."""
 
 
-@lru_cache(maxsize=1)
+#: Article languages a subscription can ask for: ``zh`` takes both scripts.
+LANGUAGES = ("en", "zh", "zh-Hans", "zh-Hant")
+
+
 def known_topics() -> frozenset[str]:
-    """Topic ids of the classifier's taxonomy (empty when the taxonomy file is absent: no check)."""
-    if not TOPICS_FILE.exists():
-        return frozenset()
-    return frozenset((yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8")) or {}).get("topics", {}))
+    """Topic ids of the loaded lexicon's taxonomy: the classifier cannot tag a story with any other."""
+    from services.classify.lexicon import default_lexicon
+
+    return frozenset(default_lexicon().topic_descriptions)
+
+
+@lru_cache(maxsize=1)
+def _entity_names() -> dict[str, str]:
+    from services.classify.lexicon import default_lexicon
+
+    return {name.casefold(): name for name in default_lexicon().entities}
+
+
+def _nearest(value: str, candidates: list[str]) -> list[str]:
+    import difflib
+
+    by_folded = {c.casefold(): c for c in candidates}
+    return [by_folded[m] for m in difflib.get_close_matches(value.casefold(), list(by_folded), n=3, cutoff=0.6)]
+
+
+def canonical_entity(name: str) -> str:
+    """The catalogue's spelling of entity ``name`` (any case); ValueError naming the nearest ones if it has none."""
+    found = _entity_names().get(name.strip().casefold())
+    if found is None:
+        near = _nearest(name, list(_entity_names().values()))
+        hint = f"nearest: {', '.join(near)}" if near else "see config/lexicon/entities.yaml for the catalogue"
+        raise ValueError(f"unknown entity {name!r}, so it could never match; {hint}")
+    return found
 
 
 class ChannelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["slack", "email", "apprise", "console"]
+    kind: str
     target: str = Field(min_length=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in channel_kinds():
+            raise ValueError(f"unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}")
+        return kind
 
     @model_validator(mode="after")
     def _target_fits_kind(self) -> ChannelSpec:
-        target = self.target.strip()
-        if target.startswith("env:"):
-            if not target[4:].replace("_", "").isalnum():
-                raise ValueError(f"{target!r}: env: must name an environment variable")
-        elif self.kind == "slack" and not target.startswith(("https://", "http://")):
-            raise ValueError("a Slack target is an incoming-webhook URL (https://hooks.slack.com/...) or env:NAME")
-        elif self.kind == "apprise" and "://" not in target:
-            raise ValueError("an apprise target is an apprise URL (e.g. tgram://token/chat, json://host/path) or env:NAME")
-        elif self.kind == "email":
-            from services.alerts.channels import DeliveryError
-            from services.alerts.email import recipients
-
-            try:
-                recipients(target)
-            except DeliveryError as exc:
-                raise ValueError(str(exc)) from None
-        self.target = target
+        self.target = validate_target(self.kind, self.target)
         return self
 
 
@@ -80,10 +99,29 @@ class SubscriptionSpec(BaseModel):
     @field_validator("topics")
     @classmethod
     def _known_topics(cls, topics: list[str]) -> list[str]:
-        unknown = sorted(set(topics) - known_topics()) if known_topics() else []
+        known = known_topics()
+        unknown = [t for t in topics if t not in known]
         if unknown:
-            raise ValueError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(sorted(known_topics()))}")
+            near = [n for t in unknown for n in _nearest(t, sorted(known))]
+            hint = f" (nearest: {', '.join(dict.fromkeys(near))})" if near else ""
+            raise ValueError(f"unknown topic(s) {', '.join(unknown)}{hint}; known: {', '.join(sorted(known))}")
         return topics
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, entities: list[str]) -> list[str]:
+        return list(dict.fromkeys(canonical_entity(e) for e in entities))
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: list[str]) -> list[str]:
+        by_folded = {code.casefold(): code for code in LANGUAGES}
+        unknown = [code for code in languages if code.strip().casefold() not in by_folded]
+        if unknown:
+            raise ValueError(
+                f"unsupported language(s) {', '.join(unknown)}, so they could never match; use {', '.join(LANGUAGES)}"
+            )
+        return list(dict.fromkeys(by_folded[code.strip().casefold()] for code in languages))
 
     @field_validator("timezone")
     @classmethod
@@ -125,7 +163,9 @@ class SubscriptionsFile(BaseModel):
 
 def validation_message(exc: ValidationError) -> str:
     """Pydantic errors as one line per field, without echoing values (a target may be a secret)."""
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
+    )
 
 
 def save_channel(session: Session, spec: ChannelSpec) -> Channel:
@@ -191,9 +231,9 @@ def save_subscription(session: Session, spec: SubscriptionSpec) -> Subscription:
 def load_subscriptions(session: Session, path: Path) -> tuple[list[Channel], list[Subscription]]:
     """Create or update every channel and subscription in a YAML file; others are left as they are."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SubscriptionError(f"{path}: not valid YAML: {exc}") from None
+        data: Any = load_yaml(path)[0] or {}
+    except DataFileError as exc:
+        raise SubscriptionError(str(exc)) from None
     try:
         spec = SubscriptionsFile.model_validate(data)
     except ValidationError as exc:
@@ -206,11 +246,7 @@ def load_subscriptions(session: Session, path: Path) -> tuple[list[Channel], lis
 
 def remove_subscription(session: Session, name: str) -> int:
     """Delete a subscription with its alert history and any channel no other subscription uses; alerts removed."""
-    subscription = session.execute(
-        select(Subscription).where(Subscription.name == name).options(selectinload(Subscription.channels))
-    ).scalar_one_or_none()
-    if subscription is None:
-        raise SubscriptionError(f"no subscription named {name!r}")
+    subscription = find_subscription(session, name=name)
     alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.subscription_id == subscription.id)).scalar_one()
     channels = list(subscription.channels)
     session.execute(delete(Alert).where(Alert.subscription_id == subscription.id))
@@ -222,6 +258,73 @@ def remove_subscription(session: Session, name: str) -> int:
             session.delete(channel)
     session.flush()
     return int(alerts)
+
+
+def all_channels(session: Session) -> list[Channel]:
+    """Every channel, by id."""
+    return list(session.execute(select(Channel).order_by(Channel.id)).scalars())
+
+
+def subscription_overview(session: Session) -> list[dict[str, Any]]:
+    """Every subscription as `describe_subscription` shows it, with its id, by id."""
+    subscriptions = session.execute(
+        select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.id)
+    ).scalars().all()
+    return [{"id": s.id, **describe_subscription(s)} for s in subscriptions]
+
+
+def find_subscription(session: Session, *, name: str) -> Subscription:
+    """The subscription ``name`` with its channels; SubscriptionError when there is none."""
+    subscription = session.execute(
+        select(Subscription).where(Subscription.name == name).options(selectinload(Subscription.channels))
+    ).scalar_one_or_none()
+    if subscription is None:
+        raise SubscriptionError(f"no subscription named {name!r} (`cnai subscriptions list` shows them)")
+    return subscription
+
+
+@dataclass
+class MatchedArticle:
+    article_id: int
+    story_id: int | None
+    score: float
+    title: str
+
+
+@dataclass
+class SubscriptionPreview:
+    """What a subscription's rules would have matched lately: `cnai subscriptions test`."""
+
+    subscription: Subscription
+    days: int
+    scanned: int
+    matched: list[MatchedArticle]
+
+
+def preview_subscription(session: Session, *, name: str, days: int = 7, now: datetime | None = None,
+                         scan_limit: int = 2000) -> SubscriptionPreview:
+    """Relevant articles of the last ``days`` the subscription ``name`` matches, best first.
+
+    The score floor is applied by the database; topics, entities, languages and sources by the same
+    ``subscription_matches`` the outbox uses, on at most ``scan_limit`` newest candidates."""
+    from services.alerts.outbox import subscription_matches
+
+    subscription = find_subscription(session, name=name)
+    since = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    rows = session.execute(
+        select(Article, Classification)
+        .join(Classification, Classification.article_id == Article.id)
+        .where(Classification.relevant.is_(True), Classification.score >= subscription.min_score, Article.fetched_at >= since)
+        .order_by(Article.fetched_at.desc())
+        .limit(scan_limit)
+    ).all()
+    matched = [
+        MatchedArticle(article.id, article.story_id, verdict.score, " ".join(article.title.split()))
+        for article, verdict in rows
+        if subscription_matches(subscription, article, verdict)
+    ]
+    matched.sort(key=lambda m: -m.score)
+    return SubscriptionPreview(subscription, days, len(rows), matched)
 
 
 def describe_subscription(subscription: Subscription) -> dict[str, Any]:
@@ -247,7 +350,7 @@ def describe_subscription(subscription: Subscription) -> dict[str, Any]:
 
 
 def _channel(session: Session, name: str, kind: str, target: str) -> Channel:
-    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))  # type: ignore[arg-type]  # kind comes from a validated Channel row
+    return save_channel(session, ChannelSpec(name=name, kind=kind, target=target))
 
 
 def ensure_default_subscription(session: Session, settings: Settings) -> Subscription:

@@ -10,7 +10,7 @@ and, on relevant items only, ``"priority": "high"|"normal"|"low"`` after ``reaso
 
 written with ``ensure_ascii=False`` and flushed after every batch. A bad line (not JSON,
 not an object, missing or non-string ``title``, non-string ``summary``) yields
-``{"id": <id or null>, "error": "..."}`` and the run goes on. A missing or null summary
+``{"id": <id or null>, "error": "line N: ..."}`` (N: the input line number) and the run goes on. A missing or null summary
 counts as "". Blank (whitespace-only) lines are not records: they are skipped and
 produce no output. No database, no network.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 BATCH_SIZE = 256
@@ -29,12 +29,15 @@ class StreamStats:
     records: int = 0
     errors: int = 0
     skipped_blank: int = 0
+    error_lines: list[int] = field(default_factory=list)  # 1-based input line numbers of the malformed records
 
 
 def parse_line(line: str) -> tuple[Any, tuple[str, str, str | None, str | None] | None, str | None]:
     """(id, (title, summary, lang, link) or None, error or None) for one input line."""
     try:
         row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, f"invalid JSON: {exc.msg} (column {exc.pos + 1})"
     except ValueError as exc:
         return None, None, f"invalid JSON: {exc}"
     if not isinstance(row, dict):
@@ -82,13 +85,15 @@ def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_S
         out.flush()
         pending.clear()
 
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             stats.skipped_blank += 1
             continue
         record_id, article, error = parse_line(line)
         if article is None:
             stats.errors += 1
+            stats.error_lines.append(number)
+            error = f"line {number}: {error}"
         else:
             stats.records += 1
         pending.append((record_id, article, error))

@@ -88,6 +88,13 @@ def read_labelled(path: Path) -> list[LabelledItem]:
                 continue
             try:
                 row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+                if "label" not in row:
+                    raise ValueError(
+                        "no 'label' (0 irrelevant, 1 borderline, 2 relevant): `cnai eval` needs a labelled file; "
+                        "`cnai classify` scores unlabelled articles"
+                    )
                 label = row["label"]
                 if label not in (0, 1, 2):
                     raise ValueError(f"label must be 0, 1 or 2, got {label!r}")
@@ -101,8 +108,10 @@ def read_labelled(path: Path) -> list[LabelledItem]:
                         relevant=None if label == 1 else label == 2,
                     )
                 )
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not valid JSON: {exc.msg} (column {exc.pos + 1})") from None
             except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from exc
+                raise ValueError(f"{path}:{number}: {exc}") from None
     return items
 
 

@@ -9,7 +9,7 @@ from services.classify.learned import Example
 
 
 class UnknownArticle(LookupError):
-    """No article with that id."""
+    """No article (or story) with that id."""
 
 
 def record_label(session: Session, article_id: int, relevant: bool) -> Label:
@@ -20,6 +20,14 @@ def record_label(session: Session, article_id: int, relevant: bool) -> Label:
     session.add(label)
     session.flush()
     return label
+
+
+def record_story_label(session: Session, story_id: int, relevant: bool) -> list[Label]:
+    """Store a reader's verdict on every article of a story (as `cnai alerts show` names it)."""
+    article_ids = session.execute(select(Article.id).where(Article.story_id == story_id).order_by(Article.id)).scalars().all()
+    if not article_ids:
+        raise UnknownArticle(f"no story with id {story_id}")
+    return [record_label(session, article_id, relevant) for article_id in article_ids]
 
 
 def labelled_examples(session: Session) -> list[Example]:

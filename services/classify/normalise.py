@@ -22,6 +22,8 @@ from pathlib import Path
 
 import ahocorasick
 
+from services.opencc_tables import opencc_dictionary_dir, opencc_tables
+
 FIELD_SEPARATOR = "\ue000"  # private use: joins fields folded in one pass, untouched by folding
 _TAGS = re.compile("<[^<>\ue000]{0,500}>")
 _SPACES = re.compile(" {2,}")
@@ -95,17 +97,8 @@ class ChineseFolding:
             self.phrases = automaton
 
     @staticmethod
-    def _read_all(directory: Path, *names: str) -> dict[str, list[str]]:
-        mapping: dict[str, list[str]] = {}
-        for name in names:
-            path = directory / name
-            if not path.is_file():
-                continue
-            for line in path.read_text(encoding="utf-8").splitlines():
-                parts = line.split("\t")
-                if len(parts) >= 2 and parts[0] and parts[1].strip():
-                    mapping.setdefault(parts[0], parts[1].split())
-        return mapping
+    def _read_all(directory: Path, *names: str) -> dict[str, tuple[str, ...]]:
+        return opencc_tables(directory, *names)
 
     @classmethod
     def _read(cls, directory: Path, *names: str) -> dict[str, str]:
@@ -155,13 +148,7 @@ def _cjk_count(text: str) -> int:
 
 @lru_cache(maxsize=1)
 def chinese_folding() -> ChineseFolding:
-    try:
-        import opencc
-
-        directory: Path | None = Path(opencc.__file__).parent / "dictionary"
-    except ImportError:  # pragma: no cover - opencc is a declared dependency
-        directory = None
-    return ChineseFolding(directory)
+    return ChineseFolding(opencc_dictionary_dir())
 
 
 def clean(text: str) -> str:

@@ -66,9 +66,8 @@ def _safe_lexicon_verdict(
     lexicon: Lexicon, title: object, summary: object, lang: object, link: object, *, assume_relevant: bool = False
 ) -> Verdict:
     try:
-        # stored values are untyped; lexicon_verdict copes with None and non-strings
         return lexicon_verdict(
-            title, summary, lang, link, lexicon=lexicon, assume_relevant=assume_relevant  # type: ignore[arg-type]
+            title, summary, lang, link, lexicon=lexicon, assume_relevant=assume_relevant  # type: ignore[arg-type]  # stored values are untyped; lexicon_verdict copes with None and non-strings
         )
     except Exception as exc:  # never raise on input; a bug here is logged, not fatal
         logger.exception("lexicon scoring failed")

@@ -1,38 +1,106 @@
-"""Feed lists as files: YAML (the default feed list, the bundled samples) and OPML."""
+"""Feed lists as files: YAML (the default feed list, the bundled samples) and OPML.
+
+Reading a list keeps every good entry and names each bad one with its reason (``RejectedFeed``); only a file
+that cannot be parsed at all raises ``FeedError`` with the file and line.
+"""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
 import yaml
 from defusedxml import DefusedXmlException
+from sqlalchemy.orm import Session
 
-from services.feeds.registry import FeedError, FeedSpec
+from services.datafiles import DataFileError, load_yaml
+from services.feeds.registry import FeedError, FeedSpec, add_feed, validate_feed_url
 
 
-def read_feed_file(path: Path) -> list[FeedSpec]:
+@dataclass
+class RejectedFeed:
+    where: str  # "FILE:LINE" (YAML) or "FILE: outline 'title'" (OPML)
+    problem: str
+
+
+@dataclass
+class FeedList:
+    specs: list[FeedSpec] = field(default_factory=list)
+    rejected: list[RejectedFeed] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[FeedSpec]:
+        return iter(self.specs)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def __getitem__(self, index: int) -> FeedSpec:
+        return self.specs[index]
+
+
+@dataclass
+class FeedImport:
+    path: Path
+    created: int
+    updated: int
+    rejected: list[RejectedFeed]
+
+
+def read_feed_file(path: Path) -> FeedList:
     """Read YAML or OPML by extension. In YAML, a relative ``path:`` names a local file next to the list."""
     if path.suffix.lower() in {".opml", ".xml"}:
-        return read_opml(path.read_bytes())
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FeedError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return read_opml(data, source=str(path))
     return read_yaml(path)
 
 
-def read_yaml(path: Path) -> list[FeedSpec]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def import_feed_file(session: Session, *, path: Path) -> FeedImport:
+    """Add (or update) every good feed of the file; the bad ones come back in ``rejected`` with their reasons."""
+    listing = read_feed_file(path)
+    created = updated = 0
+    rejected = list(listing.rejected)
+    for spec in listing.specs:
+        try:
+            _feed, new = add_feed(session, spec)
+        except FeedError as exc:
+            rejected.append(RejectedFeed(f"{path}: {spec.url}", str(exc)))
+            continue
+        created += new
+        updated += not new
+    return FeedImport(path, created, updated, rejected)
+
+
+def read_yaml(path: Path) -> FeedList:
+    try:
+        data, lines = load_yaml(path)
+    except DataFileError as exc:
+        raise FeedError(str(exc)) from None
+    data = data or {}
     items = data.get("feeds", data) if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise FeedError(f"{path}: expected a list of feeds under 'feeds:'")
-    specs = []
-    for number, item in enumerate(items, 1):
+    listing = FeedList()
+    for index, item in enumerate(items):
+        where = f"{path}:{lines[index]}" if index in lines else f"{path}: feed #{index + 1}"
         if not isinstance(item, dict) or not (item.get("url") or item.get("path")):
-            raise FeedError(f"{path}: feed #{number} needs a 'url' (or a local 'path')")
-        url = item.get("url") or (path.parent / item["path"]).resolve().as_uri()
-        specs.append(
+            listing.rejected.append(RejectedFeed(where, "a feed needs a 'url' (or a local 'path')"))
+            continue
+        url = str(item.get("url") or (path.parent / str(item["path"])).resolve().as_uri())
+        try:
+            validate_feed_url(url)
+        except FeedError as exc:
+            listing.rejected.append(RejectedFeed(where, str(exc)))
+            continue
+        listing.specs.append(
             FeedSpec(url=url, title=item.get("title"), folder=item.get("folder"), language=item.get("language"),
                      note=item.get("note"), site_url=item.get("site"))
         )
-    return specs
+    return listing
 
 
 def write_yaml(specs: list[FeedSpec]) -> str:
@@ -44,7 +112,7 @@ def write_yaml(specs: list[FeedSpec]) -> str:
     return yaml.safe_dump({"feeds": items}, allow_unicode=True, sort_keys=False)
 
 
-def read_opml(data: bytes) -> list[FeedSpec]:
+def read_opml(data: bytes, source: str = "OPML") -> FeedList:
     """Feeds of an OPML document; nested outlines become folders ("News/China").
 
     Parsed with defusedxml: a DOCTYPE with entities or external references is refused, never expanded.
@@ -52,28 +120,36 @@ def read_opml(data: bytes) -> list[FeedSpec]:
     try:
         root = SafeET.fromstring(data.lstrip())
     except ET.ParseError as exc:
-        raise FeedError(f"not an OPML document: {exc}") from exc
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise FeedError(f"{source}{f':{line}' if line else ''}: not an OPML document: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     except DefusedXmlException as exc:
-        raise FeedError(f"refused OPML document: {type(exc).__name__} (DTDs and entities are not allowed)") from exc
+        raise FeedError(f"{source}: refused OPML document: {type(exc).__name__} (DTDs and entities are not allowed)") from None
     if root.tag.lower() != "opml":
-        raise FeedError(f"not an OPML document: the root element is <{root.tag}>, not <opml>")
+        raise FeedError(f"{source}: not an OPML document: the root element is <{root.tag}>, not <opml>")
     body = root.find("body")
     if body is None:
-        raise FeedError("not an OPML document: no <body>")
-    specs: list[FeedSpec] = []
+        raise FeedError(f"{source}: not an OPML document: no <body>")
+    listing = FeedList()
 
     def walk(node: ET.Element, folder: str | None) -> None:
         for outline in node.findall("outline"):
             url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
             label = (outline.get("title") or outline.get("text") or "").strip() or None
             if url:
-                specs.append(FeedSpec(url=url, title=label if label != url else None, folder=folder, language=outline.get("language"),
-                                      note=outline.get("description"), site_url=outline.get("htmlUrl")))
+                try:
+                    validate_feed_url(url)
+                except FeedError as exc:
+                    listing.rejected.append(RejectedFeed(f"{source}: outline {label or url!r}", str(exc)))
+                    continue
+                listing.specs.append(
+                    FeedSpec(url=url, title=label if label != url else None, folder=folder, language=outline.get("language"),
+                             note=outline.get("description"), site_url=outline.get("htmlUrl"))
+                )
             else:
                 walk(outline, "/".join(filter(None, [folder, (label or "").replace("/", "-")])) or None)
 
     walk(body, None)
-    return specs
+    return listing
 
 
 def write_opml(specs: list[FeedSpec], title: str = "cnai-monitor feeds") -> str:

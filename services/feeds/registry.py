@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.enums import FeedHealth
 from db.models import Feed
 
 
@@ -68,6 +69,54 @@ def remove_feed(session: Session, ref: str) -> Feed:
 
 def list_feeds(session: Session) -> list[Feed]:
     return list(session.execute(select(Feed).order_by(Feed.folder, Feed.id)).scalars())
+
+
+@dataclass
+class FeedView:
+    """A feed as `cnai feeds list` (and a web page) shows it."""
+
+    id: int
+    url: str
+    title: str | None
+    folder: str | None
+    language: str | None
+    health: FeedHealth
+    consecutive_failures: int
+    last_error: str | None
+    last_success_at: datetime | None
+    next_poll_at: datetime
+    disabled_reason: str | None
+
+
+def feed_overview(session: Session, *, folder: str | None = None) -> list[FeedView]:
+    """Every feed (or those of ``folder``) with its health, by id."""
+    query = select(Feed).order_by(Feed.id)
+    if folder:
+        query = query.where(Feed.folder == folder)
+    return [
+        FeedView(
+            id=f.id, url=f.url, title=f.title, folder=f.folder, language=f.language,
+            health=FeedHealth.DISABLED if f.disabled_at else (FeedHealth.FAILING if f.consecutive_failures else FeedHealth.OK),
+            consecutive_failures=f.consecutive_failures, last_error=f.last_error, last_success_at=f.last_success_at,
+            next_poll_at=f.next_poll_at, disabled_reason=f.disabled_reason,
+        )
+        for f in session.execute(query).scalars()
+    ]
+
+
+def feed_specs(session: Session) -> list[FeedSpec]:
+    """Every feed as a spec, for export."""
+    return [FeedSpec(f.url, f.title, f.folder, f.language, f.note, f.site_url) for f in list_feeds(session)]
+
+
+def switch_off_feed(session: Session, *, ref: str, reason: str = "disabled by an operator", now: datetime | None = None) -> Feed:
+    """Stop polling the feed ``ref`` (id or URL) until `cnai feeds enable`; its articles stay."""
+    feed = find_feed(session, ref)
+    if feed.disabled_at is None:
+        feed.disabled_at = now or datetime.now(timezone.utc)
+        feed.disabled_reason = reason
+        session.flush()
+    return feed
 
 
 def enable_feed(session: Session, ref: str, now: datetime | None = None) -> Feed:

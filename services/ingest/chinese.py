@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
+
+from services.opencc_tables import opencc_dictionary_dir, opencc_table
 
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -11,16 +12,11 @@ _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 @lru_cache(maxsize=1)
 def traditional_only_chars() -> frozenset[str]:
     """Characters that OpenCC maps from Traditional to a different Simplified character."""
-    import opencc  # opencc-python-reimplemented ships its dictionaries as text files
-
-    table = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    chars: set[str] = set()
-    with table.open(encoding="utf-8") as lines:
-        for line in lines:
-            source, _, targets = line.rstrip("\n").partition("\t")
-            if len(source) == 1 and source not in targets.split():
-                chars.add(source)
-    return frozenset(chars)
+    directory = opencc_dictionary_dir()
+    if directory is None:  # pragma: no cover - opencc is a declared dependency
+        return frozenset()
+    table = opencc_table(directory / "TSCharacters.txt")
+    return frozenset(source for source, targets in table.items() if len(source) == 1 and source not in targets)
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.enums import DeliveryStatus, Queue
+
 OK, WARN, FAIL = "ok", "warn", "fail"
 
 #: A feed or a delivery waiting this long past its due time means nothing is working through the queue.
@@ -84,7 +86,7 @@ def broker_check(broker_url: str) -> Check:
         client.ping()
         from services.observability.metrics import queue_depths
 
-        depths = queue_depths(client, ("poll", "classify", "deliver"))
+        depths = queue_depths(client, tuple(Queue))
         client.close()
     except redis.RedisError as exc:
         return Check("broker", FAIL, f"unreachable: {type(exc).__name__}")
@@ -105,9 +107,9 @@ def pipeline_checks(session: Session, now: datetime) -> list[Check]:
     stalled_feeds = count(Feed, active, Feed.next_poll_at <= now - STALLED_AFTER)
     failing = count(Feed, active, Feed.consecutive_failures > 0)
     disabled = count(Feed, Feed.disabled_at.is_not(None))
-    pending = count(Delivery, Delivery.status.in_(("pending", "sending")))
-    stalled_deliveries = count(Delivery, Delivery.status.in_(("pending", "sending")), Delivery.next_attempt_at <= now - STALLED_AFTER)
-    failed = count(Delivery, Delivery.status == "failed")
+    pending = count(Delivery, Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
+    stalled_deliveries = count(Delivery, Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)), Delivery.next_attempt_at <= now - STALLED_AFTER)
+    failed = count(Delivery, Delivery.status == DeliveryStatus.FAILED)
 
     minutes = int(STALLED_AFTER.total_seconds() // 60)
     feeds_status = FAIL if stalled_feeds else OK

@@ -18,13 +18,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from db.enums import PollStatus, Queue
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-QUEUES = ("poll", "classify", "deliver")
+QUEUES = tuple(queue.value for queue in Queue)
 
 
 class _Instruments:
@@ -55,7 +57,7 @@ def instruments() -> _Instruments:
 def record_feed_poll(status: str, *, new_articles: int = 0, relevant: int = 0, alerts: int = 0) -> None:
     m = instruments()
     m.feeds_polled.labels(status).inc()
-    if status == "error":
+    if status == PollStatus.ERROR:
         m.fetch_errors.inc()
     m.articles_ingested.inc(new_articles)
     m.articles_relevant.inc(relevant)

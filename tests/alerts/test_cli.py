@@ -136,9 +136,12 @@ def test_subscriptions_add_load_list_test_and_remove(configured, env: pytest.Mon
 
     listed = run("subscriptions", "list")
     assert listed.exit_code == 0
-    assert "chips: instant; score>=0.6 topics=chips_and_export_controls languages=zh; quiet 22:00-07:00 Asia/Shanghai" in listed.stdout
-    assert "daily-brief: daily digest at 08:00 Europe/Berlin" in listed.stdout
-    assert "default [disabled]" in listed.stdout
+    rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
+    assert listed.stdout.split()[:2] == ["ID", "NAME"]
+    for expected in ("instant", "score>=0.6 topics=chips_and_export_controls languages=zh", "22:00-07:00 Asia/Shanghai"):
+        assert expected in rows["chips"], rows["chips"]
+    assert "daily digest at 08:00 Europe/Berlin" in rows["daily-brief"]
+    assert "disabled" in rows["default"].split()
     assert "https://hooks.slack.example/…(redacted)" in listed.stdout and "AnotherSecretToken99" not in listed.stdout
 
     tested = run("subscriptions", "test", "chips")
@@ -146,6 +149,8 @@ def test_subscriptions_add_load_list_test_and_remove(configured, env: pytest.Mon
     assert "OK      chips-email (email)" in tested.stdout and "FAILED  chips-slack (slack)" in tested.stdout
     assert "AnotherSecretToken99" not in tested.stdout
 
-    removed = run("subscriptions", "remove", "chips")
+    unconfirmed = run("subscriptions", "remove", "chips")
+    assert unconfirmed.exit_code == 2 and "--yes" in unconfirmed.output
+    removed = run("subscriptions", "remove", "chips", "--yes")
     assert removed.exit_code == 0 and "removed subscription chips" in removed.stdout
-    assert "chips:" not in run("subscriptions", "list").stdout
+    assert " chips " not in run("subscriptions", "list").stdout

@@ -47,7 +47,7 @@ def test_one_line_per_record_in_input_order_with_error_lines() -> None:
     assert all(0.0 <= r["score"] <= 1.0 for r in good)
     errors = {r["id"]: r["error"] for r in results if "error" in r}
     assert "invalid JSON" in results[1]["error"]
-    assert errors["no-title"] == "missing title"
+    assert errors["no-title"] == "line 5: missing title"  # errors name the input line (blank lines count)
     assert "title must be a string" in errors["bad-title"]
     assert "summary must be a string" in errors["bad-summary"]
     assert set(results[3]) == {"id", "error"} and "JSON object" in results[3]["error"]

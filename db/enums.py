@@ -1,0 +1,52 @@
+"""Statuses and queue names: one StrEnum each, used by the models, services, CLI, workers and metrics.
+
+They are ``str`` subclasses, so they compare equal to (and are stored as) their values.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    """One alert to one channel."""
+
+    PENDING = "pending"  # waiting for its time (first attempt, retry, quiet hours or digest)
+    SENDING = "sending"  # claimed by a sender
+    SENT = "sent"
+    FAILED = "failed"  # for good (permanent error or out of attempts)
+    DIGESTED = "digested"  # carried in a burst digest
+
+
+class AlertStatus(StrEnum):
+    """An alert: the worst of its deliveries."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    PARTIAL = "partial"  # some channels failed, others got it
+    FAILED = "failed"
+    DIGESTED = "digested"
+
+
+class PollStatus(StrEnum):
+    """What one poll of one feed came to."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+    SKIPPED = "skipped"  # another worker holds the feed, or it is not due
+
+
+class Queue(StrEnum):
+    """Celery queues: a task's queue follows its name (``cnai.poll.*`` -> poll)."""
+
+    POLL = "poll"
+    CLASSIFY = "classify"
+    DELIVER = "deliver"
+
+
+class FeedHealth(StrEnum):
+    """A feed as `cnai feeds list` shows it."""
+
+    OK = "ok"
+    FAILING = "failing"
+    DISABLED = "disabled"
