@@ -15,12 +15,12 @@ def poll(include_not_due: bool) -> None:
     """Fetch due feeds, parse, drop duplicates, classify, store, and deliver alerts before returning."""
     from datetime import datetime, timezone
 
-    from services.alerts.deliver import deliver_pending
+    from services.alerts.deliver import deliver_all_due
     from services.alerts.history import held_for_digest
+    from services.cycle import run_cycle
     from services.database import unit_of_work
     from services.feeds.registry import feed_overview
     from services.observability.logs import configure_logging
-    from services.poll import run_cycle
     from services.settings import get_settings
 
     settings = get_settings()
@@ -29,8 +29,8 @@ def poll(include_not_due: bool) -> None:
         handler.addFilter(_without_feed_failures)  # listed below, once each
     started = datetime.now(timezone.utc)
     cycle = run_cycle(settings, include_not_due=include_not_due, now=started)
+    delivered = deliver_all_due(settings)
     with unit_of_work() as session:
-        delivered = deliver_pending(session, settings, datetime.now(timezone.utc))
         held = held_for_digest(session, started)
     failed = sorted((feed for feed in cycle.feeds if feed.status == PollStatus.ERROR), key=lambda feed: feed.feed_id)
     if failed:

@@ -149,6 +149,7 @@ class FeedEntry(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "entry_key"),
         Index("ix_feed_entries_feed_id_first_seen_at", "feed_id", "first_seen_at"),
+        Index("ix_feed_entries_first_seen_at", "first_seen_at"),
         {"comment": "Each entry seen in each feed, once: makes re-polling idempotent and lists the outlets of an article."},
     )
 

@@ -352,7 +352,14 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
             failure = exc
         except Exception as exc:  # a library's own message may quote the target URL: log the type only
             log.error("sending to %s crashed: %s", channel.name, type(exc).__name__)
-            failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
+            if _safe_to_resend(channel.kind):
+                failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
+            else:
+                # The crash (e.g. the task's soft time limit) may have come after the channel took the message:
+                # retrying could post it twice, so this is unconfirmed, as when the sender dies mid-send.
+                failure = DeliveryError(
+                    f"{type(exc).__name__} while sending; " + UNCONFIRMED.format(id=claim.delivery_ids[0]), permanent=True
+                )
     with unit_of_work(url) as session:
         if failure is not None:
             record_failure(session, claim, failure, settings, now, report)
@@ -425,3 +432,23 @@ def requeue_failed(session: Session, now: datetime, alert_ids: list[int] | None 
     )
     refresh_alert_statuses(session, affected)
     return affected_rows(requeued)
+
+
+def deliver_all_due(settings: Settings, *, database_url: str | None = None, batch: int = 500) -> DeliveryReport:
+    """Send every delivery due now, in batches of ``batch`` messages, until a batch sends nothing (for `cnai poll`).
+
+    Each batch is one ``deliver_due`` with no time budget; retries scheduled for later stay pending.
+    """
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(settings, database_url=database_url, budget_s=float("inf"), limit=batch)
+        total.sent += report.sent
+        total.digested += report.digested
+        total.failed += report.failed
+        total.retrying += report.retrying
+        total.recovered += report.recovered
+        total.messages += report.messages
+        for channel, count in report.sent_by_channel.items():
+            total.sent_by_channel[channel] = total.sent_by_channel.get(channel, 0) + count
+        if report.messages < batch:
+            return total

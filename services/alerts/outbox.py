@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class VerdictLike(Protocol):
-    """A classifier verdict or a stored Classification: what subscriptions filter on."""
+    """A classifier verdict or a stored Classification: what subscriptions filter on (read-only)."""
 
     @property
     def relevant(self) -> bool: ...

@@ -182,14 +182,22 @@ class _ProcessMetrics:
         return iter(self.registry.collect())
 
 
-def serve_metrics(port: int, broker_url: str, queues: Iterable[str] = QUEUES) -> bool:
-    """Serve /metrics on ``port`` (all interfaces) from a daemon thread; False when the port is taken."""
+#: Ports tried from METRICS_PORT upwards, so several workers on one host each serve their own /metrics.
+METRICS_PORT_SPAN = 16
+
+
+def serve_metrics(port: int, broker_url: str, queues: Iterable[str] = QUEUES) -> int | None:
+    """Serve /metrics from a daemon thread on the first free port of METRICS_PORT .. METRICS_PORT+15
+    (all interfaces); the port taken, or None when every one is taken."""
     from prometheus_client import start_http_server
 
-    try:
-        start_http_server(port, registry=metrics_registry(broker_url, queues))
-    except OSError as exc:
-        log.warning("metrics: cannot listen on port %s (%s); metrics are not served", port, exc.strerror)
-        return False
-    log.info("metrics: serving on :%s/metrics", port)
-    return True
+    registry = metrics_registry(broker_url, queues)
+    for candidate in range(port, min(port + METRICS_PORT_SPAN, 65536)):
+        try:
+            start_http_server(candidate, registry=registry)
+        except OSError:
+            continue
+        log.info("metrics: serving on :%s/metrics", candidate)
+        return candidate
+    log.warning("metrics: ports %s-%s are all taken; metrics are not served", port, port + METRICS_PORT_SPAN - 1)
+    return None

@@ -16,7 +16,7 @@ from services.alerts.render import console_line, render_text
 from services.alerts.subscriptions import SubscriptionSpec, save_subscription
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.poll import run_cycle
+from services.cycle import run_cycle
 from services.settings import get_settings
 from tests.alerts import factories as make
 from tests.alerts.smtp_sink import SMTPSink

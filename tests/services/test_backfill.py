@@ -13,7 +13,7 @@ from services.alerts.deliver import deliver_due
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed, enable_feed
 from services.ingest.schedule import disable_feed
-from services.poll import run_cycle
+from services.cycle import run_cycle
 from services.settings import get_settings
 from tests.support.http import LocalHTTPServer, Response, SlackStandIn
 
