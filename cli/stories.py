@@ -17,7 +17,7 @@ import click
 def eval_stories(file: Path, order: str, as_json: bool, show_errors: bool) -> None:
     """Ingest labelled items (id, story, lang, outlet, title, summary, link, published) into a temporary
     SQLite database as the poll would, and score the stories they end up in."""
-    from services.ingest.story_eval import EvalOrder, StoryEvalError, evaluate_stories
+    from services.stories.evaluate import EvalOrder, StoryEvalError, evaluate_stories
 
     try:
         report = evaluate_stories(file, EvalOrder(order))

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.observability.heartbeat_state import DEFAULT_BEAT_HEARTBEAT_FILE, DEFAULT_WORKER_HEARTBEAT_FILE
+from services.heartbeat_state import DEFAULT_BEAT_HEARTBEAT_FILE, DEFAULT_WORKER_HEARTBEAT_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"

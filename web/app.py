@@ -342,11 +342,8 @@ class WebApp:
     def email_link(
         self, request: Request, db: Session, user: User | None, ws: WebSession, form: FormData | None
     ) -> Response:
-        from services.feedback.email_links import (
-            LinkRefused,
-            alert_email_recipients,
-            read_token,
-        )
+        from services.alerts.history import alert_email_recipients
+        from services.feedback.email_links import LinkRefused, read_token
 
         token = str(request.path_params["token"])
         try:

@@ -1,7 +1,7 @@
 """Heartbeats for the Kubernetes probes (``python -m workers.probe``), written by a thread.
 
 A daemon thread in the worker's and beat's main process rewrites the heartbeat file every
-HEARTBEAT_INTERVAL_SECONDS with three facts (``services.observability.heartbeat_state``): it is
+HEARTBEAT_INTERVAL_SECONDS with three facts (``services.heartbeat_state``): it is
 alive, whether its own PING of the broker succeeded, and when the Celery loop last ran. The loop
 reports itself: the worker from a timer in its event loop, beat after each scheduler tick.
 
@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from celery import bootsteps
 
-from services.observability.heartbeat_state import HeartbeatState, write_state
+from services.heartbeat_state import HeartbeatState, write_state
 from services.settings import get_settings
 
 log = logging.getLogger(__name__)

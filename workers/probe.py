@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.observability.heartbeat_state import ProbeKind, heartbeat_path, judge, read_state
+from services.heartbeat_state import ProbeKind, heartbeat_path, judge, read_state
 
 
 def main(argv: list[str] | None = None) -> int:

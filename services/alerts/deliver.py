@@ -36,6 +36,7 @@ from services.alerts.channels import DeliveryError, find_channel_kind, send
 from services.alerts.content import DeliveryMode, Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
+from services.alerts.translate import translate_message
 from services.database import unit_of_work
 from services.settings import Settings
 
@@ -342,8 +343,6 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
             log.exception("could not build the message for claim %s", claim.token)
             failure = DeliveryError(f"internal error building the message ({type(exc).__name__})")
     if failure is None and settings.llm_enabled:
-        from services.translate import translate_message
-
         message = translate_message(message, settings, url)  # bounded; falls back to the gloss, never raises
     if failure is None:
         try:

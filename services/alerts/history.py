@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.enums import DeliveryStatus
-from db.models import Alert, Article, Delivery, Subscription
-from services.alerts.channels import describe_target
+from db.models import Alert, Article, Channel, Delivery, Subscription, SubscriptionChannel
+from services.alerts.channels import describe_target, resolve_target
 from services.alerts.content import AlertContent, DeliveryMode, alert_content, local_time
+from services.alerts.email import recipients
+from services.alerts.translate import cached_english
 
 
 @dataclass
@@ -96,10 +98,6 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
 
 def with_cached_translation(session: Session, content: AlertContent) -> AlertContent:
     """The content with the LLM's cached English, if any (never calls the LLM: listing must be fast and offline)."""
-    try:
-        from services.translate import cached_english
-    except ImportError:
-        return content
     english = cached_english(session, content)
     if english is not None:
         content.english = english
@@ -153,3 +151,20 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         article_id=alert.article_id,
         story_id=alert.story_id,
     )
+
+
+def alert_email_recipients(session: Session, alert_id: int) -> str:
+    """Who an email link answer is credited to: the email addresses of the alert's subscription."""
+    rows = session.execute(
+        select(Channel)
+        .join(SubscriptionChannel, SubscriptionChannel.channel_id == Channel.id)
+        .join(Alert, Alert.subscription_id == SubscriptionChannel.subscription_id)
+        .where(Alert.id == alert_id, Channel.kind == "email")
+    ).scalars()
+    addresses: list[str] = []
+    for channel in rows:
+        try:
+            addresses += recipients(resolve_target(channel))
+        except Exception:  # noqa: BLE001 - an unresolvable target still credits "email"
+            continue
+    return ", ".join(dict.fromkeys(addresses)) or "email reader"

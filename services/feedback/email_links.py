@@ -15,10 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from db.models import Alert, Channel, SubscriptionChannel
 from services.accounts.secret import web_secret_key
 from services.feedback import Verdict
 from services.settings import Settings
@@ -60,12 +57,11 @@ LINKED_VERDICTS = [
 
 
 def _links(message: object, settings: Settings) -> list[tuple[str, str]]:
-    from services.alerts.content import AlertContent
-
-    if not isinstance(message, AlertContent) or not settings.web_base_url:
+    alert_id = getattr(message, "alert_id", None)  # one alert (an AlertContent); a digest has none
+    if not isinstance(alert_id, int) or not settings.web_base_url:
         return []
     try:
-        return [(label, feedback_link(settings, message.alert_id, verdict) or "") for verdict, label in LINKED_VERDICTS]
+        return [(label, feedback_link(settings, alert_id, verdict) or "") for verdict, label in LINKED_VERDICTS]
     except Exception:  # noqa: BLE001 - no signing key (WEB_SECRET_KEY) must never stop an alert
         logging.getLogger(__name__).warning("email feedback links left out: %s", "no signing key")
         return []
@@ -104,24 +100,3 @@ def read_token(settings: Settings, token: str) -> EmailFeedback:
         )
     except (KeyError, TypeError, ValueError):
         raise LinkRefused("this link is not valid") from None
-
-
-def alert_email_recipients(session: Session, alert_id: int) -> str:
-    """Who an email link answer is credited to: the email addresses of the alert's subscription."""
-    from services.alerts.email import recipients
-
-    rows = session.execute(
-        select(Channel)
-        .join(SubscriptionChannel, SubscriptionChannel.channel_id == Channel.id)
-        .join(Alert, Alert.subscription_id == SubscriptionChannel.subscription_id)
-        .where(Alert.id == alert_id, Channel.kind == "email")
-    ).scalars()
-    addresses: list[str] = []
-    for channel in rows:
-        try:
-            from services.alerts.channels import resolve_target
-
-            addresses += recipients(resolve_target(channel))
-        except Exception:  # noqa: BLE001 - an unresolvable target still credits "email"
-            continue
-    return ", ".join(dict.fromkeys(addresses)) or "email reader"

@@ -1,7 +1,7 @@
 """Health: heartbeat files for the Kubernetes probes, and the checks behind `cnai health`.
 
 The worker and beat each run a heartbeat thread that rewrites a small JSON file (time, broker
-connected, when the Celery loop last ran; ``services.observability.heartbeat_state``), so the
+connected, when the Celery loop last ran; ``services.heartbeat_state``), so the
 probes (``python -m workers.probe``, and `cnai health worker|beat`) only read a file.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.enums import DeliveryStatus, Queue
-from services.observability.heartbeat_state import HeartbeatState, write_state
+from services.heartbeat_state import HeartbeatState, write_state
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -33,7 +33,7 @@ class Check:
 
 def write_heartbeat(path: Path, *, broker_connected: bool | None = None, loop_at: float | None = None) -> None:
     """Record that the process is alive now (the file's mtime is the heartbeat; the body is
-    ``services.observability.heartbeat_state.HeartbeatState`` as JSON)."""
+    ``services.heartbeat_state.HeartbeatState`` as JSON)."""
     now = time.time()
     write_state(path, HeartbeatState(now, os.getpid(), broker_connected, now if loop_at is None else loop_at))
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from db.models import Delivery, LLMTranslation, LLMUsage
 from services.alerts.deliver import deliver_due
+from services.alerts.translate import TranslationFailed, breaker, estimate_tokens, parse_answer
 from services.database import unit_of_work
 from services.settings import get_settings
-from services.translate import TranslationFailed, breaker, estimate_tokens, parse_answer
 from tests.alerts import factories as make
 from tests.alerts.llm_standin import LLMStandIn, completion, translation
 from tests.support.http import LocalHTTPServer, Response, SlackStandIn

@@ -425,7 +425,7 @@ def run_probe(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[
 def test_probe_commands_honour_their_contract(tmp_path: Path, role: str, variable: str) -> None:
     """The manifests' probe commands, run as the kubelet runs them: liveness passes while the broker is
     down (the loop stale), readiness does not; a stale heartbeat fails both; a wedged loop fails liveness."""
-    from services.observability.heartbeat_state import HeartbeatState, write_state
+    from services.heartbeat_state import HeartbeatState, write_state
 
     probes = PROBES["beat" if role == "beat" else "worker-poll"]
     heartbeat = tmp_path / role / "heartbeat"

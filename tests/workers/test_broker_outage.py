@@ -17,7 +17,7 @@ from celery import Celery
 from kombu import Queue
 from sqlalchemy import create_engine, text
 
-from services.observability.heartbeat_state import read_state
+from services.heartbeat_state import read_state
 from tests.integration.processes import CELERY, REPO_ROOT, ServiceProcess, service_env, wait_until
 from tests.support.services import PrivateRedis
 
