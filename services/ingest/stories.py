@@ -171,6 +171,7 @@ QUOTED_WEIGHT = 1.0
 LATIN_WEIGHT = 0.75
 LATIN_CAP = 1.5
 CROSS_LANGUAGE_BONUS = 1.0
+TITLE_GRAM_WEIGHT = 2.0  # Dice overlap of two Chinese titles' character bigrams
 STORY_AGREEMENT = 1.0  # the story's members must score this share of the threshold on average
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
 MIN_HITS = 2  # index hits a candidate needs before it is compared
@@ -262,6 +263,8 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
         shared_names = {n.casefold() for n in ka.names & kb.names}
         shared_words = {w for w in ka.title_words & kb.title_words if w not in shared_names and w not in stop_words()}
         score += min(LATIN_CAP, LATIN_WEIGHT * len(shared_words))
+    if ka.title_grams and kb.title_grams:  # Chinese titles telling one development share characters beyond names
+        score += TITLE_GRAM_WEIGHT * 2 * len(ka.title_grams & kb.title_grams) / (len(ka.title_grams) + len(kb.title_grams))
     sim = similarity(a.features, b.features)
     if not (ka.names & kb.names) - groups and not ka.versions & kb.versions and not same_story(sim):
         return None  # amounts and subjects alone do not make one story: a shared name or version must
