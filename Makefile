@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TOOLS_VENV := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install run lint test bench mutate lock clean
+.PHONY: install run lint test bench soak mutate lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,12 @@ $(TOOLS_STAMP): deploy/tools-requirements.txt
 install: $(STAMP)
 
 ## run: migrate a local SQLite database, load the bundled sample feeds, run one full cycle in process.
+## The samples are up to three years old: the back-catalogue window (ALERT_BACKFILL_HOURS) is widened so they alert.
 run: $(STAMP)
 	@mkdir -p var
 	$(CNAI) db upgrade
 	$(CNAI) feeds import config/samples/feeds.yaml
-	FETCH_ALLOW_FILE_URLS=true $(CNAI) poll --all
+	FETCH_ALLOW_FILE_URLS=true ALERT_BACKFILL_HOURS=$${ALERT_BACKFILL_HOURS:-100000} $(CNAI) poll --all
 
 ## lint: ruff (lint and format check) and mypy, as configured in pyproject.toml.
 lint: $(STAMP)
@@ -70,7 +71,12 @@ mutate: $(STAMP)
 
 ## bench: every benchmark; each prints a {"bench": ...} JSON object as its last line.
 bench: $(STAMP)
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+	@set -e; for script in bench/*.py; do [ "$$script" = bench/soak.py ] && continue; echo "== $$script"; $(BIN)/python $$script; done
+
+## soak: the chaos soak (bench/soak.py): workers killed, Redis and PostgreSQL restarted; SOAK_SECONDS (600).
+SOAK_SECONDS ?= 600
+soak: $(STAMP)
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python bench/soak.py
 
 ## lock: re-pin every dependency after changing pyproject.toml.
 lock: $(STAMP)

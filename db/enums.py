@@ -51,3 +51,10 @@ class FeedHealth(StrEnum):
     OK = "ok"
     FAILING = "failing"
     DISABLED = "disabled"
+
+
+class DeliveryMode(StrEnum):
+    """How a subscription takes an alert of a given priority (``alerts.delivery_mode``)."""
+
+    INSTANT = "instant"
+    DIGEST = "digest"  # in the subscription's next digest

@@ -25,6 +25,7 @@ from celery.signals import (
     task_prerun,
     worker_init,
     worker_process_init,
+    worker_ready,
     worker_shutdown,
 )
 
@@ -117,13 +118,33 @@ def refuse_old_schema(**_: Any) -> None:
 
 @worker_init.connect
 def start_worker_services(sender: Any = None, **_: Any) -> None:
+    from services.alerts.render import use_console_lines
     from services.observability.metrics import QUEUES, serve_metrics
     from services.observability.sentry import init_sentry
 
+    use_console_lines()  # the console channel logs one line per alert in workers (and `cnai run`), not the body
     settings = get_settings()
     init_sentry(settings, "worker", unmonitored_beat_entries=sub_minute_beat_entries(sender.app if sender else None))
     if settings.metrics_port:
         serve_metrics(settings.metrics_port, settings.broker_url, QUEUES)
+
+
+@worker_ready.connect
+def dispatch_at_start_up(sender: Any = None, **_: Any) -> None:
+    """A worker that polls asks for a dispatch as soon as it is ready, not a beat interval later.
+
+    Harmless when several start at once: a dispatch leases only feeds nobody holds (services.dispatch).
+    """
+    app = getattr(sender, "app", None)
+    if app is None:
+        return
+    consumed = set(getattr(app.amqp.queues, "consume_from", None) or app.amqp.queues)
+    if "dispatch" not in consumed and "poll" not in consumed:
+        return
+    try:
+        app.send_task("cnai.poll.dispatch", queue="dispatch")
+    except Exception as exc:  # broker away at start-up: the beat's dispatch comes anyway
+        log.warning("could not queue the start-up dispatch: %s", exc)
 
 
 @worker_shutdown.connect

@@ -39,11 +39,17 @@ def feed_path(copy: int, name: str) -> str:
     return f"/c{copy}/{name}"
 
 
-def rewritten(body: bytes, copy: int) -> bytes:
-    """The document with distinct ids and links for ``copy`` (copy 0 unchanged)."""
+_TITLE = re.compile(rb"(<title\b[^>]*>\s*(?:<!\[CDATA\[)?)")
+
+
+def rewritten(body: bytes, copy: int, unique: bool = False) -> bytes:
+    """The document with distinct ids and links for ``copy`` (copy 0 unchanged); with ``unique`` also
+    distinct titles, so every entry of every copy is a new article rather than a duplicate."""
     if copy == 0:
         return body
     tag = f"-c{copy}".encode()
+    if unique:
+        body = _TITLE.sub(lambda m: m.group(1) + f"[{copy}] ".encode(), body)
 
     def url(match: re.Match[bytes]) -> bytes:
         link = match.group(2)
@@ -56,9 +62,9 @@ def rewritten(body: bytes, copy: int) -> bytes:
     return _ABOUT.sub(url, body)
 
 
-def corpus(copies: int) -> Iterator[tuple[str, bytes]]:
+def corpus(copies: int, unique: bool = False) -> Iterator[tuple[str, bytes]]:
     """(path, body) of every feed, generated on the fly (nothing held in memory)."""
     files = bench_files()
     for copy in range(copies):
         for file in files:
-            yield feed_path(copy, file.name), rewritten(file.read_bytes(), copy)
+            yield feed_path(copy, file.name), rewritten(file.read_bytes(), copy, unique)

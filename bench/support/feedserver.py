@@ -5,7 +5,7 @@ answers 304 Not Modified to a matching conditional GET; ``/huge`` streams 50 MB 
 Content-Length) and ``/huge-declared`` declares it, for the size-limit check. Prints its port
 on the first line of stdout, then serves until killed.
 
-    python bench/support/feedserver.py COPIES
+    python bench/support/feedserver.py COPIES [unique]
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ HUGE_BYTES = 50 * 1024 * 1024
 
 def main() -> None:
     copies = int(sys.argv[1])
-    feeds = {path: (body, '"' + hashlib.sha1(body).hexdigest()[:16] + '"') for path, body in corpus(copies)}
+    unique = len(sys.argv) > 2 and sys.argv[2] == "unique"
+    feeds = {path: (body, '"' + hashlib.sha1(body).hexdigest()[:16] + '"') for path, body in corpus(copies, unique)}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

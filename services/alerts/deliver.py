@@ -33,7 +33,7 @@ from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Channel, Delivery, Subscription
 from db.results import affected_rows
 from services.alerts.channels import DeliveryError, find_channel_kind, send
-from services.alerts.content import Digest, Message, alert_content
+from services.alerts.content import DeliveryMode, Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
 from services.database import unit_of_work
@@ -192,12 +192,18 @@ def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
 def pick(session: Session, channel: Channel, settings: Settings, now: datetime) -> tuple[list[int], str]:
     """What the channel's next message carries: a due scheduled digest first, else one alert or a burst digest."""
     cap = settings.alert_digest_max_items
-    first = session.execute(_due_for(channel.id, now).where(Subscription.mode == "digest").limit(1)).first()
+    first = session.execute(_due_for(channel.id, now).where(Alert.delivery_mode == DeliveryMode.DIGEST.value).limit(1)).first()
     if first is not None:
-        digest = session.execute(_due_for(channel.id, now).where(Alert.subscription_id == first.subscription_id).limit(cap))
+        digest = session.execute(
+            _due_for(channel.id, now)
+            .where(Alert.subscription_id == first.subscription_id, Alert.delivery_mode == DeliveryMode.DIGEST.value)
+            .limit(cap)
+        )
         return [r.id for r in digest], "digest"
     rows = session.execute(
-        _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
+        _due_for(channel.id, now)
+        .where(Alert.delivery_mode != DeliveryMode.DIGEST.value)
+        .limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
     if len(rows) > settings.alert_burst_threshold and _folded_into_digest(channel.kind):
         return [r.id for r in rows[:cap]], "burst"
@@ -254,13 +260,15 @@ def message_for(session: Session, claim: Claim, deliveries: list[Delivery]) -> t
         subscription = session.get(Subscription, deliveries[0].alert.subscription_id)
         assert subscription is not None
         schedule = (subscription.digest_schedule or "daily").capitalize()
-        note = f"{schedule} digest of subscription {subscription.name!r}, grouped by topic."
-        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items), key
+        wanted = ", ".join(subscription.digest_priorities or []) or "all"
+        note = f"{schedule} digest of subscription {subscription.name!r} (priorities: {wanted}), grouped by topic."
+        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items, subscription.timezone or "UTC"), key
     note = (
         f"{count} arrived at once: they are folded into one message instead of one message each "
         "(ALERT_BURST_THRESHOLD), grouped by topic."
     )
-    return Digest(f"cnai-monitor: {count}", note, items), key
+    zones = {i.timezone for i in items}
+    return Digest(f"cnai-monitor: {count}", note, items, zones.pop() if len(zones) == 1 else "UTC"), key
 
 
 def record_sent(session: Session, claim: Claim, reference: str | None, now: datetime) -> int:
@@ -333,6 +341,10 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
         except Exception as exc:
             log.exception("could not build the message for claim %s", claim.token)
             failure = DeliveryError(f"internal error building the message ({type(exc).__name__})")
+    if failure is None and settings.llm_enabled:
+        from services.translate import translate_message
+
+        message = translate_message(message, settings, url)  # bounded; falls back to the gloss, never raises
     if failure is None:
         try:
             reference = send(channel, message, settings, key)
@@ -340,7 +352,14 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
             failure = exc
         except Exception as exc:  # a library's own message may quote the target URL: log the type only
             log.error("sending to %s crashed: %s", channel.name, type(exc).__name__)
-            failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
+            if _safe_to_resend(channel.kind):
+                failure = DeliveryError(f"internal error while sending ({type(exc).__name__})")
+            else:
+                # The crash (e.g. the task's soft time limit) may have come after the channel took the message:
+                # retrying could post it twice, so this is unconfirmed, as when the sender dies mid-send.
+                failure = DeliveryError(
+                    f"{type(exc).__name__} while sending; " + UNCONFIRMED.format(id=claim.delivery_ids[0]), permanent=True
+                )
     with unit_of_work(url) as session:
         if failure is not None:
             record_failure(session, claim, failure, settings, now, report)
@@ -413,3 +432,23 @@ def requeue_failed(session: Session, now: datetime, alert_ids: list[int] | None 
     )
     refresh_alert_statuses(session, affected)
     return affected_rows(requeued)
+
+
+def deliver_all_due(settings: Settings, *, database_url: str | None = None, batch: int = 500) -> DeliveryReport:
+    """Send every delivery due now, in batches of ``batch`` messages, until a batch sends nothing (for `cnai poll`).
+
+    Each batch is one ``deliver_due`` with no time budget; retries scheduled for later stay pending.
+    """
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(settings, database_url=database_url, budget_s=float("inf"), limit=batch)
+        total.sent += report.sent
+        total.digested += report.digested
+        total.failed += report.failed
+        total.retrying += report.retrying
+        total.recovered += report.recovered
+        total.messages += report.messages
+        for channel, count in report.sent_by_channel.items():
+            total.sent_by_channel[channel] = total.sent_by_channel.get(channel, 0) + count
+        if report.messages < batch:
+            return total

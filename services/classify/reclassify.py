@@ -1,13 +1,15 @@
 """Re-score stored articles with the current classifier version."""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification
 from services.classify.article import ArticleText
+from services.classify.records import record_verdicts
 
 BATCH_SIZE = 500
 
@@ -35,20 +37,6 @@ def reclassify_articles(session: Session, since: datetime, batch_size: int = BAT
         if not rows:
             return added
         verdicts = score_articles([ArticleText(r.title or "", r.summary or "", r.url, r.language) for r in rows])
-        session.add_all(
-            Classification(
-                article_id=row.id,
-                classifier_version=version,
-                relevant=verdict.relevant,
-                score=verdict.score,
-                topics=verdict.topics,
-                entities=verdict.entities,
-                reasons=verdict.reasons,
-                priority=verdict.priority,
-                reader_reasons=verdict.reader_reasons,
-            )
-            for row, verdict in zip(rows, verdicts)
-        )
-        session.flush()
+        record_verdicts(session, [row.id for row in rows], verdicts, version, datetime.now(timezone.utc))
         added += len(rows)
         last_id = rows[-1].id

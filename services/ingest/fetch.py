@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 MAX_RETRY_AFTER_S = 24 * 3600.0
+#: Connections the per-process client keeps (open at once and idle keep-alive).
+WORKER_CLIENT_CONNECTIONS = 32
 
 
 class FetchError(Exception):
@@ -83,6 +87,35 @@ def build_client(settings: Settings, *, max_connections: int = 32) -> httpx.Clie
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False)
 
 
+_clients: dict[tuple[object, ...], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _forget_clients() -> None:
+    """In a forked child: the parent's pooled sockets are not ours; start with no client."""
+    global _clients_lock
+    _clients.clear()
+    _clients_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_clients)
+
+
+def worker_client(settings: Settings) -> httpx.Client:
+    """This process's shared fetch client for these settings, built once and reused by every fetch.
+
+    Reuse keeps one SSL context and the keep-alive connections of the process; every new
+    connection still goes through the address policy (GuardedTransport), and the deadline,
+    size and redirect limits are applied per fetch, so reuse relaxes no limit.
+    """
+    key = (settings.fetch_allowed_networks, settings.fetch_timeout_s)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None or client.is_closed:
+            client = _clients[key] = build_client(settings, max_connections=WORKER_CLIENT_CONNECTIONS)
+        return client
+
+
 def fetch_feed(
     url: str,
     settings: Settings,
@@ -108,14 +141,9 @@ def fetch_feed(
         reason = AddressPolicy(settings.allowed_networks).refusal(literal)
         if reason is not None:
             raise FetchError(f"refused to fetch {url}: {reason}", refused=True)
-    own_client = client is None
-    client = client or build_client(settings, max_connections=4)
+    client = client or worker_client(settings)
     limiter = limiter or host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
-    try:
-        return _get_following_redirects(client, limiter, url, headers, settings)
-    finally:
-        if own_client:
-            client.close()
+    return _get_following_redirects(client, limiter, url, headers, settings)
 
 
 @contextmanager

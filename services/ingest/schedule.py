@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from db.models import Feed
 from services.settings import Settings
 
 MAX_BACKOFF = timedelta(hours=24)
@@ -13,6 +13,20 @@ BASE_BACKOFF_S = 60.0
 RATE_WINDOW = timedelta(days=30)
 RATE_SAMPLE = 50
 NOT_MODIFIED_DECAY = 0.9
+
+
+class PollState(Protocol):
+    """The polling fields of a feed the schedule functions read and update (``services.ingest.leases.FeedState``)."""
+
+    poll_interval_s: int
+    entries_per_day: float | None
+    consecutive_failures: int
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+    last_error: str | None
+    lease_until: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
 
 
 def publishing_rate(published: Sequence[datetime | None], now: datetime) -> float | None:
@@ -31,7 +45,7 @@ def publishing_rate(published: Sequence[datetime | None], now: datetime) -> floa
     return 1 / max((now - times[0]).total_seconds() / 86400, 1.0)
 
 
-def adaptive_interval(feed: Feed, new_entries: int, settings: Settings, observed_rate: float | None = None) -> int:
+def adaptive_interval(feed: PollState, new_entries: int, settings: Settings, observed_rate: float | None = None) -> int:
     """Follow the feed's publishing rate: aim for about one new entry per poll, within the configured bounds.
 
     The rate comes from entry timestamps when the feed has usable ones, else from new entries per poll;
@@ -54,7 +68,7 @@ def _jittered(seconds: float) -> timedelta:
 
 
 def record_success(
-    feed: Feed, now: datetime, new_entries: int, settings: Settings, observed_rate: float | None = None
+    feed: PollState, now: datetime, new_entries: int, settings: Settings, observed_rate: float | None = None
 ) -> None:
     feed.poll_interval_s = adaptive_interval(feed, new_entries, settings, observed_rate)
     feed.consecutive_failures = 0
@@ -64,7 +78,7 @@ def record_success(
     feed.lease_until = None
 
 
-def record_not_modified(feed: Feed, now: datetime, settings: Settings) -> None:
+def record_not_modified(feed: PollState, now: datetime, settings: Settings) -> None:
     """304: nothing new since the last poll; the rate estimate decays so quiet feeds drift to the maximum interval."""
     feed.consecutive_failures = 0
     feed.last_error = None
@@ -87,7 +101,7 @@ def backoff_delay(failures: int, retry_after: float | None = None) -> timedelta:
 
 
 def record_failure(
-    feed: Feed, reason: str, now: datetime, settings: Settings, retry_after: float | None = None, *, can_disable: bool = True
+    feed: PollState, reason: str, now: datetime, settings: Settings, retry_after: float | None = None, *, can_disable: bool = True
 ) -> None:
     """Back off exponentially with jitter (bounded at 24 h); disable after FEED_MAX_FAILURES failures in a row.
 
@@ -102,7 +116,7 @@ def record_failure(
     feed.next_poll_at = now + backoff_delay(feed.consecutive_failures, retry_after)
 
 
-def disable_feed(feed: Feed, reason: str, now: datetime) -> None:
+def disable_feed(feed: PollState, reason: str, now: datetime) -> None:
     feed.disabled_at = now
     feed.disabled_reason = reason
     feed.lease_until = None

@@ -136,13 +136,31 @@ class GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+_ssl_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's one client SSL context (certificate verification on, system CA bundle).
+
+    Building one loads the whole CA bundle (~25 ms of CPU), so it is built once per process
+    and shared by every client; an SSLContext is safe to share between threads.
+    """
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context(trust_env=False)
+        return _ssl_context
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with the guarded network backend, no proxies from the environment."""
 
     def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+        context = shared_ssl_context()
+        super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

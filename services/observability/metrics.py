@@ -41,6 +41,13 @@ class _Instruments:
         self.alerts_sent = Counter("cnai_alerts_sent", "Deliveries a channel accepted, by channel.", ["channel"])
         self.alerts_failed = Counter("cnai_alerts_failed", "Deliveries that failed for good.")
         self.alerts_retrying = Counter("cnai_alerts_retrying", "Delivery attempts that failed and will be retried.")
+        self.llm_requests = Counter(
+            "cnai_llm_requests",
+            "English translations asked of the LLM, by outcome (ok, cached, timeout, unreachable, http_error, malformed, "
+            "budget, circuit_open).",
+            ["outcome"],
+        )
+        self.llm_tokens = Counter("cnai_llm_tokens", "Tokens the LLM reported using (prompt + completion).")
         self.task_duration = Histogram(
             "cnai_task_duration_seconds",
             "Run time of Celery tasks, by task name and final state.",
@@ -70,6 +77,14 @@ def record_deliveries(sent_by_channel: Mapping[str, int], *, failed: int = 0, re
         m.alerts_sent.labels(channel).inc(count)
     m.alerts_failed.inc(failed)
     m.alerts_retrying.inc(retrying)
+
+
+def record_llm(outcome: str, tokens: int = 0) -> None:
+    """One translation asked of the LLM (or answered from the cache, or skipped) and the tokens it used."""
+    m = instruments()
+    m.llm_requests.labels(outcome).inc()
+    if tokens:
+        m.llm_tokens.inc(tokens)
 
 
 def observe_task(task: str, state: str, seconds: float) -> None:
@@ -167,14 +182,22 @@ class _ProcessMetrics:
         return iter(self.registry.collect())
 
 
-def serve_metrics(port: int, broker_url: str, queues: Iterable[str] = QUEUES) -> bool:
-    """Serve /metrics on ``port`` (all interfaces) from a daemon thread; False when the port is taken."""
+#: Ports tried from METRICS_PORT upwards, so several workers on one host each serve their own /metrics.
+METRICS_PORT_SPAN = 16
+
+
+def serve_metrics(port: int, broker_url: str, queues: Iterable[str] = QUEUES) -> int | None:
+    """Serve /metrics from a daemon thread on the first free port of METRICS_PORT .. METRICS_PORT+15
+    (all interfaces); the port taken, or None when every one is taken."""
     from prometheus_client import start_http_server
 
-    try:
-        start_http_server(port, registry=metrics_registry(broker_url, queues))
-    except OSError as exc:
-        log.warning("metrics: cannot listen on port %s (%s); metrics are not served", port, exc.strerror)
-        return False
-    log.info("metrics: serving on :%s/metrics", port)
-    return True
+    registry = metrics_registry(broker_url, queues)
+    for candidate in range(port, min(port + METRICS_PORT_SPAN, 65536)):
+        try:
+            start_http_server(candidate, registry=registry)
+        except OSError:
+            continue
+        log.info("metrics: serving on :%s/metrics", candidate)
+        return candidate
+    log.warning("metrics: ports %s-%s are all taken; metrics are not served", port, port + METRICS_PORT_SPAN - 1)
+    return None

@@ -242,3 +242,27 @@ def test_a_daily_digest_subscription_sends_one_email_at_its_time(pg_url: str, al
     assert html.index("Regulation (2)") < html.index("Chips and export controls (1)")
     ds = deliveries()
     assert {d.status for d in ds} == {"sent"} and {d.message_ref for d in ds} == {mail.message["Message-ID"]}
+
+
+def test_a_crash_after_slack_took_the_message_is_unconfirmed_not_sent_twice(
+    slack_db: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. the task's soft time limit firing while the send returns: Slack has the message, the sender
+    never learns it. Retrying would post it twice, so it is marked failed (unconfirmed) instead."""
+    import services.alerts.deliver as deliver_module
+
+    real_send = deliver_module.send
+
+    def send_then_crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real_send(*args, **kwargs)
+        raise TimeoutError("soft time limit exceeded")
+
+    monkeypatch.setattr(deliver_module, "send", send_then_crash)
+    queue()
+    report = deliver_due(get_settings(), T0)
+    assert len(slack.accepted) == 1 and report.failed == 1 and report.retrying == 0
+    [d] = deliveries()
+    assert d.status == "failed" and "unconfirmed" in (d.last_error or "")
+    monkeypatch.setattr(deliver_module, "send", real_send)
+    assert deliver_due(get_settings(), T0 + timedelta(hours=2)).messages == 0
+    assert len(slack.accepted) == 1, "never posted twice"

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from db.models import Alert, Delivery
 from services.alerts.deliver import deliver_due
+from services.cycle import run_cycle
 from services.database import unit_of_work
-from services.poll import run_cycle
 from services.settings import get_settings
 from tests.faults.conftest import register
 from tests.faults.outage import Outage

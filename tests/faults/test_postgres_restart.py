@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from db.models import Feed
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.migrations import upgrade_database
-from services.poll import run_cycle
 from services.settings import get_settings
 from tests.faults.conftest import assert_stored_once, feed_body, register, serve_feed, wait_until
 from tests.support.http import LocalHTTPServer, Request, Response

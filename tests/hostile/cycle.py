@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from db.models import Article, Base, Feed, FeedEntry, FetchLog
+from services.cycle import CycleReport, run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.poll import CycleReport, run_cycle
 from services.settings import Settings
 from tests.hostile.corpus import CORPUS, Outcome
 from tests.support.http import LocalHTTPServer, Response

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Article, Feed, FeedEntry, FetchLog
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.poll import run_cycle
 from services.settings import get_settings
 from tests.hostile.corpus import CORPUS
 from tests.hostile.servers import RawTCPServer, say_nothing

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Article, Feed, FetchLog
+from services.cycle import run_cycle
 from services.database import unit_of_work
+from services.ingest.leases import LEASE, claim_feed, claim_feeds, due_feed_ids
 from services.ingest.schedule import backoff_delay, publishing_rate
-from services.poll import LEASE, claim_feed, claim_feeds, due_feed_ids, fetch_and_parse, record_poll, run_cycle
+from services.poll import fetch_and_parse, record_poll
 from tests.ingest.polling import add, feed, poll
 from tests.support.http import LocalHTTPServer, Request, Response
 from tests.support.threads import CheckedThread, join_all

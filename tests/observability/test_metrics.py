@@ -79,10 +79,15 @@ def test_pipeline_counters_are_served_over_http(private_redis: PrivateRedis) -> 
     assert after[("cnai_broker_up", ())] == 1
 
 
-def test_a_taken_port_is_a_warning_not_a_crash(private_redis: PrivateRedis) -> None:
+def test_a_second_worker_on_the_host_serves_on_the_next_free_port(private_redis: PrivateRedis) -> None:
     import socket
+    import urllib.request
 
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))
         busy.listen()
-        assert serve_metrics(busy.getsockname()[1], private_redis.url) is False
+        taken = busy.getsockname()[1]
+        served = serve_metrics(taken, private_redis.url)
+        assert served is not None and taken < served < taken + 16, "the taken port is skipped, not a crash"
+        with urllib.request.urlopen(f"http://127.0.0.1:{served}/metrics", timeout=5) as response:
+            assert b"cnai_broker_up" in response.read()

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from db.models import Alert, Article, Classification, Delivery, FeedEntry, FetchLog
 from services.alerts.deliver import deliver_pending
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.poll import run_cycle
 from services.settings import get_settings
 from tests.support.http import LocalHTTPServer, Response, SlackStandIn
 
@@ -93,3 +93,25 @@ def test_a_broken_feed_is_recorded_and_does_not_stop_the_others(
         log = session.execute(select(FetchLog).where(FetchLog.status_code == 500)).scalar_one()
         assert "HTTP 500" in (log.error or "")
         assert log.feed_id is not None
+
+
+def test_cnai_poll_delivery_sends_everything_due_in_bounded_batches(
+    env: pytest.MonkeyPatch, feeds: list[str], slack: SlackStandIn, sqlite_url: str
+) -> None:
+    from services.alerts.deliver import deliver_all_due
+
+    env.setenv("DATABASE_URL", sqlite_url)
+    env.setenv("FETCH_ALLOWED_NETWORKS", "127.0.0.0/8")
+    env.setenv("SLACK_WEBHOOK_URL", slack.url)
+    env.setenv("ALERT_PACE_SECONDS", "0")
+    settings = get_settings()
+    with unit_of_work() as session:
+        for feed_url in feeds:
+            add_feed(session, FeedSpec(url=feed_url))
+    assert run_cycle(settings, include_not_due=True).alerts_queued == 5
+
+    delivered = deliver_all_due(settings, batch=2)  # 10 deliveries (Slack and console), 2 messages per batch
+    assert delivered.sent == 10 and delivered.messages == 10
+    assert len(slack.accepted) == 5
+    with unit_of_work() as session:
+        assert set(session.execute(select(Delivery.status)).scalars()) == {"sent"}

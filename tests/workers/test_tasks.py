@@ -41,22 +41,54 @@ def queued(client: redis.Redis, queue: str) -> list[dict]:
     return [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
 
 
-def test_dispatch_queues_one_expiring_poll_per_due_feed(broker: redis.Redis, pg_url: str) -> None:
+def test_dispatch_leases_due_feeds_and_queues_expiring_batches_once(broker: redis.Redis, pg_url: str, env: pytest.MonkeyPatch) -> None:
+    env.setenv("POLL_BATCH_SIZE", "2")
     with unit_of_work(pg_url) as session:
-        due = [add_feed(session, FeedSpec(url=f"https://example.org/{n}.xml"))[0] for n in range(2)]
+        due = [add_feed(session, FeedSpec(url=f"https://example.org/{n}.xml"))[0] for n in range(3)]
         disabled, _ = add_feed(session, FeedSpec(url="https://example.org/gone.xml"))
         session.flush()
         disabled.disabled_at = disabled.created_at
         due_ids = sorted(feed.id for feed in due)
 
-    assert dispatch_due_feeds.apply().get() == 2
+    assert dispatch_due_feeds.apply().get() == 3
     messages = queued(broker, "poll")
-    tasks = [m["headers"]["task"] for m in messages]
-    assert tasks == ["cnai.poll.feed", "cnai.poll.feed"]
-    assert all(m["headers"]["expires"] for m in messages), "a poll message expires when a newer dispatch supersedes it"
-    assert sorted(int(m["headers"]["argsrepr"].strip("(),")) for m in messages) == due_ids
+    assert [m["headers"]["task"] for m in messages] == ["cnai.poll.feeds", "cnai.poll.feeds"]
+    assert all(m["headers"]["expires"] for m in messages), "a poll message expires before its leases do"
+    batches = [json.loads(m["body"] if isinstance(m["body"], str) and m["body"].startswith("[") else
+                          __import__("base64").b64decode(m["body"]))[0] for m in messages]
+    assert sorted(feed_id for args in batches for feed_id in args[0]) == due_ids
+    assert {args[1] for args in batches} and len({args[1] for args in batches}) == 1, "one lease token per dispatch"
     with unit_of_work(pg_url) as session:
         assert session.execute(select(Subscription.name)).scalars().all() == ["default"]
+        assert all(session.get(Feed, feed_id).lease_until is not None for feed_id in due_ids)  # type: ignore[union-attr]
+    assert dispatch_due_feeds.apply().get() == 0, "leased feeds are not queued again by the next tick"
+    assert broker.llen("poll") == 2
+
+
+def test_a_batch_polls_only_the_feeds_still_holding_its_lease(
+    broker: redis.Redis, pg_url: str, http_server: LocalHTTPServer
+) -> None:
+    from datetime import timedelta
+
+    from services.ingest.leases import claim_feeds
+    from workers.tasks import poll_feeds
+
+    http_server.routes["/a.xml"] = Response(500, b"down")
+    http_server.routes["/b.xml"] = Response(500, b"down")
+    with unit_of_work(pg_url) as session:
+        a, _ = add_feed(session, FeedSpec(url=http_server.url("/a.xml")))
+        b, _ = add_feed(session, FeedSpec(url=http_server.url("/b.xml")))
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    with unit_of_work(pg_url) as session:
+        claim_feeds(session, [a.id, b.id], now, lease=timedelta(seconds=300))
+    token = now + timedelta(seconds=300)
+    with unit_of_work(pg_url) as session:  # b's lease ran out and a later dispatch took it
+        session.get(Feed, b.id).lease_until = token + timedelta(seconds=1)  # type: ignore[union-attr]
+    assert poll_feeds.apply(args=([a.id, b.id], token.isoformat())).get() == 1
+    assert len(http_server.requests_to("/a.xml")) == 1 and not http_server.requests_to("/b.xml")
+    assert poll_feeds.apply(args=([a.id], token.isoformat())).get() == 0, "a redelivered message polls nothing twice"
 
 
 def test_a_poll_commits_then_queues_one_sweep_and_a_repeat_does_nothing(
@@ -66,7 +98,11 @@ def test_a_poll_commits_then_queues_one_sweep_and_a_repeat_does_nothing(
     url = http_server.serve_file("/seeds.xml", SAMPLES / "customer_seeds.xml")
     with unit_of_work(pg_url) as session:
         feed, _ = add_feed(session, FeedSpec(url=url))
-    dispatch_due_feeds.apply().get()  # creates the default subscription with the Slack channel
+    from services.alerts.subscriptions import ensure_default_subscription
+    from services.settings import get_settings
+
+    with unit_of_work(pg_url) as session:  # the default subscription with the Slack channel, as a dispatch makes it
+        ensure_default_subscription(session, get_settings())
 
     assert poll_feed.apply(args=(feed.id,)).get() == "ok"
     with unit_of_work(pg_url) as session:
