@@ -12,15 +12,16 @@ import click
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--order", type=click.Choice(["stream", "outlets"]), default="stream", show_default=True,
               help="stream: items one by one in published order; outlets: one feed document per outlet, all at once.")
+@click.option("--seed", type=int, default=None, help="With --order outlets: store the outlets in a shuffled order (this seed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--errors", "show_errors", is_flag=True, help="List wrongly joined and missed pairs.")
-def eval_stories(file: Path, order: str, as_json: bool, show_errors: bool) -> None:
+def eval_stories(file: Path, order: str, seed: int | None, as_json: bool, show_errors: bool) -> None:
     """Ingest labelled items (id, story, lang, outlet, title, summary, link, published) into a temporary
     SQLite database as the poll would, and score the stories they end up in."""
     from services.stories.evaluate import EvalOrder, StoryEvalError, evaluate_stories
 
     try:
-        report = evaluate_stories(file, EvalOrder(order))
+        report = evaluate_stories(file, EvalOrder(order), seed=seed)
     except StoryEvalError as exc:
         click.echo(f"cnai eval-stories: {exc}", err=True)
         sys.exit(1)

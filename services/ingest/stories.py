@@ -171,6 +171,8 @@ QUOTED_WEIGHT = 1.0
 LATIN_WEIGHT = 0.75
 LATIN_CAP = 1.5
 CROSS_LANGUAGE_BONUS = 1.0
+SINGLE_NAME_CROSS_BONUS = 0.5  # the bonus when the two articles share one name and nothing else
+TITLE_GRAM_WEIGHT = 2.0  # Dice overlap of two Chinese titles' character bigrams
 STORY_AGREEMENT = 1.0  # the story's members must score this share of the threshold on average
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
 MIN_HITS = 2  # index hits a candidate needs before it is compared
@@ -262,13 +264,18 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
         shared_names = {n.casefold() for n in ka.names & kb.names}
         shared_words = {w for w in ka.title_words & kb.title_words if w not in shared_names and w not in stop_words()}
         score += min(LATIN_CAP, LATIN_WEIGHT * len(shared_words))
+    if ka.title_grams and kb.title_grams:  # Chinese titles telling one development share characters beyond names
+        score += TITLE_GRAM_WEIGHT * 2 * len(ka.title_grams & kb.title_grams) / (len(ka.title_grams) + len(kb.title_grams))
     sim = similarity(a.features, b.features)
     if not (ka.names & kb.names) - groups and not ka.versions & kb.versions and not same_story(sim):
         return None  # amounts and subjects alone do not make one story: a shared name or version must
     jaccard = sim.jaccard if sim is not None else 0.0
     score += JACCARD_WEIGHT * jaccard - DAY_PENALTY * gap_days
     if _script(a.language) != _script(b.language):
-        score += CROSS_LANGUAGE_BONUS  # stands in for the text similarity two languages cannot show
+        # stands in for the text similarity two languages cannot show; one shared name alone is weak evidence
+        named = len((ka.names & kb.names) - groups)
+        other = ka.versions & kb.versions or _same_amounts(ka.numbers, kb.numbers) or ka.dates & kb.dates or ka.quoted & kb.quoted or ka.subjects & kb.subjects - places
+        score += CROSS_LANGUAGE_BONUS if named >= 2 or other else SINGLE_NAME_CROSS_BONUS
     if same_story(sim):
         score = max(score, EVENT_THRESHOLD)
     return score

@@ -64,6 +64,7 @@ class EventKeys:
     dates: set[str] = field(default_factory=set)
     quoted: set[str] = field(default_factory=set)  # names in quotation marks in the title (「天神之眼」, "VideoWorld")
     title_words: set[str] = field(default_factory=set)  # Latin-script words of the title, lower-cased ("autogpt", "windows")
+    title_grams: set[str] = field(default_factory=set)  # Chinese character bigrams of the title ("芯片", "自研")
 
     def index_keys(self) -> set[str]:
         """Keys an article is findable by: names, versions, amounts, dates, and name pairs."""
@@ -206,6 +207,9 @@ def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[s
                 (names if kind == "name" else subjects).add(canonical)
 
 
+_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
 def event_keys(title: str, summary: str = "", language: str | None = None, link: str | None = None) -> EventKeys:
     """The event keys of an article (title and summary lead)."""
     from services.classify.scorer import lexicon_verdict
@@ -228,6 +232,7 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     keys.dates = keys.title_dates | lead_dates
     keys.quoted = {q.strip().lower() for q in _QUOTED.findall(folded_title)} - _NOT_QUOTED
     keys.title_words = {w.lower() for w in _LATIN_WORD.findall(folded_title)}
+    keys.title_grams = {run[i : i + 2] for run in _HAN_RUN.findall(folded_title) for i in range(len(run) - 1)}
     keys.title_versions = _versions(folded_title.lower())
     keys.versions = keys.title_versions | _versions(folded_lead.lower())
     return keys

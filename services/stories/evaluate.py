@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -163,8 +164,13 @@ def score_pairs(items: list[LabelledItem], predicted: dict[str, int | None]) -> 
     return scores
 
 
-def group_labelled(items: list[LabelledItem], order: EvalOrder = EvalOrder.STREAM, database_url: str | None = None) -> dict[str, int | None]:
-    """Ingest the items through parse_feed + store_entries; the story id each item's article ended up in."""
+def group_labelled(
+    items: list[LabelledItem], order: EvalOrder = EvalOrder.STREAM, database_url: str | None = None, seed: int | None = None
+) -> dict[str, int | None]:
+    """Ingest the items through parse_feed + store_entries; the story id each item's article ended up in.
+
+    ``seed``: with ``outlets``, store the outlets' documents in a shuffled order (a poll writes
+    feeds in completion order) instead of by name."""
     from db.models import Article, FeedEntry
     from services.database import dispose_engines, unit_of_work
     from services.feeds.registry import FeedSpec, add_feed
@@ -194,7 +200,10 @@ def group_labelled(items: list[LabelledItem], order: EvalOrder = EvalOrder.STREA
                 by_outlet: dict[str, list[LabelledItem]] = defaultdict(list)
                 for item in shifted:
                     by_outlet[item.outlet].append(item)
-                for outlet in sorted(by_outlet):
+                outlets = sorted(by_outlet)
+                if seed is not None:
+                    random.Random(seed).shuffle(outlets)
+                for outlet in outlets:
                     batch = sorted(by_outlet[outlet], key=lambda i: i.published, reverse=True)
                     with unit_of_work(url) as session:
                         store_entries(session, feed_of[outlet], parse_feed(_rss(outlet, batch), now=now), now)
@@ -209,10 +218,10 @@ def group_labelled(items: list[LabelledItem], order: EvalOrder = EvalOrder.STREA
     return {i.id: by_guid.get(i.id, by_link.get(i.link)) for i in items}
 
 
-def evaluate_stories(path: Path, order: EvalOrder = EvalOrder.STREAM, parts: int = 2) -> StoryEvalReport:
+def evaluate_stories(path: Path, order: EvalOrder = EvalOrder.STREAM, parts: int = 2, seed: int | None = None) -> StoryEvalReport:
     items = read_labelled(path)
-    predicted = group_labelled(items, order)
-    report = StoryEvalReport(file=str(path), order=str(order), all=score_pairs(items, predicted))
+    predicted = group_labelled(items, order, seed=seed)
+    report = StoryEvalReport(file=str(path), order=str(order) if seed is None else f"{order}, seed {seed}", all=score_pairs(items, predicted))
     if parts > 1:
         for p in range(parts):
             subset = [i for i in items if part_of(i.story, parts) == p]

@@ -60,6 +60,15 @@ def test_far_apart_or_merely_similar_items_are_not_one_event() -> None:
     assert (event_score(export_ban, results) or 0.0) < 2.0
 
 
+def test_chinese_titles_telling_one_development_in_other_words_score_higher() -> None:
+    plan = article("字节跳动计划自研AI芯片 明年量产", language="zh-Hans", hours=3, feed=2)
+    same = article("报道称字节跳动自研AI芯片将于明年量产", language="zh-Hans", hours=1, feed=3)
+    other = article("字节跳动旗下抖音上线新功能 支持直播带货", language="zh-Hans", hours=1, feed=4)
+    assert same.keys.title_grams >= {"芯片", "量产"}
+    assert (event_score(plan, same) or 0.0) >= 2.0
+    assert (event_score(plan, other) or 0.0) < 2.0, "one shared company, different development"
+
+
 def test_the_coverage_line() -> None:
     assert StoryCoverage(3, "Example Wire", NOW, ["en", "zh-Hans"]).line() == "reported by 3 outlets (first: Example Wire, 09:00)"
     assert StoryCoverage(1, "Example Wire", NOW, ["en"]).line() == "reported by 1 outlet"
@@ -87,6 +96,9 @@ def test_eval_stories_scores_pairs_and_rejects_a_bad_file(tmp_path: Path) -> Non
     assert report["all"]["true_pairs"] == 1 and report["all"]["cross_language_pairs"] == 1
     assert report["all"]["precision"] == 1.0
     assert report["all"]["cross_language_recall"] == 1.0, report
+    shuffled = subprocess.run([CNAI, "eval-stories", "--order", "outlets", "--seed", "3", str(tmp_path / "s.jsonl")],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert shuffled.returncode == 0 and "order: outlets, seed 3" in shuffled.stdout, shuffled.stderr
     (tmp_path / "bad.jsonl").write_text('{"id": "x"}\n', encoding="utf-8")
     bad = subprocess.run([CNAI, "eval-stories", str(tmp_path / "bad.jsonl")], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
