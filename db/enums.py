@@ -50,3 +50,11 @@ class FeedHealth(StrEnum):
     OK = "ok"
     FAILING = "failing"
     DISABLED = "disabled"
+
+
+class FullTextMode(StrEnum):
+    """A feed's ``full_text`` setting: when the poll fetches an article's page for its main text."""
+
+    AUTO = "auto"  # only for thin feed text with an uncertain verdict
+    ALWAYS = "always"  # every new article (title-only feeds)
+    NEVER = "never"

@@ -17,22 +17,24 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from db.enums import PollStatus
-from db.models import Article, Feed, FetchLog
+from db.enums import FullTextMode, PollStatus
+from db.models import Article, Feed, FeedEntry, FetchLog
 from services.alerts.outbox import queue_alerts
 from services.classify import classifier_version, score_articles
 from services.classify.records import record_verdicts
 from services.database import unit_of_work
 from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, fetch_feed
+from services.ingest.fulltext import fetch_full_text, wants_full_text
 from services.ingest.leases import (
     FeedState,
     adopt_leases,
@@ -49,6 +51,7 @@ from services.ingest.schedule import (
     record_success,
 )
 from services.ingest.store import NewArticle, store_entries
+from services.observability.metrics import record_full_text
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,8 @@ class FetchOutcome:
     parsed: ParsedFeed | None = None
     error: FetchError | ParseError | None = None
     crash: str | None = None
+    #: Full-text fetches that failed or were skipped ("full text <host>: <reason>"), for the fetch log.
+    full_text_notes: list[str] = field(default_factory=list)
 
 
 def _utcnow() -> datetime:
@@ -139,8 +144,70 @@ def fetch_and_parse(
     client: httpx.Client | None = None,
     limiter: HostLimiter | None = None,
 ) -> FetchOutcome:
-    """Fetch and parse one feed, touching no database."""
-    return parse_outcome(snapshot, fetch_only(snapshot, settings, client=client, limiter=limiter))
+    """Fetch and parse one feed, then fetch full text for its thin new entries (one short read, no transaction)."""
+    outcome = parse_outcome(snapshot, fetch_only(snapshot, settings, client=client, limiter=limiter))
+    return fetch_full_texts(snapshot, outcome, settings, limiter=limiter)
+
+
+def _feed_mode(snapshot: FeedState) -> FullTextMode:
+    try:
+        return FullTextMode(snapshot.full_text)
+    except ValueError:
+        return FullTextMode.AUTO
+
+
+def _unseen_entries(settings: Settings, feed_id: int, keys: list[str]) -> set[str]:
+    with unit_of_work(settings.database_url) as session:
+        seen = set(
+            session.execute(
+                select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id, FeedEntry.entry_key.in_(keys))
+            ).scalars()
+        )
+    return set(keys) - seen
+
+
+def fetch_full_texts(
+    snapshot: FeedState, outcome: FetchOutcome, settings: Settings, *, limiter: HostLimiter | None = None
+) -> FetchOutcome:
+    """Attach the main text of the article page to new entries that need it, before they are stored and scored.
+
+    A page is fetched (``services.ingest.fulltext``: guarded fetcher, robots.txt, size and time limits) for
+    every new entry of an ``always`` feed, and in ``auto`` feeds only for thin feed text whose verdict is
+    uncertain; never in ``never`` feeds. All of one poll's page fetches share FULL_TEXT_POLL_BUDGET_SECONDS,
+    so an alert waits no longer than that; entries left over, or whose page failed, keep their feed text.
+    """
+    parsed = outcome.parsed
+    mode = _feed_mode(snapshot)
+    if parsed is None or outcome.error is not None or outcome.crash is not None or mode is FullTextMode.NEVER:
+        return outcome
+    linked = [e for e in parsed.entries if e.link and urlsplit(e.link).scheme.lower() in {"http", "https"}]
+    if not linked:
+        return outcome
+    started = time.monotonic()
+    try:
+        unseen = _unseen_entries(settings, snapshot.id, [e.key for e in linked][:500])
+        fresh = [e for e in linked if e.key in unseen]
+        verdicts = score_articles([(e.title, e.summary, e.language, e.link) for e in fresh]) if fresh else []
+    except Exception:  # full text is an extra: never lose the poll over it
+        log.exception("feed %s: choosing entries for full text failed", snapshot.id)
+        return outcome
+    wanted = [e for e, v in zip(fresh, verdicts) if wants_full_text(mode, e.summary, v.score)]
+    deadline = started + settings.full_text_poll_budget_s
+    for done, entry in enumerate(wanted):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.1:
+            outcome.full_text_notes.append(f"full text: poll budget spent, {len(wanted) - done} page(s) not fetched")
+            break
+        url = entry.link or ""
+        host = urlsplit(url).hostname or "?"
+        got = fetch_full_text(url, settings, max_wait_s=min(settings.full_text_max_wait_s, remaining), limiter=limiter)
+        record_full_text(host, ok=got.ok)
+        if got.ok:
+            entry.full_text = got.text
+        else:
+            outcome.full_text_notes.append(f"full text {host}: {got.error}")
+    outcome.duration_s += time.monotonic() - started
+    return outcome
 
 
 _INSERT_FETCH_LOG = insert(FetchLog.__table__)
@@ -186,7 +253,8 @@ def record_poll(
         stored = store_entries(session, state.id, parsed, now)
         report.entries = log_row["entries"] = stored.entries_seen
         log_row["new_entries"] = stored.new_entries
-        log_row["error"] = "; ".join(w for w in [parsed.warning, *stored.errors] if w)[:2000] or None
+        notes = [parsed.warning, *stored.errors, *outcome.full_text_notes]
+        log_row["error"] = "; ".join(w for w in notes if w)[:2000] or None
         report.new_articles = len(stored.new_articles)
         if stored.new_articles:
             report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
@@ -246,9 +314,15 @@ def _record_error(
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
 
 
+def _scored_text(article: NewArticle) -> str:
+    """The text scored with the title: the page's main text when it was fetched and says more than the feed."""
+    full = article.entry.full_text
+    return full if full and len(full) > len(article.entry.summary) else article.entry.summary
+
+
 def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
     """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
-    verdicts = score_articles([(a.entry.title, a.entry.summary, a.entry.language, a.entry.link) for a in articles])
+    verdicts = score_articles([(a.entry.title, _scored_text(a), a.entry.language, a.entry.link) for a in articles])
     record_verdicts(session, [a.id for a in articles], verdicts, classifier_version(), now)
     relevant = alerts = 0
     for article, verdict in zip(articles, verdicts):
@@ -347,10 +421,12 @@ def poll_states(
         return record_polls([(states[0], fetch_and_parse(states[0], settings, limiter=limiter))], settings)
     pool = fetch_pool(settings.poll_batch_threads)
     running = {pool.submit(fetch_only, state, settings, limiter=limiter): state for state in states}
-    ready: list[tuple[FeedState, FetchOutcome]] = []
+    parsed: dict[Any, FeedState] = {}
     for future in as_completed(running):
         state = running[future]
-        ready.append((state, parse_outcome(state, future.result())))
+        # full text (page fetches, within its own budget) back on the fetch threads
+        parsed[pool.submit(fetch_full_texts, state, parse_outcome(state, future.result()), settings, limiter=limiter)] = state
+    ready = [(parsed[future], future.result()) for future in as_completed(parsed)]
     order = {state.id: i for i, state in enumerate(states)}
     ready.sort(key=lambda item: order[item[0].id])
     return record_polls(ready, settings)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     fetch_per_host_concurrency: int = Field(2, ge=1, validation_alias="FETCH_PER_HOST_CONCURRENCY")
     fetch_per_host_gap_s: float = Field(1.0, ge=0, validation_alias="FETCH_PER_HOST_GAP_SECONDS")
     feeds_file: Path = Field(CONFIG_DIR / "default_feeds.yaml", validation_alias="FEEDS_FILE")
+    #: Longest an article page fetch for full text may take (services/ingest/fulltext.py).
+    full_text_max_wait_s: float = Field(8.0, gt=0, validation_alias="FULL_TEXT_MAX_WAIT_SECONDS")
+    #: Total wait for full-text fetches in one feed's poll; items still waiting are stored with feed text only.
+    full_text_poll_budget_s: float = Field(15.0, gt=0, validation_alias="FULL_TEXT_POLL_BUDGET_SECONDS")
     poll_interval_s: int = Field(900, gt=0, validation_alias="POLL_INTERVAL_SECONDS")
     poll_min_interval_s: int = Field(300, gt=0, validation_alias="POLL_MIN_INTERVAL_SECONDS")
     poll_max_interval_s: int = Field(6 * 3600, gt=0, validation_alias="POLL_MAX_INTERVAL_SECONDS")

@@ -45,6 +45,7 @@ class FeedState:
     last_error: str | None = None
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    full_text: str = "auto"  # FullTextMode: when the poll fetches article pages for their main text
 
 
 STATE_COLUMNS = [
@@ -63,6 +64,7 @@ STATE_COLUMNS = [
     Feed.last_error,
     Feed.disabled_at,
     Feed.disabled_reason,
+    Feed.full_text,
 ]
 WRITTEN = (
     "url",

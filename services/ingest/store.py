@@ -76,6 +76,7 @@ def _article_row(feed_id: int, entry: Entry, story_id: int, now: datetime) -> di
         "title": entry.title,
         "summary": entry.summary,
         "summary_html": entry.summary_html,
+        "full_text": entry.full_text,
         "author": entry.author,
         "language": entry.language,
         "published_at": entry.published or now,
