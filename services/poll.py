@@ -34,7 +34,7 @@ from services.classify.records import record_verdicts
 from services.database import unit_of_work
 from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, fetch_feed
-from services.ingest.fulltext import fetch_full_text, wants_full_text
+from services.ingest.fulltext import fetch_full_text, one_sided, wants_full_text
 from services.ingest.leases import (
     FeedState,
     adopt_leases,
@@ -191,7 +191,11 @@ def fetch_full_texts(
     except Exception:  # full text is an extra: never lose the poll over it
         log.exception("feed %s: choosing entries for full text failed", snapshot.id)
         return outcome
-    wanted = [e for e, v in zip(fresh, verdicts) if wants_full_text(mode, e.summary, v.score)]
+    wanted = [
+        e
+        for e, v in zip(fresh, verdicts)
+        if wants_full_text(mode, e.summary, v.score, half_evidence=one_sided(v.reasons, v.relevant))
+    ]
     deadline = started + settings.full_text_poll_budget_s
     for done, entry in enumerate(wanted):
         remaining = deadline - time.monotonic()

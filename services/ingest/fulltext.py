@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.robotparser
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -52,15 +53,37 @@ _lock = threading.Lock()
 failures_by_host: Counter[str] = Counter()
 
 
-def wants_full_text(mode: FullTextMode, feed_text: str, score: float, *, title_only_feed: bool = False) -> bool:
-    """Whether to fetch the page: always/never as configured; auto for thin text and an uncertain verdict."""
+#: Reasons the scorer gives when one of the two legs of relevance (an AI term, a China link) is missing
+#: entirely (services/classify/scorer.py ``_explain``).
+NO_AI_REASON = "no AI term found"
+NO_CHINA_REASON = "no China link found"
+
+
+def one_sided(reasons: Sequence[str], relevant: bool) -> bool:
+    """An irrelevant verdict with half the evidence: an AI term but no China link, or the reverse.
+
+    The lexicon multiplies the two legs, so a headline naming only a Chinese regulator, or only an
+    AI term, scores 0 although its body may well supply the missing half: uncertain, not clearly
+    irrelevant. A verdict missing both legs is clearly irrelevant.
+    """
+    if relevant:
+        return False
+    missing = {NO_AI_REASON, NO_CHINA_REASON} & set(reasons)
+    return len(missing) == 1
+
+
+def wants_full_text(
+    mode: FullTextMode, feed_text: str, score: float, *, title_only_feed: bool = False, half_evidence: bool = False
+) -> bool:
+    """Whether to fetch the page: always/never as configured; auto for thin text and an uncertain verdict
+    (a score within UNCERTAIN_SCORES, or ``half_evidence``: see ``one_sided``)."""
     if mode is FullTextMode.NEVER:
         return False
     if mode is FullTextMode.ALWAYS:
         return True
     low, high = UNCERTAIN_SCORES
     thin = title_only_feed or len(feed_text.strip()) < THIN_TEXT_CHARS
-    return thin and low <= score <= high
+    return thin and (low <= score <= high or (half_evidence and score < low))
 
 
 def _robots_for(
