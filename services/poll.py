@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -166,6 +166,18 @@ def _unseen_entries(settings: Settings, feed_id: int, keys: list[str]) -> set[st
     return set(keys) - seen
 
 
+def may_want_full_text(snapshot: FeedState, outcome: FetchOutcome) -> bool:
+    """Cheap first check (no database, no scoring): could ``fetch_full_texts`` fetch anything for this poll?"""
+    parsed = outcome.parsed
+    return (
+        parsed is not None
+        and outcome.error is None
+        and outcome.crash is None
+        and _feed_mode(snapshot) is not FullTextMode.NEVER
+        and any(e.link and urlsplit(e.link).scheme.lower() in {"http", "https"} for e in parsed.entries)
+    )
+
+
 def fetch_full_texts(
     snapshot: FeedState, outcome: FetchOutcome, settings: Settings, *, limiter: HostLimiter | None = None
 ) -> FetchOutcome:
@@ -177,12 +189,10 @@ def fetch_full_texts(
     so an alert waits no longer than that; entries left over, or whose page failed, keep their feed text.
     """
     parsed = outcome.parsed
+    if parsed is None or not may_want_full_text(snapshot, outcome):
+        return outcome
     mode = _feed_mode(snapshot)
-    if parsed is None or outcome.error is not None or outcome.crash is not None or mode is FullTextMode.NEVER:
-        return outcome
     linked = [e for e in parsed.entries if e.link and urlsplit(e.link).scheme.lower() in {"http", "https"}]
-    if not linked:
-        return outcome
     started = time.monotonic()
     try:
         unseen = _unseen_entries(settings, snapshot.id, [e.key for e in linked][:500])
@@ -425,12 +435,16 @@ def poll_states(
         return record_polls([(states[0], fetch_and_parse(states[0], settings, limiter=limiter))], settings)
     pool = fetch_pool(settings.poll_batch_threads)
     running = {pool.submit(fetch_only, state, settings, limiter=limiter): state for state in states}
-    parsed: dict[Any, FeedState] = {}
+    ready: list[tuple[FeedState, FetchOutcome]] = []
+    enriching: dict[Future[FetchOutcome], FeedState] = {}
     for future in as_completed(running):
         state = running[future]
-        # full text (page fetches, within its own budget) back on the fetch threads
-        parsed[pool.submit(fetch_full_texts, state, parse_outcome(state, future.result()), settings, limiter=limiter)] = state
-    ready = [(parsed[future], future.result()) for future in as_completed(parsed)]
+        outcome = parse_outcome(state, future.result())
+        if may_want_full_text(state, outcome):  # page fetches (within their own budget) back on the fetch threads
+            enriching[pool.submit(fetch_full_texts, state, outcome, settings, limiter=limiter)] = state
+        else:
+            ready.append((state, outcome))
+    ready.extend((enriching[future], future.result()) for future in as_completed(enriching))
     order = {state.id: i for i, state in enumerate(states)}
     ready.sort(key=lambda item: order[item[0].id])
     return record_polls(ready, settings)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from db.enums import FullTextMode
 from db.models import Article, Classification, FetchLog
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
 from services.settings import Settings, get_settings
@@ -78,9 +79,9 @@ def site(http_server: LocalHTTPServer) -> LocalHTTPServer:
     return http_server
 
 
-@pytest.fixture
-def settings(env: pytest.MonkeyPatch, sqlite_url: str) -> Settings:
-    env.setenv("DATABASE_URL", sqlite_url)
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(env: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Settings:
+    env.setenv("DATABASE_URL", request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
     env.setenv("FETCH_ALLOWED_NETWORKS", "127.0.0.0/8")
     env.setenv("FETCH_PER_HOST_GAP_SECONDS", "0")
     env.setenv("FULL_TEXT_MAX_WAIT_SECONDS", "2")
@@ -102,7 +103,7 @@ def stored(feed_id: int) -> dict[str, tuple[str | None, bool]]:
             .join(Classification, Classification.article_id == Article.id)
             .where(Article.feed_id == feed_id)
         ).all()
-    return {urlsplit(url).path: (text, relevant) for url, text, relevant in rows}
+    return {urlsplit(str(url)).path: (text, relevant) for url, text, relevant in rows}
 
 
 def test_thin_uncertain_items_are_rescored_with_their_page_and_failures_keep_the_feed_text(
@@ -141,8 +142,8 @@ def test_thin_uncertain_items_are_rescored_with_their_page_and_failures_keep_the
 def test_the_feed_setting_always_fetches_and_never_does_not(site: LocalHTTPServer, settings: Settings) -> None:
     never = add(site.url("/never.xml"), FullTextMode.NEVER)
     always = add(site.url("/always.xml"), FullTextMode.ALWAYS)
-    poll(never, settings)
-    poll(always, settings)
+    cycle = run_cycle(settings, include_not_due=True)  # both feeds in one batch, on the fetch threads
+    assert cycle.feeds_polled == 2 and cycle.new_articles == 2
     assert not site.requests_to("/never")
     assert stored(never) == {"/never": (None, False)}
     text, relevant = stored(always)["/plain"]
