@@ -7,6 +7,7 @@ re-score with the extracted text. Each page is fetched ``BENCH_RUNS`` times (def
 cached after the first). Prints per page the median fetch+extraction time and the two verdicts, and
 last one JSON line.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ ZH_POLICY = (
     "工业和信息化部印发通知，要求各地加快算力基础设施建设，推动大模型在制造业中的应用。通知提出，到明年底，"
     "重点行业培育一批人工智能应用示范项目，并加强数据安全和算法备案管理。"
 ) * 4
-ZH_WEATHER = ("受冷空气影响，本周北方大部地区气温明显下降，局地有大风降温天气。气象部门提醒市民注意添衣保暖，出行注意交通安全。") * 4
+ZH_WEATHER = (
+    "受冷空气影响，本周北方大部地区气温明显下降，局地有大风降温天气。气象部门提醒市民注意添衣保暖，出行注意交通安全。"
+) * 4
 NAV = "<nav><a href='/'>首页 Home</a> <a href='/about'>About</a></nav>"
 
 
@@ -58,15 +61,40 @@ def html(title: str, body: str, charset: str = "utf-8") -> str:
 
 # path -> (headline the feed gives, language, body bytes, Content-Type)
 PAGES: dict[str, tuple[str, str, bytes, str]] = {
-    "/en/regulator-notice": ("Cyberspace Administration publishes a notice", "en", html("Notice", EN_POLICY).encode(), "text/html; charset=utf-8"),
-    "/en/open-weights": ("Start-up releases open weights of a reasoning model", "en", html("Weights", EN_LAB).encode(), "text/html; charset=utf-8"),
-    "/en/ai-rules": ("New rules for generative AI services", "en", html("Rules", EN_POLICY).encode(), "text/html; charset=utf-8"),
+    "/en/regulator-notice": (
+        "Cyberspace Administration publishes a notice",
+        "en",
+        html("Notice", EN_POLICY).encode(),
+        "text/html; charset=utf-8",
+    ),
+    "/en/open-weights": (
+        "Start-up releases open weights of a reasoning model",
+        "en",
+        html("Weights", EN_LAB).encode(),
+        "text/html; charset=utf-8",
+    ),
+    "/en/ai-rules": (
+        "New rules for generative AI services",
+        "en",
+        html("Rules", EN_POLICY).encode(),
+        "text/html; charset=utf-8",
+    ),
     "/en/match": ("Beijing Guoan win at home", "en", html("Match", EN_SPORT).encode(), "text/html; charset=utf-8"),
     "/zh/miit-utf8": ("工信部印发通知", "zh", html("通知", ZH_POLICY).encode(), "text/html; charset=utf-8"),
     "/zh/miit-gbk": ("工信部发布新通知", "zh", html("通知", ZH_POLICY, "gbk").encode("gbk"), "text/html; charset=gbk"),
-    "/zh/miit-lying": ("工信部再发通知", "zh", html("通知", ZH_POLICY, "utf-8").encode("gbk"), "text/html; charset=utf-8"),
+    "/zh/miit-lying": (
+        "工信部再发通知",
+        "zh",
+        html("通知", ZH_POLICY, "utf-8").encode("gbk"),
+        "text/html; charset=utf-8",
+    ),
     "/zh/weather": ("北京发布寒潮预警", "zh", html("天气", ZH_WEATHER).encode(), "text/html; charset=utf-8"),
-    "/en/bakery": ("Local bakery wins a sourdough prize", "en", html("Bread", EN_SPORT).encode(), "text/html; charset=utf-8"),
+    "/en/bakery": (
+        "Local bakery wins a sourdough prize",
+        "en",
+        html("Bread", EN_SPORT).encode(),
+        "text/html; charset=utf-8",
+    ),
 }
 
 
@@ -101,14 +129,18 @@ def main() -> None:
             )
     finally:
         server.stop()
-    print(json.dumps({
-        "bench": "fulltext",
-        "pages": len(PAGES),
-        "fetched": fetched,
-        "verdict_changed": changed,
-        "median_ms_per_page": round(statistics.median(times_ms), 1) if times_ms else None,
-        "max_ms_per_page": round(max(times_ms), 1) if times_ms else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "fulltext",
+                "pages": len(PAGES),
+                "fetched": fetched,
+                "verdict_changed": changed,
+                "median_ms_per_page": round(statistics.median(times_ms), 1) if times_ms else None,
+                "max_ms_per_page": round(max(times_ms), 1) if times_ms else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Revision ID: 0012
 Revises: 0010
 Create Date: 2026-12-07
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,7 +21,9 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FEED_COMMENT = "When to fetch an article's page for its main text: auto (thin text, uncertain verdict), always or never."
+FEED_COMMENT = (
+    "When to fetch an article's page for its main text: auto (thin text, uncertain verdict), always or never."
+)
 ARTICLE_COMMENT = "Main text extracted from the article's page when the feed text was thin; NULL when not fetched or extraction failed."
 
 

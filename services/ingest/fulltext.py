@@ -147,7 +147,10 @@ def fetch_full_text(
             if left <= 0:
                 raise FetchError(f"timed out: no time left for {url} after robots.txt")
             page_settings = bounded.model_copy(
-                update={"fetch_deadline_s": min(bounded.fetch_deadline_s, left), "fetch_timeout_s": min(bounded.fetch_timeout_s, left)}
+                update={
+                    "fetch_deadline_s": min(bounded.fetch_deadline_s, left),
+                    "fetch_timeout_s": min(bounded.fetch_timeout_s, left),
+                }
             )
             page = fetch_feed(url, page_settings, client=client, limiter=limiter)
             html = decode_document(page.body, page.content_type).text

@@ -50,7 +50,12 @@ AUTO_ITEMS = [
     ("Cyberspace Administration issues a fifth notice", "/private/notice"),
 ]
 FETCHED_OK = {"/en/notice", "/zh/gbk", "/zh/lying"}
-FAILING = {"/slow": "timed out", "/huge": "exceeds the limit", "/to-private": "10.255.255.1", "/private/notice": "robots.txt forbids it"}
+FAILING = {
+    "/slow": "timed out",
+    "/huge": "exceeds the limit",
+    "/to-private": "10.255.255.1",
+    "/private/notice": "robots.txt forbids it",
+}
 NEVER_FETCHED = {"/bakery", "/zhipu"}
 
 
@@ -71,7 +76,9 @@ def site(http_server: LocalHTTPServer) -> LocalHTTPServer:
     routes["/private/notice"] = Response(200, page("Hidden", EN_BODY).encode(), HTML)
     routes["/auto.xml"] = Response(200, rss(http_server, AUTO_ITEMS), {"Content-Type": "application/rss+xml"})
     routes["/never.xml"] = Response(
-        200, rss(http_server, [("Cyberspace Administration issues a notice nobody fetches", "/never")]), {"Content-Type": "application/rss+xml"}
+        200,
+        rss(http_server, [("Cyberspace Administration issues a notice nobody fetches", "/never")]),
+        {"Content-Type": "application/rss+xml"},
     )
     routes["/always.xml"] = Response(
         200, rss(http_server, [("New draft measures published", "/plain")]), {"Content-Type": "application/rss+xml"}
