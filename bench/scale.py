@@ -207,7 +207,8 @@ def main() -> None:
         size0 = sizes()
         start("beat", ["beat", "--loglevel", LOG_LEVEL, "-s", str(workdir / "beat-schedule")])
         poll = start(
-            "poll", ["worker", "-Q", "poll,classify", "-c", concurrency, "-n", "poll@%h", "--loglevel", LOG_LEVEL]
+            "poll",
+            ["worker", "-Q", "dispatch,poll,classify", "-c", concurrency, "-n", "poll@%h", "--loglevel", LOG_LEVEL],
         )
         deliver = start("deliver", ["worker", "-Q", "deliver", "-c", "1", "-n", "deliver@%h", "--loglevel", LOG_LEVEL])
         sampler = RssSampler([poll.pid, deliver.pid])
@@ -237,7 +238,7 @@ def main() -> None:
         from celery import Celery
 
         sender = Celery("bench", broker=redis.url, set_as_current=False)
-        sender.send_task("cnai.poll.dispatch", queue="poll")  # the beat's tick, without waiting for it
+        sender.send_task("cnai.poll.dispatch", queue="dispatch")  # the beat's tick, without waiting for it
         second_s = wait_for(
             lambda: scalar("SELECT count(*) FROM fetch_log") - before_polls >= feeds,
             phase_timeout,

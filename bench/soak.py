@@ -225,8 +225,8 @@ def main() -> int:
         )
         workers = {
             "beat": Worker("beat", "", env, workdir),
-            "poll-1": Worker("poll-1", "poll,classify", env, workdir),
-            "poll-2": Worker("poll-2", "poll,classify", env, workdir),
+            "poll-1": Worker("poll-1", "dispatch,poll,classify", env, workdir),
+            "poll-2": Worker("poll-2", "dispatch,poll,classify", env, workdir),
             "deliver": Worker("deliver", "deliver", env, workdir),
         }
         for worker in workers.values():

@@ -17,7 +17,8 @@ def classify(file: Path | None) -> None:
     """Classify JSON Lines articles from FILE (or stdin) into JSON Lines verdicts on stdout.
 
     Input objects: {"id", "title", "summary", optional "link", "lang"}. Output, one line per
-    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, or
+    record in input order: {"id", "relevant", "score", "topics", "entities", "reasons"}, plus
+    "priority" (high, normal or low) on relevant items only, or
     {"id", "error"} for a malformed line. Blank lines are skipped. Exit code is non-zero
     only when the input cannot be read.
     """
@@ -59,16 +60,20 @@ def classify(file: Path | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-misclassified", is_flag=True, help="Leave out the list of misclassified items.")
-def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
-    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline."""
+@click.option("--topics", "topics_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Topic and priority labels (dev_topics.jsonl format): adds topic micro-P/R/F1 and the priority matrix.")
+def eval_command(file: Path, as_json: bool, no_misclassified: bool, topics_file: Path | None) -> None:
+    """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline,
+    with the score's calibration; with --topics, topic figures and the priority confusion matrix."""
     from services.classify import classifier_version
-    from services.classify.evaluate import evaluate, format_report, read_labelled
+    from services.classify.evaluate import evaluate, format_report, read_labelled, read_topic_labels
 
     try:
         items = read_labelled(file)
+        topic_labels = read_topic_labels(topics_file) if topics_file is not None else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = evaluate(items)
+    result = evaluate(items, topic_labels=topic_labels)
     if as_json:
         data = result.as_dict()
         if no_misclassified:
@@ -88,8 +93,9 @@ def eval_command(file: Path, as_json: bool, no_misclassified: bool) -> None:
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
 def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int) -> None:
     """Fit the learned layer on reader feedback and a labelled file; print cross-validated P/R."""
-    from services.classify.learned import Example, model_path, save_model
-    from services.classify.learned import train as fit
+    from services.classify.learned import model_path
+    from services.classify.training import Example, save_model
+    from services.classify.training import train as fit
 
     examples: list[Example] = []
     if labels:

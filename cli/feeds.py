@@ -150,31 +150,52 @@ def disable(feed: str, reason: str) -> None:
 
 @feeds_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
-@click.option("--defaults", is_flag=True, help="Import the default feed list (FEEDS_FILE).")
-def import_command(path: Path | None, defaults: bool) -> None:
-    """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept).
+@click.option("--defaults", is_flag=True, help="Import the source catalogue (FEEDS_FILE).")
+@click.option(
+    "--folder",
+    "folders",
+    multiple=True,
+    help="Import only this folder (and its sub-folders); repeatable. With --defaults the default is FEEDS_FOLDERS.",
+)
+def import_command(path: Path | None, defaults: bool, folders: tuple[str, ...]) -> None:
+    """Import feeds from an OPML (.opml/.xml) or YAML file (titles and folders kept), or the source catalogue.
 
-    Every good entry is added; each bad one is listed with its reason, and the exit code is then 1.
+    Idempotent: a feed already present is updated, never doubled. Every good entry is added; each bad one is
+    listed with its reason, and the exit code is then 1. Catalogue sources reached through RSSHub are skipped,
+    each with a note, while RSSHUB_BASE_URL is unset.
     """
     from services.database import unit_of_work
+    from services.feeds.catalogue import import_catalogue
     from services.feeds.files import import_feed_file
+    from services.feeds.folders import parse_folder_list
     from services.feeds.registry import FeedError
     from services.settings import get_settings
 
-    if path is None:
-        if not defaults:
-            fail("give a PATH, or --defaults for the default feed list", code=2)
-        path = get_settings().feeds_file
+    notes: list[str] = []
+    chosen = list(folders)
     try:
-        with unit_of_work() as session:
-            result = import_feed_file(session, path=path)
+        if path is None:
+            if not defaults:
+                fail("give a PATH, or --defaults for the default feed list", code=2)
+            settings = get_settings()
+            chosen = chosen or parse_folder_list(settings.feeds_folders)
+            with unit_of_work() as session:
+                result, notes = import_catalogue(session, settings.feeds_file, chosen, settings.rsshub_base_url)
+        else:
+            with unit_of_work() as session:
+                result = import_feed_file(session, path=path, folders=chosen)
     except FeedError as exc:
         fail(str(exc))
+    for note in notes:
+        click.echo(note)
     for bad in result.rejected:
         click.echo(f"cnai: skipped {bad.where}: {bad.problem}", err=True)
+    where = f" (folders: {', '.join(chosen)})" if chosen else ""
     click.echo(
-        f"imported {result.created + result.updated} feed(s) from {path}: {result.created} new, {result.updated} updated"
+        f"imported {result.created + result.updated} feed(s) from {result.path}{where}: "
+        f"{result.created} new, {result.updated} updated"
         + (f", {len(result.rejected)} skipped" if result.rejected else "")
+        + (f"; {len(notes)} RSSHub source(s) skipped: set RSSHUB_BASE_URL" if notes else "")
     )
     if result.rejected:
         raise SystemExit(1)

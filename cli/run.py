@@ -8,7 +8,7 @@ import click
 
 @click.command("run")
 @click.option("--concurrency", default=2, show_default=True, help="Tasks run at once (worker threads).")
-@click.option("--queues", default="poll,classify,deliver", show_default=True, help="Queues the worker consumes.")
+@click.option("--queues", default="dispatch,poll,classify,deliver", show_default=True, help="Queues the worker consumes.")
 def run(concurrency: int, queues: str) -> None:
     """Run beat and one worker in the foreground until Ctrl-C.
 

@@ -37,8 +37,9 @@ class PollStatus(StrEnum):
 
 
 class Queue(StrEnum):
-    """Celery queues: a task's queue follows its name (``cnai.poll.*`` -> poll)."""
+    """Celery queues: a task's queue follows its name (``cnai.poll.dispatch`` -> dispatch, other ``cnai.poll.*`` -> poll)."""
 
+    DISPATCH = "dispatch"  # its own queue: a backlog on poll can neither delay nor expire the dispatch
     POLL = "poll"
     CLASSIFY = "classify"
     DELIVER = "deliver"

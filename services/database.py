@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_engine, make_session_factory, session_scope
@@ -15,10 +16,21 @@ _engines: dict[str, Engine] = {}
 
 def engine_for(url: str | None = None) -> Engine:
     """One pooled engine per database URL for the life of the process."""
-    url = url or get_settings().database_url
+    settings = get_settings()
+    url = url or settings.database_url
     if url not in _engines:
-        _engines[url] = make_engine(url)
+        _engines[url] = make_engine(url, **pool_options(url, settings.database_pool_size, settings.database_max_overflow))
     return _engines[url]
+
+
+def pool_options(url: str, pool_size: int, max_overflow: int) -> dict[str, object]:
+    """DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW for a server database; SQLite keeps SQLAlchemy's own pool.
+
+    Each process opens at most pool_size + max_overflow connections (docs/deploy.md, "Connection budget").
+    """
+    if make_url(url).get_backend_name() == "sqlite":
+        return {}
+    return {"pool_size": pool_size, "max_overflow": max_overflow}
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:

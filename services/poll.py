@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from db.enums import FullTextMode, PollStatus
 from db.models import Article, Feed, FeedEntry, FetchLog
 from services.alerts.outbox import queue_alerts
-from services.classify import classifier_version, score_articles
+from services.classify import ArticleText, classifier_version, score_articles
 from services.classify.records import record_verdicts
 from services.database import unit_of_work
 from services.ingest.entries import ParsedFeed
@@ -336,7 +336,9 @@ def _scored_text(article: NewArticle) -> str:
 
 def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
     """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
-    verdicts = score_articles([(a.entry.title, _scored_text(a), a.entry.language, a.entry.link) for a in articles])
+    verdicts = score_articles(
+        [ArticleText(a.entry.title, _scored_text(a), a.entry.link, a.entry.language) for a in articles]
+    )
     record_verdicts(session, [a.id for a in articles], verdicts, classifier_version(), now)
     relevant = alerts = 0
     for article, verdict in zip(articles, verdicts):

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.observability.heartbeat_state import DEFAULT_BEAT_HEARTBEAT_FILE, DEFAULT_WORKER_HEARTBEAT_FILE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
 
@@ -75,6 +77,10 @@ class Settings(BaseSettings):
     full_text_max_wait_s: float = Field(8.0, gt=0, validation_alias="FULL_TEXT_MAX_WAIT_SECONDS")
     #: Total wait for full-text fetches in one feed's poll; items still waiting are stored with feed text only.
     full_text_poll_budget_s: float = Field(15.0, gt=0, validation_alias="FULL_TEXT_POLL_BUDGET_SECONDS")
+    #: Base URL of an RSSHub instance; catalogue entries given as RSSHub routes are skipped without it.
+    rsshub_base_url: str | None = Field(None, validation_alias="RSSHUB_BASE_URL")
+    #: Comma-separated folders `cnai feeds import --defaults` loads when no --folder is given; empty = all.
+    feeds_folders: str = Field("", validation_alias="FEEDS_FOLDERS")
     poll_interval_s: int = Field(900, gt=0, validation_alias="POLL_INTERVAL_SECONDS")
     poll_min_interval_s: int = Field(300, gt=0, validation_alias="POLL_MIN_INTERVAL_SECONDS")
     poll_max_interval_s: int = Field(6 * 3600, gt=0, validation_alias="POLL_MAX_INTERVAL_SECONDS")
@@ -84,8 +90,17 @@ class Settings(BaseSettings):
     log_format: str = Field("text", pattern="^(text|json)$", validation_alias="LOG_FORMAT")
     sentry_release: str | None = Field(None, validation_alias="SENTRY_RELEASE")
     sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1, validation_alias="SENTRY_TRACES_SAMPLE_RATE")
-    worker_heartbeat_file: Path = Field(Path("/tmp/cnai/worker.heartbeat"), validation_alias="WORKER_HEARTBEAT_FILE")
-    beat_heartbeat_file: Path = Field(Path("/tmp/cnai/beat.heartbeat"), validation_alias="BEAT_HEARTBEAT_FILE")
+    worker_heartbeat_file: Path = Field(DEFAULT_WORKER_HEARTBEAT_FILE, validation_alias="WORKER_HEARTBEAT_FILE")
+    beat_heartbeat_file: Path = Field(DEFAULT_BEAT_HEARTBEAT_FILE, validation_alias="BEAT_HEARTBEAT_FILE")
+    #: How often the heartbeat thread pings the broker and rewrites the heartbeat file.
+    heartbeat_interval_s: float = Field(5.0, gt=0, validation_alias="HEARTBEAT_INTERVAL_SECONDS")
+    #: Per process: pooled connections kept open, and extra ones opened under load (docs/deploy.md, "Connection budget").
+    database_pool_size: int = Field(2, ge=1, validation_alias="DATABASE_POOL_SIZE")
+    database_max_overflow: int = Field(2, ge=0, validation_alias="DATABASE_MAX_OVERFLOW")
+    #: A worker waits this long at start for the schema to reach the head revision, then exits.
+    schema_wait_s: float = Field(120.0, ge=0, validation_alias="SCHEMA_WAIT_SECONDS")
+    #: A prefork pool process is replaced after a task leaves it above this resident size (KiB).
+    worker_max_memory_per_child_kb: int = Field(358_400, gt=0, validation_alias="WORKER_MAX_MEMORY_PER_CHILD_KB")
     metrics_port: int = Field(9108, ge=0, le=65535, validation_alias="METRICS_PORT")
     dispatch_interval_s: float = Field(60.0, gt=0, validation_alias="DISPATCH_INTERVAL_SECONDS")
     delivery_sweep_interval_s: float = Field(15.0, gt=0, validation_alias="DELIVERY_SWEEP_INTERVAL_SECONDS")
@@ -127,6 +142,13 @@ class Settings(BaseSettings):
         if backend not in DATABASE_BACKENDS:
             raise ValueError(f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://user@host/db")
         return value
+
+    @field_validator("rsshub_base_url")
+    @classmethod
+    def _rsshub_url_parse(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. http://rsshub.cnai.svc.cluster.local:1200")
+        return value or None
 
     @field_validator("log_level")
     @classmethod

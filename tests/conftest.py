@@ -39,7 +39,7 @@ def _database_url(name: str) -> str:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     require("PostgreSQL", TEST_DATABASE_URL, 5432)
-    name = f"cnai_tmpl_{_RUN_ID}"
+    name = f"cnai_tmpl_{_RUN_ID}_{uuid.uuid4().hex[:8]}"  # unique per session: forked test processes share _RUN_ID
     admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

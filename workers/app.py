@@ -1,7 +1,7 @@
 """The Celery app `workers.app:app`: configuration in workers.celeryconfig, tasks in workers.tasks,
 process set-up (logging, Sentry, metrics, heartbeats) in workers.signals and workers.heartbeat.
 
-    celery -A workers.app worker --queues poll,classify --concurrency 2 --loglevel INFO
+    celery -A workers.app worker --queues dispatch,poll,classify --concurrency 2 --loglevel INFO
     celery -A workers.app worker --queues deliver --concurrency 2
     celery -A workers.app beat --scheduler redbeat.RedBeatScheduler
 """

@@ -18,8 +18,15 @@ Delivery guarantees on a Redis broker:
   a delivery is claimed in the database before it is sent) because a message can still be
   delivered twice, e.g. when its acknowledgement is lost in a broker outage.
 
-Routing: one queue per kind of work (``poll``, ``classify``, ``deliver``) and separate worker
-deployments, so a slow feed never delays an alert (docs/architecture.md, "Queues and routing").
+Routing: one queue per kind of work (``dispatch``, ``poll``, ``classify``, ``deliver``) and separate
+worker deployments, so a slow feed never delays an alert (docs/architecture.md, "Queues and routing").
+``dispatch`` has a queue of its own: behind a backlog of polls on ``poll`` it would expire unrun
+(its ``expires`` is one dispatch interval); on its own list a worker takes it within seconds, because
+kombu's Redis transport rotates the order in which it pops a worker's queues.
+
+Memory: a prefork pool process is replaced once it exceeds ``worker_max_memory_per_child``
+(WORKER_MAX_MEMORY_PER_CHILD_KB, 350 MiB), so concurrency x that + the main process stays below the
+container's memory limit (tests/deploy checks it against the manifests).
 """
 from __future__ import annotations
 
@@ -33,8 +40,13 @@ from services.settings import Settings, SettingsError, get_settings
 from workers.schedule import beat_schedule as _beat_schedule
 
 QUEUES = tuple(queue.value for queue in QueueName)
-#: Task name prefix -> queue. Every task is named ``cnai.<domain>.<verb>``.
-ROUTES = {"cnai.poll.": QueueName.POLL, "cnai.classify.": QueueName.CLASSIFY, "cnai.alerts.": QueueName.DELIVER}
+#: Task name prefix -> queue, first match wins. Every task is named ``cnai.<domain>.<verb>``.
+ROUTES = {
+    "cnai.poll.dispatch": QueueName.DISPATCH,
+    "cnai.poll.": QueueName.POLL,
+    "cnai.classify.": QueueName.CLASSIFY,
+    "cnai.alerts.": QueueName.DELIVER,
+}
 
 
 def check_time_limits(settings: Settings) -> None:
@@ -86,7 +98,8 @@ enable_utc = True
 task_queues = [Queue(name, routing_key=name) for name in QUEUES]
 task_default_queue = QueueName.POLL.value
 task_create_missing_queues = False
-task_routes = {f"{prefix}*": {"queue": queue} for prefix, queue in ROUTES.items()}
+#: Exact names before globs: Celery's map router looks up an exact name first, then the patterns in order.
+task_routes = {(prefix if not prefix.endswith(".") else f"{prefix}*"): {"queue": queue} for prefix, queue in ROUTES.items()}
 
 task_acks_late = True
 task_reject_on_worker_lost = True
@@ -101,6 +114,7 @@ warnings.filterwarnings(
     "ignore", message="(?s).*worker_cancel_long_running_tasks_on_connection_loss", category=CPendingDeprecationWarning
 )
 worker_send_task_events = False
+worker_max_memory_per_child = _settings.worker_max_memory_per_child_kb
 worker_redirect_stdouts_level = "INFO"
 
 beat_schedule = _beat_schedule(_settings)

@@ -17,7 +17,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict]:
         "dispatch-due-feeds": {
             "task": "cnai.poll.dispatch",
             "schedule": dispatch,
-            "options": {"queue": Queue.POLL.value, "expires": dispatch},
+            "options": {"queue": Queue.DISPATCH.value, "expires": dispatch},
         },
         "prune-logs": {
             "task": "cnai.poll.prune",

@@ -1,7 +1,8 @@
 """What every worker and beat process sets up, hooked on Celery's signals.
 
-worker main process: JSON or text logging, Sentry, the Prometheus endpoint (METRICS_PORT),
-the heartbeat (``workers.heartbeat``); each pool process: a fresh database pool, log context and
+worker main process: JSON or text logging, a schema check (nothing is consumed until the
+database is at the head revision), Sentry, the Prometheus endpoint (METRICS_PORT), the heartbeat
+thread (``workers.heartbeat``); each pool process: a fresh database pool, log context and
 duration of each task; beat: logging, Sentry (beat tasks become cron monitors) and its heartbeat.
 """
 from __future__ import annotations
@@ -95,6 +96,27 @@ def sub_minute_beat_entries(app: Any) -> list[str]:
 
 
 @worker_init.connect
+def refuse_old_schema(**_: Any) -> None:
+    """Consume nothing until the schema is at head: wait up to SCHEMA_WAIT_SECONDS, then exit 1.
+
+    The initContainer (`cnai db wait`) normally guarantees it; this covers a worker started by
+    hand or a Deployment without the initContainer. SystemExit is the one exception Celery's
+    signal dispatch lets through, so the worker stops before its consumer starts.
+    """
+    from services.schema import wait_for_schema
+
+    settings = get_settings()
+    status = wait_for_schema(
+        settings.database_url,
+        settings.schema_wait_s,
+        on_wait=lambda s: log.warning("worker: not consuming yet: %s", s.line()),
+    )
+    if not status.at_head:
+        log.error("worker: refusing to consume: %s (waited %ss)", status.line(), f"{settings.schema_wait_s:g}")
+        raise SystemExit(1)
+
+
+@worker_init.connect
 def start_worker_services(sender: Any = None, **_: Any) -> None:
     from services.observability.metrics import QUEUES, serve_metrics
     from services.observability.sentry import init_sentry
@@ -115,10 +137,10 @@ def dispatch_at_start_up(sender: Any = None, **_: Any) -> None:
     if app is None:
         return
     consumed = set(getattr(app.amqp.queues, "consume_from", None) or app.amqp.queues)
-    if "poll" not in consumed:
+    if "dispatch" not in consumed and "poll" not in consumed:
         return
     try:
-        app.send_task("cnai.poll.dispatch", queue="poll")
+        app.send_task("cnai.poll.dispatch", queue="dispatch")
     except Exception as exc:  # broker away at start-up: the beat's dispatch comes anyway
         log.warning("could not queue the start-up dispatch: %s", exc)
 

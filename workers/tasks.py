@@ -57,7 +57,7 @@ def _enqueue_sweep() -> None:
         log.warning("could not queue a delivery sweep (%s); the periodic sweep will send the alerts", exc)
 
 
-@cnai_task("cnai.poll.dispatch", queue=Queue.POLL)
+@cnai_task("cnai.poll.dispatch", queue=Queue.DISPATCH)
 def dispatch_due_feeds() -> int:
     """Lease due feeds (as many as the workers can poll before the messages expire) and queue them in
     batches of POLL_BATCH_SIZE; a batch message expires before its leases do (services.dispatch)."""

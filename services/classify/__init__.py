@@ -6,10 +6,14 @@ network and no database, never raises on text input, and is deterministic.
 """
 from __future__ import annotations
 
+from services.classify.article import ArticleText
+from services.classify.priority import Priority
 from services.classify.scorer import Verdict
-from services.classify.verdicts import classifier_version, score_article, score_articles
+from services.classify.verdicts import classifier_version, score_article, score_articles, score_text
 
-__all__ = ["CLASSIFIER_VERSION", "Verdict", "classifier_version", "score_article", "score_articles"]
+__all__ = [
+    "CLASSIFIER_VERSION", "ArticleText", "Priority", "Verdict", "classifier_version", "score_article", "score_articles", "score_text",
+]
 
 
 def __getattr__(name: str) -> str:

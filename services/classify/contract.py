@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from services.classify.article import ArticleText
+
 BATCH_SIZE = 256
 
 
@@ -32,8 +34,8 @@ class StreamStats:
     error_lines: list[int] = field(default_factory=list)  # 1-based input line numbers of the malformed records
 
 
-def parse_line(line: str) -> tuple[Any, tuple[str, str, str | None, str | None] | None, str | None]:
-    """(id, (title, summary, lang, link) or None, error or None) for one input line."""
+def parse_line(line: str) -> tuple[Any, ArticleText | None, str | None]:
+    """(id, the article's text or None, error or None) for one input line."""
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -53,7 +55,7 @@ def parse_line(line: str) -> tuple[Any, tuple[str, str, str | None, str | None] 
         return record_id, None, f"summary must be a string, got {type(summary).__name__}"
     lang = row.get("lang") if isinstance(row.get("lang"), str) else None
     link = row.get("link") if isinstance(row.get("link"), str) else None
-    return record_id, (title, summary, lang, link), None
+    return record_id, ArticleText(title=title, summary=summary, link=link, lang=lang), None
 
 
 def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_SIZE) -> StreamStats:
@@ -61,7 +63,7 @@ def classify_stream(lines: Iterable[str], out: TextIO, batch_size: int = BATCH_S
     from services.classify.verdicts import score_articles
 
     stats = StreamStats()
-    pending: list[tuple[Any, tuple[str, str, str | None, str | None] | None, str | None]] = []
+    pending: list[tuple[Any, ArticleText | None, str | None]] = []
 
     def flush() -> None:
         articles = [article for _, article, _ in pending if article is not None]

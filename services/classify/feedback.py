@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Label
-from services.classify.learned import Example
+from services.classify.training import Example
 
 
 class UnknownArticle(LookupError):

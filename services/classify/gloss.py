@@ -5,6 +5,7 @@
 of the title. It is not a translation; it tells a reader who does not read Chinese what
 the item is about, well enough to triage it.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,6 +14,7 @@ from typing import Protocol
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*(?: ?[A-Za-z]?\d+(?:\.\d+)*[A-Za-z]*)?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|亿美元|亿元|万亿|亿|万|美元|元|B|M|K|GW|MW|nm)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 TOPIC_WORDS = {
     "regulation": "regulation",
@@ -48,6 +50,14 @@ def _is_chinese(text: str, lang: str | None) -> bool:
     return len(_CJK.findall(text)) * 4 >= max(1, len(text.strip()))
 
 
+def _is_product_name(token: str) -> bool:
+    """Model and product names ("DeepSeek-V4", "GLM-4.5", "TRAE", "WorkBuddy"), not plain words."""
+    if any(c.isdigit() for c in token):
+        return True
+    capitals = sum(1 for c in token if c.isupper())
+    return len(token) > 1 and (capitals >= 2 or token.isupper())
+
+
 def _numbers(title: str) -> list[str]:
     found: list[str] = []
     for match in _NUMBER.finditer(title):
@@ -62,7 +72,7 @@ def _numbers(title: str) -> list[str]:
 
 
 def _scaled(value: str, unit: str) -> str:
-    """"50亿元" → "CNY 5 billion", "3000万" → "30 million"."""
+    """ "50亿元" → "CNY 5 billion", "3000万" → "30 million"."""
     try:
         number = float(value)
     except ValueError:
@@ -87,12 +97,12 @@ def english_gloss(title: str, summary: str, lang: str | None, verdict: _VerdictL
     topic = TOPIC_WORDS.get(verdict.topics[0]) if verdict.topics else None
     subject = ", ".join(verdict.entities[:3])
     names = [m.group(0).strip() for m in _LATIN_NAME.finditer(title)]
-    names = [n for n in dict.fromkeys(names) if len(n) > 1 and n not in subject]
+    names = [n for n in dict.fromkeys(names) if _is_product_name(n) and n not in subject]
     if subject:
         parts.append(subject)
     if names:
         parts.append("mentions " + ", ".join(names[:4]))
-    numbers = [n for n in _numbers(title) if not any(n in name for name in names)]
+    numbers = [n for n in _numbers(title) if not any(n in name for name in names) and not _YEAR.fullmatch(n)]
     if numbers:
         parts.append("figures " + ", ".join(numbers[:3]))
     about = f"Chinese-language item on {topic}" if topic else "Chinese-language item"

@@ -29,7 +29,7 @@ import yaml
 from services.classify.normalise import fold
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent.parent / "config" / "lexicon"
-LEXICON_FILES = ("entities.yaml", "terms.yaml", "topics.yaml", "scoring.yaml")
+LEXICON_FILES = ("entities.yaml", "terms.yaml", "topics.yaml", "scoring.yaml", "priority.yaml")
 
 TOPICS = (
     "regulation",
@@ -44,10 +44,12 @@ TOPICS = (
     "research_and_talent",
 )
 TERM_ROLES = ("ai", "china", "domestic", "policy", "company", "taiwan", "foreign", "peripheral", "neutral")
-CONTEXT, TOPIC = 0, 1
+CONTEXT, TOPIC, TRIAGE = 0, 1, 2
+# Signals of priority.yaml computed by the engine rather than matched as words.
+BUILTIN_SIGNALS = ("large_amount", "model_version", "several_headlines")
 
 # Bumped when the scoring code changes meaning; part of the classifier version.
-ENGINE_REVISION = "2"
+ENGINE_REVISION = "3"
 
 
 class LexiconError(ValueError):
@@ -63,6 +65,7 @@ class Kind:
     joint: float
     foreign: bool = False
     peripheral: float = 0.0
+    topics: tuple[tuple[str, float], ...] = ()  # topic evidence of every entity of the kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class Clue:
     weight: float = 0.0
     entity: Entity | None = None
     topic: str | None = None
+    signal: str | None = None  # priority.yaml signal name (triage layer)
     weak: bool = False
     needs_version: bool = False  # counts only followed by a version number ("Wan 2.2")
     contextual: bool = False  # counts only with an AI or company-news clue close by (寒武纪: Cambricon or the Cambrian)
@@ -111,6 +115,29 @@ class Automata:
     cased: ahocorasick.Automaton  # case-sensitive patterns that are not ASCII (run on the original text)
 
 
+@dataclass(frozen=True)
+class TriageKind:
+    """An event kind (makes an item high) or low-value kind (low) of priority.yaml."""
+
+    kind: str
+    label: str
+    groups: tuple[tuple[str, ...], ...]  # each group: one of these signals must be present
+    in_title: frozenset[int]  # groups whose signal must be in the title
+    none: tuple[str, ...] = ()  # signals (in the title) that cancel the kind
+    topic: str | None = None  # topic evidence an event of this kind gives (events only)
+
+
+@dataclass(frozen=True)
+class TriageRules:
+    automata: Automata
+    events: tuple[TriageKind, ...]
+    low_value: tuple[TriageKind, ...]
+    entity_signals: dict[str, tuple[str, ...]]  # entity name -> signals it gives
+    min_usd: float
+    cny_to_usd: float
+    signal_topics: tuple[tuple[TriageKind, float], ...] = ()  # (groups as a kind, weight) -> kind.topic
+
+
 @dataclass
 class Lexicon:
     scoring: dict[str, Any]
@@ -124,6 +151,7 @@ class Lexicon:
     hosts: dict[str, Entity] = field(default_factory=dict)  # a lab's own web host -> the lab
     accounts: dict[str, Entity] = field(default_factory=dict)  # lower-cased org handle on a code/model hub -> the lab
     account_hosts: frozenset[str] = frozenset()  # hubs whose first path segment is an org handle
+    triage: TriageRules | None = None
 
 
 SCORING_KEYS = {
@@ -150,6 +178,11 @@ SCORING_KEYS = {
     "prior_only_min_strong_ai": int,
     "strong_ai_weight": float,
     "core_ai_weight": float,
+    "topic_secondary_ratio": float,
+    "calibration_slope": float,
+    "roundup_body_factor": float,
+    "topic_summary_tail_factor": float,
+    "event_topic_weight": float,
 }
 
 
@@ -234,7 +267,7 @@ def _kinds(data: dict[str, Any]) -> dict[str, Kind]:
     for name, spec in raw.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
             raise _fail(file, f"kind {name}", "needs a label")
-        unknown = set(spec) - {"label", "china", "ai", "joint", "foreign", "peripheral"}
+        unknown = set(spec) - {"label", "china", "ai", "joint", "foreign", "peripheral", "topics"}
         if unknown:
             raise _fail(file, f"kind {name}", f"unknown fields {sorted(unknown)}")
         kinds[name] = Kind(
@@ -245,6 +278,7 @@ def _kinds(data: dict[str, Any]) -> dict[str, Kind]:
             joint=_weight(spec.get("joint"), file, f"kind {name}.joint"),
             foreign=bool(spec.get("foreign", False)),
             peripheral=_weight(spec.get("peripheral", 0.0), file, f"kind {name}.peripheral"),
+            topics=_topic_weights(spec.get("topics"), file, f"kind {name}"),
         )
     return kinds
 
@@ -271,7 +305,7 @@ class _Builder:
         elif clue.role in ("policy", "company"):
             key = "business"
         else:
-            key = f"{clue.role}:{clue.topic or ''}:{folded}"
+            key = f"{clue.role}:{clue.topic or clue.signal or ''}:{folded}"
         clue = replace(clue, key=key, ascii=folded.isascii(), context=_is_context(clue))
         clues = self.patterns.setdefault((layer, case_sensitive, folded), [])
         if not any(c.key == clue.key and c.role == clue.role for c in clues):
@@ -372,7 +406,9 @@ def _add_entities(builder: _Builder, data: dict[str, Any], channels: _Channels) 
         kind = kinds.get(str(spec.get("kind")))
         if kind is None:
             raise _fail(file, where, f"unknown kind {spec.get('kind')!r}")
-        entity = Entity(name=name, kind=kind, topics=_topic_weights(spec.get("topics"), file, where))
+        own = _topic_weights(spec.get("topics"), file, where)
+        inherited = tuple((t, w) for t, w in kind.topics if t not in {topic for topic, _ in own})
+        entity = Entity(name=name, kind=kind, topics=own + inherited)
         entities[name] = entity
         if not any(spec.get(k) for k in ("aliases", "weak", "versioned", "contextual", "case_sensitive")):
             raise _fail(file, where, "needs at least one alias")
@@ -413,6 +449,101 @@ def _add_groups(builder: _Builder, groups: Any, file: str, where: str, role: str
             builder.add(term, clue, layer, bool(group.get("case_sensitive", False)), file, gwhere)
 
 
+def _triage_kinds(raw: Any, where: str, signals: set[str]) -> tuple[TriageKind, ...]:
+    file = "priority.yaml"
+    if not isinstance(raw, list) or not raw:
+        raise _fail(file, where, "must be a non-empty list of kinds")
+    kinds = []
+    for index, spec in enumerate(raw):
+        kwhere = f"{where} #{index + 1}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str) or not isinstance(spec.get("label"), str):
+            raise _fail(file, kwhere, "needs a kind and a label")
+        unknown = set(spec) - {"kind", "label", "all", "in_title", "none", "topic"}
+        if unknown:
+            raise _fail(file, kwhere, f"unknown fields {sorted(unknown)}")
+        groups = spec.get("all")
+        if not isinstance(groups, list) or not groups or not all(isinstance(g, list) and g for g in groups):
+            raise _fail(file, kwhere, "all must be a non-empty list of non-empty signal lists")
+        names = [n for g in groups for n in g] + list(spec.get("none") or [])
+        missing = [n for n in names if n not in signals]
+        if missing:
+            raise _fail(file, kwhere, f"unknown signals {missing} (known: {', '.join(sorted(signals))})")
+        in_title = spec.get("in_title") or []
+        if not isinstance(in_title, list) or any(not isinstance(i, int) or not 0 <= i < len(groups) for i in in_title):
+            raise _fail(file, kwhere, f"in_title must list group indexes 0..{len(groups) - 1}")
+        topic = spec.get("topic")
+        if topic is not None and topic not in TOPICS:
+            raise _fail(file, kwhere, f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
+        kinds.append(TriageKind(spec["kind"], spec["label"], tuple(tuple(g) for g in groups), frozenset(in_title),
+                                tuple(spec.get("none") or ()), topic))
+    return tuple(kinds)
+
+
+def _add_triage(builder: _Builder, data: dict[str, Any], entities: dict[str, Entity], kinds: dict[str, Kind]) -> TriageRules:
+    """Signals, event kinds and low-value kinds of priority.yaml (the triage layer)."""
+    file = "priority.yaml"
+    unknown = set(data) - {"min_usd", "cny_to_usd", "signals", "entity_signals", "events", "low_value", "signal_topics"}
+    if unknown:
+        raise _fail(file, "top level", f"unknown sections {sorted(unknown)}")
+    for key in ("min_usd", "cny_to_usd"):
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise _fail(file, key, f"must be a positive number, got {value!r}")
+    raw_signals = data.get("signals")
+    if not isinstance(raw_signals, dict) or not raw_signals:
+        raise _fail(file, "signals", "must be a mapping of signal name to terms")
+    for name, terms in raw_signals.items():
+        if name in BUILTIN_SIGNALS:
+            raise _fail(file, f"signals.{name}", "is computed by the engine; it takes no word list")
+        if isinstance(terms, dict):  # {terms: [...], case_sensitive: [...]}
+            if set(terms) - {"terms", "case_sensitive"}:
+                raise _fail(file, f"signals.{name}", "takes a list of terms, or terms and case_sensitive")
+            lists = [(terms.get("terms") or [], False), (terms.get("case_sensitive") or [], True)]
+        else:
+            lists = [(terms, False)]
+        for values, case_sensitive in lists:
+            for term in _terms(values, file, f"signals.{name}"):
+                clue = Clue(key=f"signal:{name}:{term}", label=term, role="signal", signal=name)
+                builder.add(term, clue, TRIAGE, case_sensitive, file, f"signals.{name}")
+    by_entity: dict[str, list[str]] = {}
+    raw_entity_signals = data.get("entity_signals") or {}
+    if not isinstance(raw_entity_signals, dict):
+        raise _fail(file, "entity_signals", "must be a mapping")
+    for name, spec in raw_entity_signals.items():
+        where = f"entity_signals.{name}"
+        if not isinstance(spec, dict) or set(spec) - {"kinds", "except"} or not isinstance(spec.get("kinds"), list):
+            raise _fail(file, where, "must be a mapping with kinds (and optional except)")
+        bad = [k for k in spec["kinds"] if k not in kinds]
+        if bad:
+            raise _fail(file, where, f"unknown entity kinds {bad}")
+        excluded = list(spec.get("except") or [])
+        bad = [e for e in excluded if e not in entities]
+        if bad:
+            raise _fail(file, where, f"unknown entities {bad}")
+        for entity in entities.values():
+            if entity.kind.name in spec["kinds"] and entity.name not in excluded:
+                by_entity.setdefault(entity.name, []).append(name)
+    signals = set(raw_signals) | set(raw_entity_signals) | set(BUILTIN_SIGNALS)
+    signal_topics = []
+    for index, spec in enumerate(data.get("signal_topics") or []):
+        where = f"signal_topics #{index + 1}"
+        if not isinstance(spec, dict) or set(spec) != {"all", "topic", "w"}:
+            raise _fail(file, where, "needs exactly all, topic and w")
+        (kind,) = _triage_kinds([{"kind": "signal_topic", "label": spec["topic"], "all": spec["all"],
+                                  "in_title": list(range(len(spec["all"]))) if isinstance(spec["all"], list) else [],
+                                  "topic": spec["topic"]}], where, signals)
+        signal_topics.append((kind, _weight(spec["w"], file, where)))
+    return TriageRules(
+        signal_topics=tuple(signal_topics),
+        automata=builder.automata(TRIAGE),
+        events=_triage_kinds(data.get("events"), "events", signals),
+        low_value=_triage_kinds(data.get("low_value"), "low_value", signals),
+        entity_signals={name: tuple(values) for name, values in by_entity.items()},
+        min_usd=float(data["min_usd"]),
+        cny_to_usd=float(data["cny_to_usd"]),
+    )
+
+
 def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
     """Read, validate and compile the lexicon in ``directory``."""
     raw = {name: _read_yaml(directory, name) for name in LEXICON_FILES}
@@ -445,7 +576,9 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         descriptions[topic] = spec["description"]
         _add_groups(builder, spec.get("groups"), "topics.yaml", topic, "topic", TOPIC, topic=topic)
 
+    triage = _add_triage(builder, raw["priority.yaml"], entities, _kinds(raw["entities.yaml"]))
     return Lexicon(
+        triage=triage,
         scoring=scoring,
         entities=entities,
         context=builder.automata(CONTEXT),

@@ -4,6 +4,7 @@ Irrelevant articles have no priority (``None``). The decision is made from evide
 ``config/lexicon/priority.yaml`` (event kinds and low-value kinds) by the scorer; this
 module holds the enum and the rule that turns that evidence into a priority.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """Re-score stored articles with the current classifier version."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -7,6 +8,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, Classification
+from services.classify.article import ArticleText
 from services.classify.records import record_verdicts
 
 BATCH_SIZE = 500
@@ -34,7 +36,7 @@ def reclassify_articles(session: Session, since: datetime, batch_size: int = BAT
         rows = session.execute(query.where(Article.id > last_id).limit(batch_size)).all()
         if not rows:
             return added
-        verdicts = score_articles([(r.title or "", r.summary or "", r.language, r.url) for r in rows])
+        verdicts = score_articles([ArticleText(r.title or "", r.summary or "", r.url, r.language) for r in rows])
         record_verdicts(session, [row.id for row in rows], verdicts, version, datetime.now(timezone.utc))
         added += len(rows)
         last_id = rows[-1].id

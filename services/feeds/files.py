@@ -6,7 +6,7 @@ that cannot be parsed at all raises ``FeedError`` with the file and line.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,12 +60,19 @@ def read_feed_file(path: Path) -> FeedList:
     return read_yaml(path)
 
 
-def import_feed_file(session: Session, *, path: Path) -> FeedImport:
-    """Add (or update) every good feed of the file; the bad ones come back in ``rejected`` with their reasons."""
+def import_feed_file(session: Session, *, path: Path, folders: Sequence[str] = ()) -> FeedImport:
+    """Add (or update) every good feed of the file (only those in ``folders`` when given; see
+    services.feeds.folders); the bad ones come back in ``rejected`` with their reasons."""
+    from services.feeds.folders import in_folders
+
     listing = read_feed_file(path)
+    return add_specs(session, path, in_folders(listing.specs, folders), list(listing.rejected))
+
+
+def add_specs(session: Session, path: Path, specs: Sequence[FeedSpec], rejected: list[RejectedFeed]) -> FeedImport:
+    """Add (or update) each spec; one that is refused joins ``rejected`` with its reason."""
     created = updated = 0
-    rejected = list(listing.rejected)
-    for spec in listing.specs:
+    for spec in specs:
         try:
             _feed, new = add_feed(session, spec)
         except FeedError as exc:

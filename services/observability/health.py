@@ -1,7 +1,8 @@
 """Health: heartbeat files for the Kubernetes probes, and the checks behind `cnai health`.
 
-The worker and beat each touch a heartbeat file from their own loop (never through a broker round
-trip), so `cnai health worker|beat` is a file stat: fast, and true exactly when the loop is alive.
+The worker and beat each run a heartbeat thread that rewrites a small JSON file (time, broker
+connected, when the Celery loop last ran; ``services.observability.heartbeat_state``), so the
+probes (``python -m workers.probe``, and `cnai health worker|beat`) only read a file.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.enums import DeliveryStatus, Queue
+from services.observability.heartbeat_state import HeartbeatState, write_state
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -29,12 +31,11 @@ class Check:
     detail: str
 
 
-def write_heartbeat(path: Path) -> None:
-    """Record that the loop is alive now (the file's mtime is the heartbeat)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{time.time():.3f} pid={os.getpid()}\n")
-    os.replace(tmp, path)
+def write_heartbeat(path: Path, *, broker_connected: bool | None = None, loop_at: float | None = None) -> None:
+    """Record that the process is alive now (the file's mtime is the heartbeat; the body is
+    ``services.observability.heartbeat_state.HeartbeatState`` as JSON)."""
+    now = time.time()
+    write_state(path, HeartbeatState(now, os.getpid(), broker_connected, now if loop_at is None else loop_at))
 
 
 def heartbeat_age(path: Path, now: float | None = None) -> float | None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from services.migrations import downgrade_database, upgrade_database
+from tests.support.threads import join_all
 
 pytestmark = pytest.mark.postgres
 
@@ -123,8 +124,7 @@ def test_role_creation_tolerates_a_concurrent_creation_in_another_database(pg_ur
     try:
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join(30)
+        join_all(threads, 30)
         assert errors == []
         assert _sql(pg_url, f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{role}'") == [[(False,)]]
     finally:

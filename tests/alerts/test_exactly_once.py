@@ -25,6 +25,7 @@ from services.settings import get_settings
 from tests.alerts import factories as make
 from tests.alerts.smtp_sink import SMTPSink, block_until
 from tests.support.http import Request, Response, SlackStandIn
+from tests.support.threads import CheckedThread, join_all
 
 REPO = Path(__file__).resolve().parents[2]
 SENDER = "from services.alerts.deliver import deliver_due; from services.settings import get_settings; deliver_due(get_settings())"
@@ -65,11 +66,10 @@ def test_concurrent_senders_deliver_each_story_exactly_once(
             make.alerted(session, title=f"S#{i} Beijing AI rules update")
     settings = get_settings()
     reports = []
-    threads = [threading.Thread(target=lambda: reports.append(deliver_due(settings))) for _ in range(4)]
+    threads = [CheckedThread(lambda: reports.append(deliver_due(settings))) for _ in range(4)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(60)
+    join_all(threads, 120)
     expected = Counter({f"S#{i}": 1 for i in range(24)})
     assert stories_in_slack(slack) == expected
     assert stories_in_email(smtp) == expected

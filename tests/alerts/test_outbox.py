@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from db.models import Alert, Channel, Delivery
 from services.alerts.content import alert_content
@@ -16,6 +18,7 @@ from services.settings import get_settings
 from tests.alerts import factories as make
 from tests.alerts.smtp_sink import SMTPSink
 from tests.support.http import SlackStandIn
+from tests.support.threads import CheckedThread, join_all
 
 
 def _names(alerts: list[Alert], session) -> set[str]:  # type: ignore[no-untyped-def]
@@ -72,6 +75,24 @@ def test_a_story_alerts_once_per_subscription_and_lists_later_outlets(
         assert [o.name for o in content.other_outlets] == ["SCMP"]
 
 
+def lock_waiters(database_url: str) -> int:
+    """Sessions of this database waiting for a lock another transaction holds."""
+    with unit_of_work(database_url) as session:
+        return int(session.execute(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE NOT l.granted AND a.datname = current_database()"
+        )).scalar_one())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
 def test_two_workers_queueing_the_same_story_at_once_make_one_alert(pg_url: str, alert_env: pytest.MonkeyPatch) -> None:
     alert_env.setenv("DATABASE_URL", pg_url)
     from db.models import Article
@@ -91,13 +112,15 @@ def test_two_workers_queueing_the_same_story_at_once_make_one_alert(pg_url: str,
             outcome["b"] = queue_alerts(session, session.get(Article, ids[2]), ids[3], make.NOW)  # blocks until A commits
         b_done.set()
 
-    thread = threading.Thread(target=worker_b)
+    thread = CheckedThread(worker_b)
     thread.start()
     with unit_of_work() as session:
         outcome["a"] = queue_alerts(session, session.get(Article, ids[0]), ids[1], make.NOW)
         a_inserted.set()
-        assert not b_done.wait(0.5), "B waits on A's uncommitted alert row"
-    thread.join(10)
+        # B is seen blocked on a row lock (the condition, with a deadline), not merely "not done after a while"
+        assert wait_for(lambda: lock_waiters(pg_url) > 0 or b_done.is_set(), 30), "B never reached the alert insert"
+        assert not b_done.is_set(), "B waits on A's uncommitted alert row"
+    join_all([thread], 30)
     assert len(outcome["a"]) == 1 and outcome["b"] == []  # type: ignore[arg-type]
     with unit_of_work() as session:
         assert session.execute(select(func.count()).select_from(Alert)).scalar_one() == 1

@@ -49,6 +49,8 @@ def test_reclassify_adds_the_current_version_once(db_url: str) -> None:
         assert set(by_article) == {ids[0], ids[1]}
         new = by_article[ids[0]]
         assert new.relevant and new.score >= 0.5 and "DeepSeek" in new.entities and new.reasons
+        assert new.priority in ("high", "normal", "low") and 1 <= len(new.reader_reasons or []) <= 3  # stored with the verdict
+        assert by_article[ids[1]].priority is None  # not relevant: no priority
     with pytest.raises(ValueError, match="timezone-aware"):
         with unit_of_work(db_url) as session:
             reclassify_articles(session, datetime(2025, 1, 1))

@@ -21,7 +21,7 @@ def _has_reason(verdict, text: str) -> bool:  # type: ignore[no-untyped-def]
         ("Kimi Vendor Verifier", "Rebuilding the", "https://www.kimi.com/blog/kimi-vendor-verifier.html", "Kimi"),
         ("January update", "Improved function calling.", "https://api-docs.deepseek.com/news/news260115", "DeepSeek"),
         ("VTP-Base-f16d64", "[HuggingFace Model] | image-feature-extraction", "https://huggingface.co/MiniMaxAI/VTP-Base-f16d64", "MiniMax"),
-        ("Model card", "", "https://modelscope.cn/models/deepseek-ai/DeepSeek-V3.2-Exp", "DeepSeek"),
+        ("Model card", "", "https://modelscope.cn/models/deepseek-ai/DeepSeek-Coder-Lite-Test", "DeepSeek"),
         ("TopoMesh: Mesh Autoencoding", "A VAE-Diffusion pipeline.", "https://seed.bytedance.com/en/public_papers/topomesh", "ByteDance Seed"),
     ],
 )
@@ -138,7 +138,7 @@ def test_chinese_text_with_one_generic_ai_word_is_not_enough(title: str) -> None
     [
         "大模型价格战打响",  # core generative-AI term
         "人工智能立法提上日程",  # AI term in the title plus policy vocabulary
-        "“人工智能+”助力培育消费新动能",  # a policy instrument
+        "“人工智能+”行动推动制造业转型",  # a policy instrument
     ],
 )
 def test_mainland_chinese_ai_news_without_a_place_name_is_relevant(title: str) -> None:
@@ -157,7 +157,8 @@ def test_a_chinese_team_at_an_international_conference_is_relevant() -> None:
 
 
 def test_cambrian_period_is_not_cambricon() -> None:
-    verdict = score_article("寒武纪时期的三叶虫化石在云南出土", "这种生物生活在寒武纪，距今约五亿年。")
+    # no lexicon stop-phrase (寒武纪时期, 寒武纪大爆发...) in the input: the company needs company or chip context
+    verdict = score_article("云南澄江出土五亿年前寒武纪生物群化石", "这些动物生活在寒武纪的海洋中。")
     assert "Cambricon" not in verdict.entities
     assert not verdict.relevant
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from services.classify import classifier_version, score_article
-from services.classify.learned import Example, forget_model, load_model, model_text, save_model, train
+from services.classify.learned import forget_model, load_model, model_text
 from services.classify.scorer import lexicon_verdict
+from services.classify.training import Example, save_model, train
 from services.settings import get_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import pytest
 
 from tests.deploy.conftest import K8S_DIR, REPO_ROOT
 from tests.deploy.render import Manifest
-from tests.deploy.test_manifests import COMMANDS, PROBES, component, config_map
+from tests.deploy.test_manifests import COMMANDS, PROBES, SCHEMA_WAIT, component, config_map
 
 DOC = REPO_ROOT / "docs" / "deploy.md"
 
@@ -18,7 +18,8 @@ def doc() -> str:
 
 
 def test_every_command_and_probe_is_documented_verbatim(doc: str) -> None:
-    for command in [*COMMANDS.values(), *PROBES.values()]:
+    probes = {command for by_kind in PROBES.values() for command in by_kind.values()}
+    for command in [*COMMANDS.values(), *sorted(probes), SCHEMA_WAIT]:
         assert f"`{command}`" in doc, command
 
 
@@ -73,3 +74,16 @@ def test_quoted_manifest_fields_are_the_real_values(doc: str, builds: dict[str, 
     pairs = [tuple(part.split(": ", 1)) for quote in quoted for part in quote.split(", ")]
     assert len(pairs) >= 8
     assert [p for p in pairs if p not in fields] == []
+
+
+def test_every_alert_runbook_and_symptom_link_points_at_a_section_of_operations_md(builds: dict[str, list[Manifest]]) -> None:
+    operations = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", operations, re.M)}
+    rules = [o for objects in builds.values() for o in objects if o["kind"] == "PrometheusRule"]
+    assert rules
+    linked = {r["annotations"]["runbook"].split("#", 1)[1] for o in rules for g in o["spec"]["groups"] for r in g["rules"]}
+    linked |= set(re.findall(r"\]\(#([\w-]+)\)", operations))
+    assert linked - anchors == set()
+    for runbook in ("crashloopbackoff", "queue-backlog", "failed-migration", "stuck-beat-lock", "disk-growth"):
+        assert runbook in anchors
+    assert operations.count("kubectl -n cnai") >= 20

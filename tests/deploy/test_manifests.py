@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -18,24 +17,31 @@ import yaml
 from tests.deploy.conftest import COMPONENTS, K8S_DIR, K8S_VERSION, OVERLAYS, REPO_ROOT, find_tool
 from tests.deploy.render import Manifest, load_manifests, object_key, pod_spec, read_kustomization, split_image
 from tests.deploy.test_dockerfile import APP_UID
+from tests.support.services import require_binary
 
 WORKLOAD_KINDS = {"Deployment", "Job"}
-CRD_GROUPS = ("keda.sh/",)
+CRD_GROUPS = ("keda.sh/", "monitoring.coreos.com/")
 IMAGE_NAME = "cnai-monitor"
 
 # The process each component runs (docs/deploy.md lists the same commands).
 COMMANDS = {
-    "worker-poll": "celery -A workers.app worker --queues poll,classify --concurrency 2 --loglevel INFO",
+    "worker-poll": "celery -A workers.app worker --queues dispatch,poll,classify --concurrency 2 --loglevel INFO",
     "worker-deliver": "celery -A workers.app worker --queues deliver --concurrency 2 --loglevel INFO",
     "beat": "celery -A workers.app beat --scheduler redbeat.RedBeatScheduler --loglevel INFO",
     "migration": "cnai db upgrade",
+    "seed": "cnai feeds import --defaults",
     "flower": "celery -A workers.app flower --port=5555",
 }
-PROBES = {
-    "worker-poll": "cnai health worker --max-age 120",
-    "worker-deliver": "cnai health worker --max-age 120",
-    "beat": "cnai health beat --max-age 120",
+# The probes: `python -m workers.probe` reads the heartbeat file only (no Celery, no Sentry).
+WORKER_PROBES = {
+    "startupProbe": "python -m workers.probe worker readiness --max-age 30",
+    "readinessProbe": "python -m workers.probe worker readiness --max-age 30",
+    "livenessProbe": "python -m workers.probe worker liveness --max-age 60 --loop-max-age 300",
 }
+BEAT_PROBES = {kind: command.replace(" worker ", " beat ") for kind, command in WORKER_PROBES.items()}
+PROBES = {"worker-poll": WORKER_PROBES, "worker-deliver": WORKER_PROBES, "beat": BEAT_PROBES}
+#: The initContainer of the workers, beat and the seed Job.
+SCHEMA_WAIT = "cnai db wait --timeout 600"
 CHECKOV_SKIPS = {"CKV_K8S_35", "CKV_K8S_43"}
 
 
@@ -46,6 +52,20 @@ def component(obj: Manifest) -> str:
 def containers(obj: Manifest) -> list[Manifest]:
     spec = pod_spec(obj)
     return [] if spec is None else spec.get("initContainers", []) + spec["containers"]
+
+
+def ours(container: Manifest) -> bool:
+    """A container of our own image (not a third-party one such as RSSHub)."""
+    return split_image(container["image"])[0].rsplit("/", 1)[-1] == IMAGE_NAME
+
+
+#: Third-party images, by the component that may run them.
+THIRD_PARTY_IMAGES = {"components/rsshub": "diygod/rsshub"}
+
+
+def main_containers(obj: Manifest) -> list[Manifest]:
+    spec = pod_spec(obj)
+    return [] if spec is None else spec["containers"]
 
 
 def config_map(objects: list[Manifest]) -> dict[str, str]:
@@ -95,9 +115,7 @@ def test_every_overlay_and_component_is_exercised_by_a_build() -> None:
 
 def test_renderer_agrees_with_kubectl_kustomize(build_dirs: dict[str, Path], builds: dict[str, list[Manifest]]) -> None:
     """The offline renderer must produce what the real kustomize produces."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: the offline renderer is checked against it where it is")
+    kubectl = require_binary("kubectl", "the offline renderer is checked against `kubectl kustomize` (.ci/run installs it)")
     for name, directory in build_dirs.items():
         result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
@@ -229,15 +247,26 @@ def test_pods_are_hardened_and_match_the_image_user(builds: dict[str, list[Manif
 @pytest.mark.parametrize("name", OVERLAYS)
 def test_overlay_pins_the_image_by_tag(builds: dict[str, list[Manifest]], name: str) -> None:
     [entry] = read_kustomization(K8S_DIR / "overlays/example")["images"]
-    images = {c["image"] for obj in builds[name] for c in containers(obj)}
+    images = {c["image"] for obj in builds[name] for c in containers(obj) if ours(c)}
     assert images == {f"{entry['newName']}:{entry['newTag']}"}
     image_name, tag = split_image(images.pop())
     assert tag.startswith(":") and tag != ":latest" and image_name != IMAGE_NAME
 
 
 def test_base_workloads_all_use_the_one_image() -> None:
-    sources = [obj for path in K8S_DIR.rglob("*.yaml") if path.name != "kustomization.yaml" for obj in load_manifests(path)]
-    images = {split_image(c["image"])[0] for obj in sources for c in containers(obj)}
+    """Our workloads run our one image; a third-party image only in its own component, pinned by digest."""
+    images: set[str] = set()
+    for path in K8S_DIR.rglob("*.yaml"):
+        if path.name == "kustomization.yaml":
+            continue
+        where = str(path.parent.relative_to(K8S_DIR))
+        for obj in load_manifests(path):
+            for container in containers(obj):
+                name, tag = split_image(container["image"])
+                if where in THIRD_PARTY_IMAGES:
+                    assert name == THIRD_PARTY_IMAGES[where] and tag.startswith("@sha256:") and len(tag) == 72, container["image"]
+                else:
+                    images.add(name)
     assert images == {IMAGE_NAME}
 
 
@@ -245,7 +274,7 @@ def test_base_workloads_all_use_the_one_image() -> None:
 
 
 def worker_queues(deployment: Manifest) -> set[str]:
-    command = containers(deployment)[0]["command"]
+    command = main_containers(deployment)[0]["command"]
     return set(command[command.index("--queues") + 1].split(","))
 
 
@@ -254,12 +283,14 @@ def test_commands_and_probes_are_the_runbook_ones(builds: dict[str, list[Manifes
     for obj in builds[name]:
         if obj["kind"] not in WORKLOAD_KINDS:
             continue
-        [container] = containers(obj)
+        [container] = main_containers(obj)
+        if not ours(container):
+            continue
         assert " ".join(container["command"]) == COMMANDS[component(obj)], obj["metadata"]["name"]
         assert "args" not in container
         if component(obj) in PROBES:
-            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                assert " ".join(container[probe]["exec"]["command"]) == PROBES[component(obj)]
+            for probe, command in PROBES[component(obj)].items():
+                assert " ".join(container[probe]["exec"]["command"]) == command
 
 
 def test_beat_is_a_single_replica_replaced_with_recreate(builds: dict[str, list[Manifest]]) -> None:
@@ -339,7 +370,7 @@ def test_every_env_var_set_is_read_by_the_code(builds: dict[str, list[Manifest]]
     set_names = set(secret_template())
     for objects in builds.values():
         set_names |= set(config_map(objects))
-        set_names |= {e["name"] for obj in objects for c in containers(obj) for e in c.get("env", [])}
+        set_names |= {e["name"] for obj in objects for c in containers(obj) if ours(c) for e in c.get("env", [])}
     unknown = set_names - env_names_read_by_the_code()
     assert unknown == set(), "the manifests set variables no code reads"
 
@@ -354,7 +385,8 @@ def test_secrets_are_in_the_secret_only(builds: dict[str, list[Manifest]]) -> No
         assert not set(config_map(objects)) & set(template)
         for obj in objects:
             for container in containers(obj):
-                assert container["envFrom"] == [{"configMapRef": {"name": "cnai-config"}}, {"secretRef": {"name": "cnai-secrets"}}]
+                expected = [{"configMapRef": {"name": "cnai-config"}}, {"secretRef": {"name": "cnai-secrets"}}]
+                assert container.get("envFrom") == (expected if ours(container) else None), "third parties get no secrets"
     assert not any(o["kind"] == "Secret" for objects in builds.values() for o in objects), \
         "applying the manifests must never overwrite the real Secret"
 
@@ -363,13 +395,14 @@ def test_metrics_port_agrees_everywhere(builds: dict[str, list[Manifest]]) -> No
     objects = builds["overlays/example"]
     port = int(config_map(objects)["METRICS_PORT"])
     assert f"EXPOSE {port}" in (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
-    [policy] = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    [policy] = [o for o in objects if o["kind"] == "NetworkPolicy" and o["spec"].get("ingress")
+                and o["metadata"]["name"] == "cnai-monitor"]
     assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
     workers = [o for o in objects if o["kind"] == "Deployment" and component(o).startswith("worker-")]
     for worker in workers:
         annotations = worker["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/port"] == str(port)
-        assert [p["containerPort"] for p in containers(worker)[0]["ports"] if p["name"] == "metrics"] == [port]
+        assert [p["containerPort"] for p in main_containers(worker)[0]["ports"] if p["name"] == "metrics"] == [port]
 
 
 def test_heartbeat_files_and_feeds_file_resolve_in_the_pods(builds: dict[str, list[Manifest]]) -> None:
@@ -381,20 +414,49 @@ def test_heartbeat_files_and_feeds_file_resolve_in_the_pods(builds: dict[str, li
     assert (REPO_ROOT / feeds.relative_to("/app")).is_file()
 
 
-def test_probe_command_honours_its_contract(tmp_path: Path) -> None:
-    """`cnai health worker|beat --max-age 120`: 0 on a fresh heartbeat, non-zero on a stale or missing one."""
-    from services.observability.health import write_heartbeat
+def run_probe(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    args = command.split()
+    assert args[0] == "python"
+    return subprocess.run([sys.executable, *args[1:]], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
 
-    cnai = Path(sys.executable).parent / "cnai"
-    for role, variable in (("worker", "WORKER_HEARTBEAT_FILE"), ("beat", "BEAT_HEARTBEAT_FILE")):
-        heartbeat = tmp_path / role / "heartbeat"
-        env = {**os.environ, variable: str(heartbeat)}
-        command = [str(cnai), "health", role, "--max-age", "120"]
-        write_heartbeat(heartbeat)
-        fresh = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-        assert fresh.returncode == 0, f"{role}: fresh heartbeat rejected: {fresh.stdout}{fresh.stderr}"
-        stale = time.time() - 300
-        os.utime(heartbeat, (stale, stale))
-        assert subprocess.run(command, env=env, capture_output=True, timeout=60).returncode != 0, f"{role}: stale file"
-        heartbeat.unlink()
-        assert subprocess.run(command, env=env, capture_output=True, timeout=60).returncode != 0, f"{role}: missing file"
+
+@pytest.mark.parametrize(("role", "variable"), [("worker", "WORKER_HEARTBEAT_FILE"), ("beat", "BEAT_HEARTBEAT_FILE")])
+def test_probe_commands_honour_their_contract(tmp_path: Path, role: str, variable: str) -> None:
+    """The manifests' probe commands, run as the kubelet runs them: liveness passes while the broker is
+    down (the loop stale), readiness does not; a stale heartbeat fails both; a wedged loop fails liveness."""
+    from services.observability.heartbeat_state import HeartbeatState, write_state
+
+    probes = PROBES["beat" if role == "beat" else "worker-poll"]
+    heartbeat = tmp_path / role / "heartbeat"
+    env = {**os.environ, variable: str(heartbeat), "SENTRY_DSN": "http://public@127.0.0.1:9/1"}
+    now = time.time()
+    outcomes = {}
+    states = {
+        "healthy": HeartbeatState(now, 1, True, now),
+        "broker down, loop stale 20 min": HeartbeatState(now, 1, False, now - 1200),
+        "broker up, loop stale 10 min (wedged)": HeartbeatState(now, 1, True, now - 600),
+    }
+    for name, state in states.items():
+        write_state(heartbeat, state)
+        outcomes[name] = {kind: run_probe(command, env).returncode for kind, command in probes.items()}
+    stale = time.time() - 300
+    os.utime(heartbeat, (stale, stale))
+    outcomes["heartbeat thread stopped"] = {kind: run_probe(command, env).returncode for kind, command in probes.items()}
+    heartbeat.unlink()
+    outcomes["no file"] = {kind: run_probe(command, env).returncode for kind, command in probes.items()}
+    assert outcomes == {
+        "healthy": {"startupProbe": 0, "readinessProbe": 0, "livenessProbe": 0},
+        "broker down, loop stale 20 min": {"startupProbe": 1, "readinessProbe": 1, "livenessProbe": 0},
+        "broker up, loop stale 10 min (wedged)": {"startupProbe": 1, "readinessProbe": 1, "livenessProbe": 1},
+        "heartbeat thread stopped": {"startupProbe": 1, "readinessProbe": 1, "livenessProbe": 1},
+        "no file": {"startupProbe": 1, "readinessProbe": 1, "livenessProbe": 1},
+    }
+
+
+def test_probe_imports_neither_celery_nor_sentry_nor_pydantic(tmp_path: Path) -> None:
+    code = ("import sys, runpy; sys.argv = ['probe', 'worker', 'liveness']\n"
+            "try:\n    runpy.run_module('workers.probe', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'celery', 'sentry_sdk', 'pydantic', 'sqlalchemy', 'kombu', 'redis', 'click'}))")
+    env = {**os.environ, "WORKER_HEARTBEAT_FILE": str(tmp_path / "hb")}
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

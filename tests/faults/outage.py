@@ -5,6 +5,7 @@ import socket
 import threading
 
 from tests.support.services import free_port
+from tests.support.threads import join_all
 
 
 class Outage:
@@ -30,7 +31,7 @@ class Outage:
         if listener is not None:
             listener.close()
         if self._thread is not None:
-            self._thread.join(2)
+            join_all([self._thread], 10)
 
     def _accept(self, listener: socket.socket) -> None:
         while self._listener is listener:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -14,9 +14,10 @@ from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.migrations import upgrade_database
 from services.settings import get_settings
-from tests.faults.conftest import assert_stored_once, feed_body, register, serve_feed
+from tests.faults.conftest import assert_stored_once, feed_body, register, serve_feed, wait_until
 from tests.support.http import LocalHTTPServer, Request, Response
 from tests.support.pgcluster import PGCluster, pg_cluster
+from tests.support.threads import join_all
 
 pytestmark = [pytest.mark.slow]
 
@@ -34,6 +35,13 @@ def database_url(cluster: PGCluster, fault_env: pytest.MonkeyPatch) -> str:
     fault_env.setenv("DATABASE_URL", url)
     fault_env.setenv("POLL_LEASE_SECONDS", "2")
     return url
+
+
+def leases_expired(database_url: str) -> bool:
+    now = datetime.now(timezone.utc)
+    with unit_of_work(database_url) as session:
+        leases = session.execute(select(Feed.lease_until)).scalars().all()
+    return all(until is None or (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) < now for until in leases)
 
 
 def breaking(name: str, action: Callable[[], object]) -> Callable[[Request], Response]:
@@ -71,10 +79,12 @@ def test_postgres_down_for_seconds_during_a_poll(database_url: str, cluster: PGC
     would fail, and its feed be dispatched again); nothing is written half, and once the database is back and
     the lease (POLL_LEASE_SECONDS) has expired, the next cycle stores everything, once."""
     restarted = threading.Event()
+    timers: list[threading.Timer] = []
 
     def outage() -> None:
         cluster.stop("immediate")
-        threading.Timer(3.0, lambda: (cluster.start(), restarted.set())).start()
+        timers.append(threading.Timer(3.0, lambda: (cluster.start(), restarted.set())))
+        timers[-1].start()
 
     urls = [serve_feed(http_server, "kilo", breaking("kilo", outage)), serve_feed(http_server, "lima")]
     feed_ids = register(database_url, urls)
@@ -84,7 +94,8 @@ def test_postgres_down_for_seconds_during_a_poll(database_url: str, cluster: PGC
     except OperationalError:
         pass
     assert restarted.wait(30), "the cluster did not come back"
-    time.sleep(2.5)
+    join_all(timers, 30)
+    wait_until(lambda: leases_expired(database_url), 30, "every feed's poll lease (POLL_LEASE_SECONDS) to expire")
     second = run_cycle(get_settings(), include_not_due=True)
     assert all(r.status in {"ok", "not_modified"} for r in second.feeds), second.feeds
     run_cycle(get_settings(), include_not_due=True)

@@ -5,16 +5,20 @@ PostgreSQL database of the test's own.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import threading
-import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import redis
 from celery import Celery
 from kombu import Queue
+from sqlalchemy import select
 
+from db.models import Feed
+from services.database import unit_of_work
 from tests.faults.conftest import assert_stored_once, entries_of, feed_body, register, serve_feed, wait_until
 from tests.faults.worker import CeleryWorker
 from tests.support.http import LocalHTTPServer, Request, Response
@@ -22,7 +26,7 @@ from tests.support.services import PrivateRedis
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
-QUEUES = ("poll", "classify", "deliver")
+QUEUES = ("dispatch", "poll", "classify", "deliver")
 
 
 def client(broker_url: str) -> Celery:
@@ -41,12 +45,45 @@ def queue_poll(broker_url: str, feed_id: int) -> None:
 def queue_dispatch(broker_url: str) -> None:
     """What beat sends every DISPATCH_INTERVAL_SECONDS."""
     with client(broker_url) as app:
-        app.send_task("cnai.poll.dispatch", queue="poll")
+        app.send_task("cnai.poll.dispatch", queue="dispatch")
 
 
 def queued(broker_url: str, queue: str = "poll") -> int:
     with redis.Redis.from_url(broker_url) as r:
         return int(r.llen(queue))
+
+
+def broker_idle(broker_url: str) -> bool:
+    """No message waiting in any queue and none delivered but unacknowledged (kombu's ``unacked`` hash)."""
+    with redis.Redis.from_url(broker_url) as r:
+        return all(int(r.llen(q)) == 0 for q in QUEUES) and int(r.hlen("unacked")) == 0
+
+
+_TASK_LINE = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] (received|succeeded|failed|raised|retry|rejected|revoked)")
+
+
+def unfinished_tasks(log: str) -> set[str]:
+    """Ids of tasks the worker log shows received and not yet finished (succeeded, failed, retried...)."""
+    received, finished = set(), set()
+    for task_id, event in _TASK_LINE.findall(log):
+        (received if event == "received" else finished).add(task_id)
+    return received - finished
+
+
+def wait_idle(worker: CeleryWorker, broker_url: str, since: int, timeout: float, what: str) -> None:
+    """Wait out the whole window in which more work could happen: nothing queued or unacknowledged, and every
+    task the worker received since log offset ``since`` has finished."""
+    wait_until(
+        lambda: broker_idle(broker_url) and not unfinished_tasks(worker.output()[since:]), timeout, what, worker.output
+    )
+
+
+def lease_expired(database_url: str, feed_id: int) -> bool:
+    with unit_of_work(database_url) as session:
+        until = session.execute(select(Feed.lease_until).where(Feed.id == feed_id)).scalar_one()
+    if until is None:
+        return True
+    return (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) < datetime.now(timezone.utc)
 
 
 def worker_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
@@ -95,10 +132,12 @@ def test_redis_restart_keeps_queued_polls_and_dispatch_recovers_lost_ones(
         lose_everything(private_redis)
         assert queued(broker) == 0
         # ...but charlie is still due in the database, so beat's next dispatch queues it again.
+        since = len(worker.output())
         worker.start()
         queue_dispatch(broker)
         wait_until(lambda: entries_of(pg_url, f3) == 3, 30, "charlie re-dispatched", worker.output)
-        time.sleep(1.0)  # let any duplicate poll the dispatch might have caused finish
+        # a duplicate poll the dispatch might have caused would be queued or running until the worker is idle
+        wait_idle(worker, broker, since, 30, "the dispatch and every poll it queued to finish")
     finally:
         worker.stop()
     assert_stored_once(pg_url, [f1, f2, f3, f4])
@@ -150,7 +189,7 @@ def test_a_worker_killed_mid_poll_loses_nothing(
         assert first.kill_pool_processes(), "no pool process to kill"
         stall_pool.release.set()
         wait_until(lambda: "exited with 'signal 9 (SIGKILL)'" in first.output(), 20, "Celery to notice the dead pool process", first.output)
-        time.sleep(5.5)
+        wait_until(lambda: lease_expired(pg_url, f1), 30, "echo's poll lease (POLL_LEASE_SECONDS) to expire")
         queue_dispatch(broker)
         wait_until(lambda: entries_of(pg_url, f1) == 3, 30, "echo polled after its lease expired", first.output)
 
@@ -163,7 +202,8 @@ def test_a_worker_killed_mid_poll_loses_nothing(
         stall_node.release.set()
         second.start()
         wait_until(lambda: entries_of(pg_url, f2) == 3, 45, "foxtrot restored from the unacked set", second.output)
-        time.sleep(1.0)
+        # a second restore of the message would still be unacknowledged or running: wait until there is none
+        wait_idle(second, broker, 0, 45, "no message left to restore and the second worker idle")
     finally:
         stall_pool.release.set()
         stall_node.release.set()

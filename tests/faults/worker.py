@@ -24,7 +24,7 @@ class CeleryWorker:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "poll,classify,deliver",
+                [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "dispatch,poll,classify,deliver",
                  "-c", "1", "--pool", "prefork", "-l", "INFO", "-n", f"{self.name}-{os.getpid()}@%h",
                  "--without-mingle", "--without-gossip"],
                 cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,

@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from tests.support.threads import join_all
+
 Script = Callable[[socket.socket, threading.Event], None]
 
 
@@ -56,7 +58,7 @@ class RawTCPServer:
     def stop(self) -> None:
         self.stop_event.set()
         self._sock.close()
-        self._thread.join(2)
+        join_all([self._thread], 10)
 
 
 def say_nothing(give_up_s: float = 15.0) -> Script:

@@ -25,6 +25,7 @@ from services.settings import get_settings
 from tests.hostile.corpus import CORPUS
 from tests.hostile.servers import RawTCPServer, say_nothing
 from tests.support.http import LocalHTTPServer, Response
+from tests.support.services import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFUSED = r"refus|not allowed|forbidden|blocked|loopback|private|link-local|metadata|unspecified|not a public|allow it"
@@ -46,7 +47,7 @@ def ipv6_listener() -> Iterator[RawTCPServer]:
     try:
         server = RawTCPServer(say_nothing(give_up_s=2), host="::1")
     except OSError:
-        pytest.skip("SKIPPED LOUDLY: no IPv6 loopback on this machine")
+        unavailable("no IPv6 loopback on this machine (.ci/run enables it where the kernel has IPv6)")
     yield server
     server.stop()
 

@@ -12,6 +12,7 @@ from services.feeds.registry import FeedSpec, add_feed
 from services.poll import FeedPollReport, poll_one_in_own_transaction
 from services.settings import Settings
 from tests.conftest import SHARED
+from tests.support.threads import join_all
 
 ZH = SHARED / "feeds" / "zh"
 EN = SHARED / "feeds" / "en"
@@ -84,7 +85,7 @@ class SilentServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2)
+        join_all([self._thread], 10)
         for conn in self._held:
             conn.close()  # type: ignore[attr-defined]
         self._sock.close()

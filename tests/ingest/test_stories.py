@@ -92,11 +92,13 @@ def test_on_real_feeds_only_true_duplicates_share_a_story(polling) -> None:  # t
         )
         total = session.execute(select(func.count()).select_from(Article)).scalar_one()
     assert total > 1000
-    assert groups == sorted([
-        ["MiniMax-M2.5", "MiniMax-M2.5: Everything you need to know"],
-        ["三季度，Vivo和OPPO在中国赶超华为，在印度紧追小米", "打败华为小米！2016第三季度OPPO和vivo称霸国内市场"],
-        ["全网痛骂张丹丹“何不食肉糜”，却绕开了真正的社保难题", "张丹丹失言背后，真问题是谁来缴社保"],
-    ])
+    # the known cross-outlet duplicates, each named by words both of its titles carry (not by the titles themselves:
+    # they are also items of the shared eval data, which tests never copy)
+    expected = [("MiniMax-M2.5",), ("OPPO", "华为", "小米"), ("张丹丹", "社保")]
+    assert len(groups) == len(expected), groups
+    for words in expected:
+        matching = [g for g in groups if all(w.casefold() in title.casefold() for title in g for w in words)]
+        assert len(matching) == 1 and len(matching[0]) == 2, (words, groups)
 
 
 def test_stories_older_than_the_window_are_not_joined_and_their_bands_are_pruned(polling) -> None:  # type: ignore[no-untyped-def]

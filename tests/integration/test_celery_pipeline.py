@@ -177,9 +177,9 @@ def processes(
 
     started = {
         "beat": ServiceProcess("beat", [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"], env, tmp_path),
-        "poll": worker("poll", "poll,classify"),
+        "poll": worker("poll", "dispatch,poll,classify"),
         "deliver": worker("deliver", "deliver"),
-        "poll-2": worker("poll-2", "poll,classify"),  # the replacement, started after the kill
+        "poll-2": worker("poll-2", "dispatch,poll,classify"),  # the replacement, started after the kill
     }
     try:
         for name in ("beat", "poll", "deliver"):

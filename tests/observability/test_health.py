@@ -130,7 +130,7 @@ def test_the_table_reports_every_part_and_exits_1_when_one_fails(
     for name in ("database", "migrations", "feeds", "failing feeds", "deliveries", "broker", "worker heartbeat", "beat heartbeat"):
         assert any(line.startswith(name + " ") for line in lines), f"no {name!r} row in\n{result.output}"
     assert lines[-1] == "healthy"
-    assert "waiting: poll 0, classify 0, deliver 0" in result.output
+    assert "waiting: dispatch 0, poll 0, classify 0, deliver 0" in result.output
 
     private_redis.stop()
     result = runner.invoke(health, [])

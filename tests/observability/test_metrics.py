@@ -34,7 +34,7 @@ def test_queue_depth_counts_every_priority_list_of_each_queue(private_redis: Pri
     client.lpush("poll", "a", "b", "c")
     client.lpush("deliver\x06\x163", "d")
     client.hset("unacked", "tag-1", "{}")
-    assert queue_depths(client) == {"poll": 3, "classify": 0, "deliver": 1}
+    assert queue_depths(client) == {"dispatch": 0, "poll": 3, "classify": 0, "deliver": 1}
     scraped = scrape(private_redis.url)
     assert scraped[("cnai_queue_depth", (("queue", "poll"),))] == 3
     assert scraped[("cnai_queue_depth", (("queue", "deliver"),))] == 1

@@ -68,6 +68,10 @@ def test_two_polls_store_and_alert_each_story_once(
         assert _count(session, Article) == 6
         assert _count(session, FeedEntry) == 6
         assert _count(session, Classification) == 6
+        verdicts = session.query(Classification).all()
+        # priority and reader reasons are stored with every verdict (NULL priority when not relevant)
+        assert all((v.priority in ("high", "normal", "low")) == v.relevant for v in verdicts)
+        assert all(1 <= len(v.reader_reasons or []) <= 3 for v in verdicts if v.relevant)
         assert _count(session, Alert) == 5
         assert _count(session, Delivery) == 10  # console + Slack for each alert
         assert _count(session, FetchLog) == 4

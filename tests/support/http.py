@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.support.threads import join_all
+
 
 @dataclass
 class Request:
@@ -113,6 +115,8 @@ class LocalHTTPServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self._thread.ident is not None:
+            join_all([self._thread], 10)
 
 
 class SlackStandIn:

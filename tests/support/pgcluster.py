@@ -19,17 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.support.services import IN_CI, free_port, wait_for_port
+from tests.support.services import free_port, unavailable, wait_for_port
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(message + " -- CI=true, so this is a failure, not a skip")
-    pytest.skip("SKIPPED LOUDLY: " + message)
 
 
 class PGCluster:
@@ -37,13 +29,13 @@ class PGCluster:
 
     def __init__(self) -> None:
         if not (PG_BIN / "initdb").exists():
-            _unavailable(f"PostgreSQL server binaries not found in {PG_BIN} (set PG_BIN)")
+            unavailable(f"PostgreSQL server binaries not found in {PG_BIN} (set PG_BIN)")
         self.run_as: str | None = None
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("postgres")
             except KeyError:
-                _unavailable("running as root and there is no 'postgres' user for initdb")
+                unavailable("running as root and there is no 'postgres' user for initdb")
             self.run_as = "postgres"
         self.root = Path(tempfile.mkdtemp(prefix="cnai-pg-"))
         self.data = self.root / "data"

@@ -10,13 +10,43 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Under CI (any truthy value of CI: 1, true, yes, on...) a missing service, binary or shared file is a failure,
+# never a skip: this is the one place that decides it.
+def ci_enabled(value: str | None) -> bool:
+    """Whether a value of the CI variable means "running in CI": anything but empty, 0, false, no, off."""
+    return (value or "").strip().lower() not in {"", "0", "false", "no", "off", "n", "f"}
+
+
+IN_CI = ci_enabled(os.environ.get("CI"))
+
+
+def unavailable(message: str) -> NoReturn:
+    """Something a test needs is missing: fail under CI, skip loudly elsewhere."""
+    if ci_enabled(os.environ.get("CI")):
+        pytest.fail(message + " -- CI is set, so this is a failure, not a skip")
+    pytest.skip("SKIPPED LOUDLY: " + message)
+
+
+def require_binary(name: str, hint: str = "") -> str:
+    """The path of an executable on PATH; missing, it fails under CI and skips elsewhere."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"{name} is not installed" + (f": {hint}" if hint else ""))
+    return found
+
+
+def require_file(path: Path, hint: str = "set CNAI_SHARED_DIR to the shared/ folder") -> Path:
+    """``path`` if it exists (a shared data file or folder); missing, it fails under CI and skips elsewhere."""
+    if not path.exists():
+        unavailable(f"{path} is missing ({hint})")
+    return path
 
 
 def reachable(url: str, default_port: int) -> bool:
@@ -32,10 +62,7 @@ def require(service: str, url: str, default_port: int) -> None:
     """Skip loudly when a real service is down; under CI=true a missing service is a failure."""
     if reachable(url, default_port):
         return
-    message = f"{service} is not reachable at {url}: start it (see README, 'Running the tests')"
-    if IN_CI:
-        pytest.fail(message + " -- CI=true, so this is a failure, not a skip")
-    pytest.skip("SKIPPED LOUDLY: " + message)
+    unavailable(f"{service} is not reachable at {url}: start it (see README, 'Running the tests')")
 
 
 def free_port() -> int:
@@ -59,12 +86,7 @@ class PrivateRedis:
     """A redis-server of the test's own, on a free port, that the test may stop and restart."""
 
     def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            if IN_CI:
-                pytest.fail("redis-server binary not found")
-            pytest.skip("SKIPPED LOUDLY: redis-server binary not found")
-        self.binary = binary
+        self.binary = require_binary("redis-server", "apt-get install redis-server")
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="cnai-redis-")
         self.process: subprocess.Popen[bytes] | None = None

@@ -37,6 +37,7 @@ def test_the_poll_the_delivery_and_the_dispatch_tasks_exist(cnai_tasks: dict) ->
     assert {"cnai.poll.dispatch", "cnai.poll.feed", "cnai.alerts.sweep"} <= set(cnai_tasks)
     assert cnai_tasks["cnai.alerts.sweep"].declared_queue == "deliver"
     assert cnai_tasks["cnai.poll.feed"].declared_queue == "poll"
+    assert cnai_tasks["cnai.poll.dispatch"].declared_queue == "dispatch", "a poll backlog must not expire the dispatch"
 
 
 def test_a_task_on_an_undeclared_or_wrong_queue_is_refused() -> None:
