@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every role of cnai-monitor: the `cnai` CLI (migrations, health probes),
-# the Celery workers and Celery beat. There is no ENTRYPOINT, so the command picks the role:
+# the Celery workers, Celery beat and the web app. There is no ENTRYPOINT, so the command picks the role:
 #   docker run IMAGE cnai db upgrade
 #   docker run IMAGE celery -A workers.app worker --queues poll,classify --concurrency 2
+#   docker run -p 8000:8000 IMAGE cnai web --host 0.0.0.0 --port 8000
 # Kubernetes sets `command:` per Deployment (deploy/k8s/base/), see docs/deploy.md.
 #
 # Base: Python 3.11 on Debian bookworm, pinned by tag and by the digest of its multi-arch
@@ -37,6 +38,7 @@ COPY config/ config/
 COPY cli/ cli/
 COPY db/ db/
 COPY services/ services/
+COPY web/ web/
 COPY workers/ workers/
 
 # Editable install on purpose: the packages stay in /app next to config/ and alembic/,
@@ -75,6 +77,8 @@ USER 10001:10001
 
 # Prometheus metrics of the workers (METRICS_PORT).
 EXPOSE 9108
+# The web app (`cnai web --host 0.0.0.0 --port 8000`).
+EXPOSE 8000
 
 # No image-level health check: one image serves several roles with different checks, and
 # Kubernetes ignores HEALTHCHECK. Probes are in the manifests (`cnai health worker|beat`).

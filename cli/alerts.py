@@ -63,13 +63,19 @@ def list_alerts(status: str | None, since: str | None, limit: int, fmt: str) -> 
     if not rows:
         click.echo("no alerts")
         return
-    click.echo(
-        render_table(
-            ("ID", "CREATED (UTC)", "STATUS", "SUBSCRIPTION", "CHANNELS", "ARTICLE", "STORY", "TITLE"),
-            [(r.id, r.created_at, r.status, r.subscription, r.channels, r.article_id, r.story_id, r.title) for r in rows],
-            max_widths={"SUBSCRIPTION": 20, "CHANNELS": 48, "TITLE": 90},
-        )
-    )
+    table = render_table(
+        ("ID", "CREATED (SUBSCRIPTION'S ZONE)", "PRIORITY", "STATUS", "SUBSCRIPTION", "CHANNELS", "ARTICLE", "STORY", "TITLE"),
+        [(r.id, r.created_local, r.priority, r.status, r.subscription, r.channels, r.article_id, r.story_id, r.title)
+         for r in rows],
+        max_widths={"SUBSCRIPTION": 20, "CHANNELS": 48, "TITLE": 90},
+    ).split("\n")
+    click.echo(table[0])
+    for row, line in zip(rows, table[1:]):
+        click.echo(line)
+        if row.english:  # Chinese items: the English line, then why (at most three reader sentences)
+            click.echo(f"{'':8}{' '.join(row.english.split())[:300]}")
+        if row.why:
+            click.echo(f"{'':8}Why: " + " ".join(" ".join(r.split()) for r in row.why)[:400])
 
 
 @alerts_group.command("show")
@@ -93,12 +99,19 @@ def show(alert_id: int, fmt: str) -> None:
     click.echo(f"Article: {detail.article_id} · Story: {detail.story_id}"
                f"  (label with `cnai label {detail.article_id} relevant|irrelevant` or `cnai label story:{detail.story_id} ...`)")
     click.echo(f"Title: {' '.join(item.title.split())}")
+    if item.english:
+        click.echo(f"{item.english.label}: {' '.join(item.english.text.split())}")
+        if item.english.summary:
+            click.echo(f"  {' '.join(item.english.summary.split())}")
     click.echo(f"Link: {item.url or '-'}")
-    click.echo(f"Source: {item.source} · published {_when(item.published_at)} · language {item.language or '-'}")
-    click.echo(f"Score: {item.score:.2f}")
+    click.echo(f"Source: {item.source} · published {item.when} · language {item.language or '-'}")
+    click.echo(f"Priority: {item.priority or '-'} · score {item.score:.2f}")
+    click.echo("In short:")
+    for reason in item.why or ["-"]:
+        click.echo(f"  - {' '.join(reason.split())}")
     click.echo(f"Topics: {', '.join(item.topics) or '-'}")
     click.echo(f"Entities: {', '.join(item.entities) or '-'}")
-    click.echo("Why:")
+    click.echo("Evidence (all of it):")
     for reason in item.reasons or ["-"]:
         click.echo(f"  - {reason}")
     if item.other_outlets:
@@ -164,6 +177,8 @@ def test() -> None:
         entities=["cnai-monitor"],
         reasons=["a test sent by `cnai alerts test`"],
         summary="If you can read this, alerts reach this channel.",
+        priority="normal",
+        reader_reasons=["A test message sent by `cnai alerts test`."],
     )
     with unit_of_work() as session:
         ensure_default_subscription(session, settings)

@@ -48,9 +48,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from cli import alerts, db, db_wait, feeds, health, poll, run, subscriptions
+    from cli import alerts, db, db_wait, feeds, health, model, poll, run, stories, subscriptions, web
 
-    for module in (db, db_wait, feeds, poll, alerts, run, health, subscriptions):  # db_wait adds `cnai db wait` to db
+    for module in (db, db_wait, feeds, poll, alerts, run, health, subscriptions, stories, web, model):  # db_wait adds `cnai db wait` to db
         for command in module.COMMANDS:
             cli.add_command(command)
     from cli import classify

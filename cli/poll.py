@@ -13,7 +13,10 @@ from db.enums import PollStatus
 @click.option("--all", "include_not_due", is_flag=True, help="Poll every active feed, due or not.")
 def poll(include_not_due: bool) -> None:
     """Fetch due feeds, parse, drop duplicates, classify, store, and deliver alerts before returning."""
+    from datetime import datetime, timezone
+
     from services.alerts.deliver import deliver_all_due
+    from services.alerts.history import held_for_digest
     from services.cycle import run_cycle
     from services.database import unit_of_work
     from services.feeds.registry import feed_overview
@@ -24,8 +27,11 @@ def poll(include_not_due: bool) -> None:
     configure_logging(settings)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_without_feed_failures)  # listed below, once each
-    cycle = run_cycle(settings, include_not_due=include_not_due)
+    started = datetime.now(timezone.utc)
+    cycle = run_cycle(settings, include_not_due=include_not_due, now=started)
     delivered = deliver_all_due(settings)
+    with unit_of_work() as session:
+        held = held_for_digest(session, started)
     failed = sorted((feed for feed in cycle.feeds if feed.status == PollStatus.ERROR), key=lambda feed: feed.feed_id)
     if failed:
         with unit_of_work() as session:
@@ -40,6 +46,13 @@ def poll(include_not_due: bool) -> None:
         f"{cycle.relevant} relevant; {cycle.alerts_queued} alert(s) queued; deliveries sent: {delivered.sent} ({channels}), "
         f"failed: {delivered.failed}, to retry: {delivered.retrying}"
     )
+    if held:
+        click.echo(f"{held} alert(s) held for their subscription's digest (low priority goes to the daily digest)")
+    if cycle.backfilled:
+        click.echo(
+            f"{cycle.backfilled} relevant article(s) older than {settings.alert_backfill_hours:g} h on a feed's first poll "
+            "stored without alerts (ALERT_BACKFILL_HOURS)"
+        )
     if not cycle.feeds_polled:
         click.echo("no feed is due (use --all to poll every feed now)")
     elif not cycle.new_articles and len(failed) < cycle.feeds_polled:

@@ -46,9 +46,13 @@ def _channel_ref(subscription: str, value: str) -> object:
 @click.option("--tz", "tz", default="UTC", show_default=True, help="IANA time zone for --at and --quiet.")
 @click.option("--quiet", help="Quiet hours START-END in --tz, e.g. 22:00-07:00; alerts are held until the end.")
 @click.option("--disabled", is_flag=True, help="Add it switched off.")
+@click.option("--priority", "priorities", multiple=True, metavar="PRIORITY=instant|digest",
+              help="Which priorities (high, normal, low) and how, e.g. --priority high=instant --priority low=digest; "
+                   "unlisted priorities are not sent. Default: high and normal instant, low in a daily digest "
+                   "(everything in the digest for --mode hourly/daily). Repeatable.")
 def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[str, ...], entities: tuple[str, ...],
         languages: tuple[str, ...], sources: tuple[str, ...], mode: str, at: str | None, tz: str,
-        quiet: str | None, disabled: bool) -> None:
+        quiet: str | None, disabled: bool, priorities: tuple[str, ...]) -> None:
     """Add (or replace) the subscription NAME.
 
     Topics, entities and languages that no story could carry are refused, naming the valid or nearest ones.
@@ -64,6 +68,13 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
     )
     from services.database import unit_of_work
 
+    routes: dict[str, str] = {}
+    for value in priorities:
+        for piece in filter(None, (p.strip() for p in value.split(","))):
+            priority, sep, how = piece.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{piece!r}: use PRIORITY=instant|digest, e.g. low=digest", param_hint="--priority")
+            routes[priority.strip().lower()] = how.strip().lower()
     try:
         spec = SubscriptionSpec.model_validate(
             {
@@ -80,6 +91,7 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
                 "timezone": tz,
                 "quiet_hours": quiet,
                 "enabled": not disabled,
+                "priorities": routes or None,
             }
         )
     except ValidationError as exc:
@@ -89,7 +101,7 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
             described = describe_subscription(save_subscription(session, spec))
     except SubscriptionError as exc:
         fail(str(exc), code=2)
-    click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}")
+    click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}; {described['priorities']}")
     for channel in described["channels"]:
         click.echo(f"  -> {channel}")
 
@@ -111,9 +123,9 @@ def list_subscriptions(fmt: str) -> None:
         return
     click.echo(
         render_table(
-            ("ID", "NAME", "STATE", "MODE", "RULES", "QUIET", "CHANNELS"),
-            [(d["id"], d["name"], "enabled" if d["enabled"] else "disabled", d["mode"], d["rules"], d["quiet_hours"],
-              d["channels"]) for d in described],
+            ("ID", "NAME", "STATE", "MODE", "RULES", "PRIORITIES", "QUIET", "CHANNELS"),
+            [(d["id"], d["name"], "enabled" if d["enabled"] else "disabled", d["mode"], d["rules"], d["priorities"],
+              d["quiet_hours"], d["channels"]) for d in described],
         )
     )
 

@@ -59,3 +59,10 @@ class FullTextMode(StrEnum):
     AUTO = "auto"  # only for thin feed text with an uncertain verdict
     ALWAYS = "always"  # every new article (title-only feeds)
     NEVER = "never"
+
+
+class DeliveryMode(StrEnum):
+    """How a subscription takes an alert of a given priority (``alerts.delivery_mode``)."""
+
+    INSTANT = "instant"
+    DIGEST = "digest"  # in the subscription's next digest

@@ -10,7 +10,7 @@ becomes one *alert*, delivered once to each of the subscription's *channels* (a
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -75,6 +75,11 @@ class Feed(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text, comment="Why the feed was disabled (410 Gone, too many failures, operator).")
     entries_per_day: Mapped[float | None] = mapped_column(Float, comment="Observed publishing rate, drives the adaptive interval.")
     full_text: Mapped[str] = mapped_column(String(8), default=FullTextMode.AUTO, server_default=FullTextMode.AUTO.value, comment="When to fetch an article's page for its main text: auto (thin text, uncertain verdict), always or never.")
+    backfill_pending: Mapped[bool] = mapped_column(
+        Boolean, default=True,
+        comment="True until the feed's next successful poll, which is its first (new or re-enabled): items older "
+                "than ALERT_BACKFILL_HOURS are then stored and classified without alerts.",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the feed was added (UTC).")
 
     entries: Mapped[list[FeedEntry]] = relationship(back_populates="feed", passive_deletes=True)
@@ -90,6 +95,10 @@ class Story(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the first article of the story arrived (UTC).")
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the latest article joined the story (UTC).")
     article_count: Mapped[int] = mapped_column(Integer, default=1, comment="Number of articles (outlets) in the story.")
+    outlet_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1", comment="Number of distinct feeds (outlets) whose articles are in the story.")
+    languages: Mapped[str | None] = mapped_column(String(64), comment="Languages of the story's articles, comma-separated and sorted (\"en,zh\").")
+    first_outlet: Mapped[str | None] = mapped_column(Text, comment="Outlet (feed title or host) of the story's earliest-published article.")
+    first_published_at: Mapped[datetime | None] = mapped_column(comment="Publication time of the story's earliest article (UTC): when it was first reported.")
 
     articles: Mapped[list[Article]] = relationship(back_populates="story")
 
@@ -115,6 +124,7 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text, comment="Author as given by the feed.")
     language: Mapped[str | None] = mapped_column(String(16), index=True, comment="Detected language: en, zh-Hans, zh-Hant or other.")
     published_at: Mapped[datetime] = mapped_column(comment="Publication time (UTC); the fetch time when the feed gives none.")
+    story_keys: Mapped[str | None] = mapped_column(Text, comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates).")
     story_features: Mapped[bytes | None] = mapped_column(LargeBinary, comment="Hashed words and Chinese bigrams of title and summary lead (uint32 array), compared to cluster stories.")
     full_text: Mapped[str | None] = mapped_column(Text, comment="Main text extracted from the article's page when the feed text was thin; NULL when not fetched or extraction failed.")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article was first fetched (UTC).")
@@ -199,6 +209,14 @@ class Channel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the channel was added (UTC).")
 
 
+def _default_priorities(context: Any) -> tuple[list[str], list[str]]:
+    """(instant, digest) priorities of a new subscription: a digest subscription gets everything in its digest; an
+    instant one high and normal instantly and low in a daily digest (low is never instant unless asked for)."""
+    if context.get_current_parameters().get("mode") == "digest":
+        return [], ["high", "normal", "low"]
+    return ["high", "normal"], ["low"]
+
+
 class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = {"comment": "Who wants which stories, how (instant or digest) and where (channels)."}
@@ -217,6 +235,15 @@ class Subscription(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours start.")
     quiet_end: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local time when quiet hours end.")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, comment="Disabled subscriptions create no alerts.")
+    instant_priorities: Mapped[list[str]] = mapped_column(
+        JSONList, default=lambda ctx: _default_priorities(ctx)[0],
+        comment="Priorities (high, normal, low) sent instantly (JSON array).",
+    )
+    digest_priorities: Mapped[list[str]] = mapped_column(
+        JSONList, default=lambda ctx: _default_priorities(ctx)[1],
+        comment="Priorities (high, normal, low) sent in the subscription's digest (JSON array); daily at digest_time "
+                "(08:00 when unset) for instant subscriptions.",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the subscription was added (UTC).")
 
     channels: Mapped[list[Channel]] = relationship(secondary="subscription_channels")
@@ -242,6 +269,12 @@ class Alert(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article that triggered the alert.")
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True, comment="Subscription matched.")
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING, index=True, comment="pending, sent, partial, failed or digested (the worst of its deliveries).")
+    priority: Mapped[str | None] = mapped_column(
+        String(8), comment="Priority the alert was routed with: high, normal or low (NULL: unknown, routed as normal)."
+    )
+    delivery_mode: Mapped[str] = mapped_column(
+        String(16), default="instant", comment="instant, or digest (sent in the subscription's next digest)."
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the alert was created (UTC).")
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", passive_deletes=True)
@@ -289,3 +322,104 @@ class FetchLog(Base):
     new_entries: Mapped[int] = mapped_column(Integer, default=0, comment="Entries not seen before in this feed.")
     error: Mapped[str | None] = mapped_column(Text, comment="Why the fetch or parse failed, or the parser's warning.")
 
+
+class LLMTranslation(Base):
+    __tablename__ = "llm_translations"
+    __table_args__ = {"comment": "English translations of Chinese alerts by the optional LLM, cached by content hash."}
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True, comment="SHA-256 of model, title and summary: the cache key.")
+    model: Mapped[str] = mapped_column(String(200), comment="LLM_MODEL that translated.")
+    title_en: Mapped[str] = mapped_column(Text, comment="The title in English.")
+    summary_en: Mapped[str] = mapped_column(Text, comment="One English sentence summing up the article.")
+    tokens: Mapped[int] = mapped_column(Integer, comment="Tokens the request used (prompt + completion).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the translation was made (UTC).")
+
+
+class LLMUsage(Base):
+    __tablename__ = "llm_usage"
+    __table_args__ = {"comment": "LLM requests and tokens per UTC day: the daily token budget."}
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True, comment="UTC day, YYYY-MM-DD.")
+    tokens: Mapped[int] = mapped_column(Integer, default=0, comment="Tokens used that day, counted against LLM_DAILY_TOKENS.")
+    calls: Mapped[int] = mapped_column(Integer, default=0, comment="Requests made that day.")
+    failures: Mapped[int] = mapped_column(Integer, default=0, comment="Requests that failed that day (timeout, error, bad answer).")
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = {"comment": "People who may sign in to the web app (cnai users add)."}
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="User id.")
+    username: Mapped[str] = mapped_column(String(100), unique=True, comment="Login name.")
+    role: Mapped[str] = mapped_column(String(16), default="reader", comment="reader or admin.")
+    password_hash: Mapped[str] = mapped_column(Text, comment="argon2id hash of the password (never the password).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the user was added (UTC).")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = {"comment": "Bearer tokens for /api/... (cnai tokens create); only a SHA-256 of each token is stored."}
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Token id.")
+    name: Mapped[str] = mapped_column(String(100), unique=True, comment="Operator's name for the token.")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="SHA-256 (hex) of the token.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the token was created (UTC).")
+    last_used_at: Mapped[datetime | None] = mapped_column(comment="When the token was last used (UTC).")
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_key_at", "key", "at"),
+        {"comment": "Recent failed web logins, per client address and per user name: the login rate limit, shared by every web replica."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Row id.")
+    key: Mapped[str] = mapped_column(String(200), comment="ip:<address> or user:<name, case-folded>.")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True, comment="When the attempt failed (UTC); rows older than the window are deleted.")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        Index("ix_feedback_created_at", "created_at"),
+        {"comment": "Readers' answers to alerts (web, Slack, email, CLI): relevant, not relevant, mute source, mute entity."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Feedback id.")
+    who: Mapped[str] = mapped_column(Text, comment="Who answered: a user name, @slack-name or an email address.")
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True, comment="Article answered about.")
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True, comment="Story answered about.")
+    verdict: Mapped[str] = mapped_column(String(16), comment="relevant, not_relevant, mute_source or mute_entity.")
+    source: Mapped[str] = mapped_column(String(8), comment="Where the answer came from: web, slack, email or cli.")
+    subject: Mapped[str | None] = mapped_column(Text, comment="What was muted (feed URL or entity name) for mutes.")
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True, comment="Digest of the request (Slack signature, email link) so a replay records nothing.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the answer was given (UTC).")
+
+
+class Mute(Base):
+    __tablename__ = "mutes"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "kind", "value"),
+        {"comment": "Sources or entities a subscription no longer alerts on (from readers' feedback)."},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Mute id.")
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), comment="Subscription muted.")
+    kind: Mapped[str] = mapped_column(String(8), comment="source (a feed URL) or entity (a canonical entity name).")
+    value: Mapped[str] = mapped_column(Text, comment="The feed URL or the entity name.")
+    created_by: Mapped[str | None] = mapped_column(Text, comment="Who muted it.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When it was muted (UTC).")
+
+
+class ClassifierModel(Base):
+    __tablename__ = "classifier_models"
+    __table_args__ = {"comment": "Versions of the learned layer, stored so every worker serves the same one; one is active."}
+
+    id: Mapped[int] = mapped_column(primary_key=True, comment="Model id.")
+    version: Mapped[str] = mapped_column(String(64), unique=True, comment="ml-<digest> of the artefact.")
+    artefact: Mapped[bytes] = mapped_column(LargeBinary, comment="The pickled artefact (as written by cnai train).")
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONList, default=dict, comment="Evaluation figures (JSON object): precision, recall, examples, labels, of this model and the one it was compared with.")
+    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True, comment="candidate, active, retired or rejected.")
+    note: Mapped[str | None] = mapped_column(Text, comment="Why it was promoted or rejected.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the model was trained (UTC).")
+    promoted_at: Mapped[datetime | None] = mapped_column(comment="When it became active (UTC).")

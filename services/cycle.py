@@ -41,6 +41,7 @@ class CycleReport:
     new_articles: int = 0
     relevant: int = 0
     alerts_queued: int = 0
+    backfilled: int = 0
     feeds: list[FeedPollReport] = field(default_factory=list)
 
     def add(self, report: FeedPollReport) -> None:
@@ -50,6 +51,7 @@ class CycleReport:
         self.new_articles += report.new_articles
         self.relevant += report.relevant
         self.alerts_queued += report.alerts
+        self.backfilled += report.backfilled
 
 
 def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetime | None = None) -> CycleReport:

@@ -65,6 +65,8 @@ class FeedPollReport:
     new_articles: int = 0
     relevant: int = 0
     alerts: int = 0
+    backfilled: int = 0
+    """New articles stored and classified without alerts: older than ALERT_BACKFILL_HOURS on a first poll."""
     error: str | None = None
 
 
@@ -271,7 +273,14 @@ def record_poll(
         log_row["error"] = "; ".join(w for w in notes if w)[:2000] or None
         report.new_articles = len(stored.new_articles)
         if stored.new_articles:
-            report.relevant, report.alerts = classify_and_alert(session, stored.new_articles, now)
+            alert_after = backfill_cutoff(state, now, settings)
+            report.relevant, report.alerts, report.backfilled = classify_and_alert(
+                session, stored.new_articles, now, alert_after=alert_after
+            )
+            if report.backfilled:
+                log.info("feed %s: first poll, %d older item(s) stored without alerts (ALERT_BACKFILL_HOURS=%g)",
+                         state.id, report.backfilled, settings.alert_backfill_hours)
+        state.backfill_pending = False
         state.etag, state.last_modified = result.etag, result.last_modified
         record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)
         write_feed_state(session, state, None, now)
@@ -334,20 +343,37 @@ def _scored_text(article: NewArticle) -> str:
     return full if full and len(full) > len(article.entry.summary) else article.entry.summary
 
 
-def classify_and_alert(session: Session, articles: list[NewArticle], now: datetime) -> tuple[int, int]:
-    """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones. (relevant, alerts)."""
+def backfill_cutoff(state: FeedState, now: datetime, settings: Settings) -> datetime | None:
+    """On a feed's first successful poll (new or re-enabled feed), items published before this are not alerted."""
+    if not state.backfill_pending:
+        return None
+    return now - timedelta(hours=settings.alert_backfill_hours)
+
+
+def classify_and_alert(
+    session: Session, articles: list[NewArticle], now: datetime, *, alert_after: datetime | None = None
+) -> tuple[int, int, int]:
+    """Classify new articles in one batch, store the verdicts, queue alerts for relevant ones.
+
+    Relevant articles published before ``alert_after`` (a feed's back catalogue) are stored and classified
+    but not alerted. Returns (relevant, alerts, relevant articles not alerted as back catalogue).
+    """
     verdicts = score_articles(
         [ArticleText(a.entry.title, _scored_text(a), a.entry.link, a.entry.language) for a in articles]
     )
     record_verdicts(session, [a.id for a in articles], verdicts, classifier_version(), now)
-    relevant = alerts = 0
+    relevant = alerts = backfilled = 0
     for article, verdict in zip(articles, verdicts):
         if verdict.relevant:
             relevant += 1
+            published = article.entry.published
+            if alert_after is not None and published is not None and published < alert_after:
+                backfilled += 1
+                continue
             row = session.get(Article, article.id)
             if row is not None:
                 alerts += len(queue_alerts(session, row, verdict, now))
-    return relevant, alerts
+    return relevant, alerts, backfilled
 
 
 def _record_in_own_transaction(snapshot: FeedState, outcome: FetchOutcome, settings: Settings) -> FeedPollReport:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     alert_claim_s: float = Field(300.0, gt=0, validation_alias="ALERT_CLAIM_SECONDS")
     alert_send_timeout_s: float = Field(10.0, gt=0, validation_alias="ALERT_SEND_TIMEOUT_SECONDS")
     alert_sweep_budget_s: float = Field(40.0, gt=0, validation_alias="ALERT_SWEEP_SECONDS")
+    alert_backfill_hours: float = Field(24.0, ge=0, validation_alias="ALERT_BACKFILL_HOURS")
+    llm_base_url: str | None = Field(None, validation_alias="LLM_BASE_URL")
+    llm_model: str | None = Field(None, validation_alias="LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(None, validation_alias="LLM_API_KEY")
+    llm_daily_tokens: int = Field(200_000, ge=0, validation_alias="LLM_DAILY_TOKENS")
+    llm_timeout_s: float = Field(8.0, gt=0, le=60, validation_alias="LLM_TIMEOUT_SECONDS")
     fetch_allowed_networks: str = Field("", validation_alias="FETCH_ALLOWED_NETWORKS")
     fetch_allow_file_urls: bool = Field(False, validation_alias="FETCH_ALLOW_FILE_URLS")
     fetch_timeout_s: float = Field(10.0, gt=0, validation_alias="FETCH_TIMEOUT_SECONDS")
@@ -116,12 +122,25 @@ class Settings(BaseSettings):
     retention_batch_rows: int = Field(5000, ge=1, validation_alias="RETENTION_BATCH_ROWS")
     retention_interval_s: float = Field(3600.0, gt=0, validation_alias="RETENTION_INTERVAL_SECONDS")
     broker_visibility_timeout_s: int = Field(600, gt=0, validation_alias="BROKER_VISIBILITY_TIMEOUT_SECONDS")
+    # web app (cnai web) and reader feedback
+    web_secret_key: SecretStr | None = Field(None, validation_alias="WEB_SECRET_KEY")
+    web_base_url: str | None = Field(None, validation_alias="WEB_BASE_URL")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    web_trusted_user_header: str | None = Field(None, validation_alias="WEB_TRUSTED_USER_HEADER")
+    web_trusted_proxies: str = Field("", validation_alias="WEB_TRUSTED_PROXIES")
+    web_login_attempts: int = Field(5, ge=1, validation_alias="WEB_LOGIN_ATTEMPTS")
+    web_login_window_s: int = Field(300, gt=0, validation_alias="WEB_LOGIN_WINDOW_SECONDS")
+    web_session_hours: float = Field(12.0, gt=0, validation_alias="WEB_SESSION_HOURS")
+    email_link_days: float = Field(7.0, gt=0, validation_alias="EMAIL_LINK_DAYS")
+    model_retrain_interval_s: float = Field(86400.0, gt=0, validation_alias="MODEL_RETRAIN_INTERVAL_SECONDS")
+    model_retrain_min_labels: int = Field(5, ge=1, validation_alias="MODEL_RETRAIN_MIN_LABELS")
+    model_eval_file: Path | None = Field(None, validation_alias="MODEL_EVAL_FILE")
 
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url
 
-    @field_validator("fetch_allowed_networks")
+    @field_validator("fetch_allowed_networks", "web_trusted_proxies")
     @classmethod
     def _networks_parse(cls, value: str) -> str:
         for part in filter(None, (p.strip() for p in value.split(","))):
@@ -130,6 +149,13 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{part!r} is not a CIDR network (e.g. 127.0.0.0/8)") from exc
         return value
+
+    @field_validator("web_base_url")
+    @classmethod
+    def _base_url_parse(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the web app's public http(s) URL, e.g. https://cnai.example.org")
+        return value.rstrip("/") if value else None
 
     @field_validator("database_url")
     @classmethod
@@ -194,6 +220,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with smtp:// or smtps:// (e.g. smtp://user:pass@host:587?starttls=true)")
         return value
 
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url_parse(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL of an OpenAI-compatible API, e.g. https://api.example.com/v1")
+        return value or None
+
+    @property
+    def llm_enabled(self) -> bool:
+        """The LLM path is on when LLM_BASE_URL, LLM_MODEL and LLM_API_KEY are all set."""
+        return bool(self.llm_base_url and self.llm_model and self.llm_api_key and self.llm_api_key.get_secret_value())
+
     @property
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [
@@ -202,7 +240,11 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Secret values, for scrubbing from logs, alerts and Sentry events."""
-        values = [s.get_secret_value() for s in (self.sentry_dsn, self.slack_webhook_url, self.smtp_url) if s]
+        values = [
+            s.get_secret_value()
+            for s in (self.sentry_dsn, self.slack_webhook_url, self.smtp_url, self.llm_api_key, self.web_secret_key, self.slack_signing_secret)
+            if s
+        ]
         values += [_url_password(url) for url in (self.database_url, self.redis_url, self.broker_url, *values)]
         return list(dict.fromkeys(v for v in values if v))
 
@@ -236,7 +278,7 @@ def _url_password(url: str) -> str:
     return unquote(password) if password else ""
 
 
-SECRET_NAMES = {"SENTRY_DSN", "SLACK_WEBHOOK_URL", "SMTP_URL"}
+SECRET_NAMES = {"SENTRY_DSN", "SLACK_WEBHOOK_URL", "SMTP_URL", "LLM_API_KEY", "WEB_SECRET_KEY", "SLACK_SIGNING_SECRET"}
 
 
 @lru_cache(maxsize=1)

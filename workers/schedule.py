@@ -29,4 +29,9 @@ def beat_schedule(settings: Settings) -> dict[str, dict]:
             "schedule": sweep,
             "options": {"queue": Queue.DELIVER.value, "expires": sweep},
         },
+        "retrain-learned-model": {  # readers' feedback -> a new model, promoted only if P and R hold
+            "task": "cnai.classify.retrain",
+            "schedule": settings.model_retrain_interval_s,
+            "options": {"queue": "classify", "expires": settings.model_retrain_interval_s},
+        },
     }

@@ -118,9 +118,11 @@ def refuse_old_schema(**_: Any) -> None:
 
 @worker_init.connect
 def start_worker_services(sender: Any = None, **_: Any) -> None:
+    from services.alerts.render import use_console_lines
     from services.observability.metrics import QUEUES, serve_metrics
     from services.observability.sentry import init_sentry
 
+    use_console_lines()  # the console channel logs one line per alert in workers (and `cnai run`), not the body
     settings = get_settings()
     init_sentry(settings, "worker", unmonitored_beat_entries=sub_minute_beat_entries(sender.app if sender else None))
     if settings.metrics_port:

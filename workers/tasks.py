@@ -18,10 +18,12 @@ from kombu.exceptions import OperationalError
 from db.enums import PollStatus, Queue
 from services.alerts.deliver import deliver_due
 from services.alerts.subscriptions import ensure_default_subscription
+from services.classify import learned
 from services.database import unit_of_work
 from services.dispatch import lease_due_feeds
 from services.ingest.politeness import HostLimiter, host_limiter, shared_host_limiter
 from services.ingest.stories import prune_story_bands
+from services.learning import serve_database_model
 from services.observability.logs import bind_log_context
 from services.observability.metrics import record_deliveries, record_feed_poll
 from services.poll import FeedPollReport, poll_leased_feeds, poll_one_in_own_transaction
@@ -30,6 +32,7 @@ from services.settings import get_settings
 from workers.celeryconfig import QUEUES, ROUTES
 
 log = logging.getLogger(__name__)
+learned.model_source = serve_database_model  # every worker serves the model active in the database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,3 +155,15 @@ def sweep_deliveries() -> int:
     report = deliver_due(get_settings())
     record_deliveries(report.sent_by_channel, failed=report.failed, retrying=report.retrying)
     return report.sent
+
+
+@cnai_task("cnai.classify.retrain", queue="classify")
+def retrain_model() -> str:
+    """Retrain the learned layer on readers' labels; promote the new model only if P and R do not drop."""
+    from services.learning import retrain
+
+    settings = get_settings()
+    with unit_of_work() as session:
+        outcome = retrain(session, settings.model_eval_file, min_new_labels=settings.model_retrain_min_labels)
+    log.info("retrain: %s", outcome.reason)
+    return outcome.reason

@@ -33,7 +33,7 @@ from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Channel, Delivery, Subscription
 from db.results import affected_rows
 from services.alerts.channels import DeliveryError, find_channel_kind, send
-from services.alerts.content import Digest, Message, alert_content
+from services.alerts.content import DeliveryMode, Digest, Message, alert_content
 from services.alerts.pacing import hold_channel, ready_at, take_slot, wall_clock
 from services.alerts.schedule import after_quiet_hours, quiet_until
 from services.database import unit_of_work
@@ -192,12 +192,18 @@ def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
 def pick(session: Session, channel: Channel, settings: Settings, now: datetime) -> tuple[list[int], str]:
     """What the channel's next message carries: a due scheduled digest first, else one alert or a burst digest."""
     cap = settings.alert_digest_max_items
-    first = session.execute(_due_for(channel.id, now).where(Subscription.mode == "digest").limit(1)).first()
+    first = session.execute(_due_for(channel.id, now).where(Alert.delivery_mode == DeliveryMode.DIGEST.value).limit(1)).first()
     if first is not None:
-        digest = session.execute(_due_for(channel.id, now).where(Alert.subscription_id == first.subscription_id).limit(cap))
+        digest = session.execute(
+            _due_for(channel.id, now)
+            .where(Alert.subscription_id == first.subscription_id, Alert.delivery_mode == DeliveryMode.DIGEST.value)
+            .limit(cap)
+        )
         return [r.id for r in digest], "digest"
     rows = session.execute(
-        _due_for(channel.id, now).where(Subscription.mode != "digest").limit(max(cap, settings.alert_burst_threshold + 1))
+        _due_for(channel.id, now)
+        .where(Alert.delivery_mode != DeliveryMode.DIGEST.value)
+        .limit(max(cap, settings.alert_burst_threshold + 1))
     ).all()
     if len(rows) > settings.alert_burst_threshold and _folded_into_digest(channel.kind):
         return [r.id for r in rows[:cap]], "burst"
@@ -254,13 +260,15 @@ def message_for(session: Session, claim: Claim, deliveries: list[Delivery]) -> t
         subscription = session.get(Subscription, deliveries[0].alert.subscription_id)
         assert subscription is not None
         schedule = (subscription.digest_schedule or "daily").capitalize()
-        note = f"{schedule} digest of subscription {subscription.name!r}, grouped by topic."
-        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items), key
+        wanted = ", ".join(subscription.digest_priorities or []) or "all"
+        note = f"{schedule} digest of subscription {subscription.name!r} (priorities: {wanted}), grouped by topic."
+        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items, subscription.timezone or "UTC"), key
     note = (
         f"{count} arrived at once: they are folded into one message instead of one message each "
         "(ALERT_BURST_THRESHOLD), grouped by topic."
     )
-    return Digest(f"cnai-monitor: {count}", note, items), key
+    zones = {i.timezone for i in items}
+    return Digest(f"cnai-monitor: {count}", note, items, zones.pop() if len(zones) == 1 else "UTC"), key
 
 
 def record_sent(session: Session, claim: Claim, reference: str | None, now: datetime) -> int:
@@ -333,6 +341,10 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
         except Exception as exc:
             log.exception("could not build the message for claim %s", claim.token)
             failure = DeliveryError(f"internal error building the message ({type(exc).__name__})")
+    if failure is None and settings.llm_enabled:
+        from services.translate import translate_message
+
+        message = translate_message(message, settings, url)  # bounded; falls back to the gloss, never raises
     if failure is None:
         try:
             reference = send(channel, message, settings, key)

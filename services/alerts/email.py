@@ -54,8 +54,10 @@ def email_message(message: Message, settings: Settings, key: str) -> EmailMessag
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = message_id(key, settings.alert_email_from)
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(render_text(message))
-    email.add_alternative(render_html(message), subtype="html")
+    from services.feedback.email_links import with_feedback_html, with_feedback_text
+
+    email.set_content(with_feedback_text(render_text(message), message, settings))
+    email.add_alternative(with_feedback_html(render_html(message), message, settings), subtype="html")
     return email
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.enums import DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
 from services.alerts.channels import describe_target
-from services.alerts.content import AlertContent, alert_content
+from services.alerts.content import AlertContent, DeliveryMode, alert_content, local_time
 
 
 @dataclass
@@ -23,6 +23,13 @@ class AlertRow:
     title: str
     article_id: int | None = None
     story_id: int | None = None
+    priority: str | None = None
+    created_local: str = ""
+    """Creation time in the subscription's time zone, the zone named."""
+    why: list[str] | None = None
+    """At most three reader sentences."""
+    english: str | None = None
+    """``English gloss: ...`` or ``English (machine translation): ...`` for Chinese items."""
 
 
 @dataclass
@@ -55,7 +62,7 @@ class AlertDetail:
 
 def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
     query = (
-        select(Alert, Subscription.name, Article.title)
+        select(Alert, Subscription.name, Article.title, Subscription.timezone)
         .join(Subscription, Subscription.id == Alert.subscription_id)
         .join(Article, Article.id == Alert.article_id)
         .options(selectinload(Alert.deliveries).joinedload(Delivery.channel))
@@ -66,19 +73,44 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
         query = query.where(Alert.status == status)
     if since:
         query = query.where(Alert.created_at >= since)
-    return [
-        AlertRow(
+    rows = []
+    for alert, name, title, zone_name in session.execute(query).all():
+        content = with_cached_translation(session, alert_content(session, alert, zone_name or "UTC"))
+        english = f"{content.english.label}: {content.english.text}" if content.english else None
+        rows.append(AlertRow(
             id=alert.id,
             created_at=alert.created_at,
             status=alert.status,
             subscription=name,
             channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
             title=title,
+            priority=content.priority,
+            created_local=local_time(alert.created_at, zone_name),
+            why=content.why,
+            english=english,
             article_id=alert.article_id,
             story_id=alert.story_id,
-        )
-        for alert, name, title in session.execute(query)
-    ]
+        ))
+    return rows
+
+
+def with_cached_translation(session: Session, content: AlertContent) -> AlertContent:
+    """The content with the LLM's cached English, if any (never calls the LLM: listing must be fast and offline)."""
+    try:
+        from services.translate import cached_english
+    except ImportError:
+        return content
+    english = cached_english(session, content)
+    if english is not None:
+        content.english = english
+    return content
+
+
+def held_for_digest(session: Session, since: datetime) -> int:
+    """Alerts created since ``since`` that wait for their subscription's digest (low priority, by default)."""
+    return int(session.execute(
+        select(func.count()).select_from(Alert).where(Alert.created_at >= since, Alert.delivery_mode == DeliveryMode.DIGEST.value)
+    ).scalar_one())
 
 
 def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
@@ -106,7 +138,8 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 sent_at=d.sent_at,
                 message_ref=d.message_ref,
                 last_error=d.last_error,
-                carried_by=f"digest {d.claim_token}" if d.status == DeliveryStatus.DIGESTED or subscription.mode == "digest" else None,
+                carried_by=f"digest {d.claim_token}"
+                if d.status == DeliveryStatus.DIGESTED or alert.delivery_mode == DeliveryMode.DIGEST else None,
             )
         )
     return AlertDetail(
@@ -115,7 +148,7 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         status=alert.status,
         subscription=subscription.name,
         mode=mode,
-        content=alert_content(session, alert),
+        content=with_cached_translation(session, alert_content(session, alert)),
         deliveries=deliveries,
         article_id=alert.article_id,
         story_id=alert.story_id,

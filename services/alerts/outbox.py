@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Article, Delivery, Subscription
+from services.alerts.content import PRIORITIES, DeliveryMode
 from services.alerts.schedule import release_at
+from services.classify.priority import Priority
+from services.feedback import muted
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,24 @@ class VerdictLike(Protocol):
     def topics(self) -> Sequence[str]: ...
     @property
     def entities(self) -> Sequence[str]: ...
+
+
+def verdict_priority(verdict: object) -> str:
+    """The verdict's priority; ``normal`` when it has none (a classifier or stored verdict without triage)."""
+    priority = getattr(verdict, "priority", None)
+    return priority if priority in PRIORITIES else Priority.NORMAL.value
+
+
+def delivery_mode_for(subscription: Subscription, priority: str) -> DeliveryMode | None:
+    """How ``subscription`` wants alerts of ``priority``: ``instant``, ``digest``, or None (not wanted).
+
+    Low is never instant unless the subscription lists it in ``instant_priorities``.
+    """
+    if priority in (subscription.instant_priorities or []):
+        return DeliveryMode.INSTANT
+    if priority in (subscription.digest_priorities or []):
+        return DeliveryMode.DIGEST
+    return None
 
 
 def language_matches(language: str | None, wanted: Sequence[str]) -> bool:
@@ -60,7 +81,9 @@ def subscription_matches(subscription: Subscription, article: Article, verdict: 
     return True
 
 
-def _insert_alert(session: Session, article: Article, subscription: Subscription, now: datetime) -> int | None:
+def _insert_alert(
+    session: Session, article: Article, subscription: Subscription, now: datetime, priority: str | None, mode: DeliveryMode
+) -> int | None:
     """Insert the alert unless the story already has one for this subscription; its id, or None."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -71,7 +94,8 @@ def _insert_alert(session: Session, article: Article, subscription: Subscription
         raise RuntimeError(f"unsupported database {dialect}")
     statement = (
         insert(Alert)
-        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status=AlertStatus.PENDING, created_at=now)
+        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status=AlertStatus.PENDING,
+                created_at=now, priority=priority, delivery_mode=mode.value)
         .on_conflict_do_nothing(index_elements=["story_id", "subscription_id"])
         .returning(Alert.id)
     )
@@ -81,7 +105,9 @@ def _insert_alert(session: Session, article: Article, subscription: Subscription
 def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: datetime) -> list[Alert]:
     """One alert per (story, matching subscription), with one pending delivery per channel.
 
-    Each delivery is due at once, or at the subscription's next digest slot, or when its quiet hours end.
+    The article's priority decides, per subscription, whether it goes out instantly, in the subscription's
+    digest, or not at all (``instant_priorities`` / ``digest_priorities``). Each delivery is due at once, or at
+    the subscription's next digest slot, or when its quiet hours end.
     """
     if not verdict.relevant:
         return []
@@ -91,16 +117,23 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
         log.warning("article %s has no story; no alert", article.id)
         return []
     created: list[Alert] = []
+    priority = verdict_priority(verdict)
+    stated = priority if getattr(verdict, "priority", None) else None  # stored as given; NULL is routed as normal
     subscriptions = session.execute(
         select(Subscription).where(Subscription.enabled.is_(True)).options(selectinload(Subscription.channels)).order_by(Subscription.id)
     ).scalars()
     for subscription in subscriptions:
         if not subscription_matches(subscription, article, verdict):
             continue
-        alert_id = _insert_alert(session, article, subscription, now)
+        if muted(session, subscription.id, article.feed.url if article.feed else None, list(verdict.entities)):
+            continue  # a reader muted this source or entity for the subscription (services/feedback)
+        mode = delivery_mode_for(subscription, priority)
+        if mode is None:
+            continue
+        alert_id = _insert_alert(session, article, subscription, now, stated, mode)
         if alert_id is None:
             continue
-        due = release_at(subscription, now)
+        due = release_at(subscription, now, mode)
         for channel in subscription.channels:
             session.add(Delivery(alert_id=alert_id, channel_id=channel.id, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=due))
         alert = session.get(Alert, alert_id)

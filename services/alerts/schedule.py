@@ -50,10 +50,15 @@ def quiet_until(subscription: Subscription, now: datetime) -> datetime | None:
     return _at(end_day, end, tz) if inside else None
 
 
+DEFAULT_DIGEST_TIME = time(8, 0)
+"""The daily digest of an instant subscription's digest priorities (low by default) goes out at 08:00 local time."""
+
+
 def next_digest_at(subscription: Subscription, now: datetime) -> datetime:
-    """The first digest slot strictly after ``now`` (UTC): hourly at the minute of ``digest_time``, or daily at it."""
+    """The first digest slot strictly after ``now`` (UTC): hourly at the minute of ``digest_time``, or daily at it
+    (08:00 local when unset)."""
     tz = zone(subscription.timezone or "UTC")
-    clock = parse_clock(subscription.digest_time) if subscription.digest_time else time(0, 0)
+    clock = parse_clock(subscription.digest_time) if subscription.digest_time else DEFAULT_DIGEST_TIME
     local = now.astimezone(tz)
     if subscription.digest_schedule == "hourly":
         slot = local.replace(minute=clock.minute, second=0, microsecond=0)
@@ -73,7 +78,8 @@ def after_quiet_hours(subscription: Subscription, when: datetime) -> datetime:
     return quiet_until(subscription, when) or when
 
 
-def release_at(subscription: Subscription, now: datetime) -> datetime:
-    """When a delivery for this subscription, created at ``now``, may first be sent."""
-    when = next_digest_at(subscription, now) if subscription.mode == "digest" else now
+def release_at(subscription: Subscription, now: datetime, delivery_mode: str | None = None) -> datetime:
+    """When a delivery for this subscription, created at ``now``, may first be sent (``delivery_mode``: instant or
+    digest, by default the subscription's mode)."""
+    when = next_digest_at(subscription, now) if (delivery_mode or subscription.mode) == "digest" else now
     return after_quiet_hours(subscription, when)

@@ -13,7 +13,7 @@ import httpx
 
 from services.alerts.channels import DeliveryError
 from services.alerts.content import AlertContent, Digest, Message
-from services.alerts.render import oneline, utc
+from services.alerts.render import oneline
 
 MAX_BLOCKS = 50
 SECTION_TEXT_LIMIT = 3000
@@ -77,17 +77,41 @@ def _listing(prefix: str, names: list[str], limit: int) -> str:
     return text
 
 
+PRIORITY_MARKS = {"high": ":red_circle: *High priority*", "normal": ":large_blue_circle: Normal priority",
+                  "low": ":white_circle: Low priority"}
+PRIORITY_TAGS = {"high": ":red_circle:", "normal": ":large_blue_circle:", "low": ":white_circle:"}
+
+
+def english_text(item: AlertContent, limit: int = 600) -> str | None:
+    """``_English gloss:_ ...`` (and the LLM's one-sentence summary), escaped; None for items without one."""
+    if item.english is None:
+        return None
+    text = f"_{item.english.label}:_ " + slack_escape(clip(oneline(item.english.text), limit))
+    if item.english.summary:
+        text += "\n" + slack_escape(clip(oneline(item.english.summary), limit))
+    return text
+
+
 def alert_blocks(item: AlertContent) -> list[dict]:
     title = slack_escape(clip(oneline(item.title), TITLE_LIMIT))
-    blocks = [
-        _section(f"*{link(item.url, title)}*"),
+    blocks = [_section(f"*{link(item.url, title)}*")]
+    english = english_text(item)
+    if english:
+        blocks.append(_section(english))
+    blocks.append(
         _context(
+            PRIORITY_MARKS.get(item.priority or "", "priority not set"),
             slack_escape(clip(oneline(item.source), 200)),
-            utc(item.published_at),
+            slack_escape(item.when),
             f"score {item.score:.2f}",
             *([slack_escape(item.language)] if item.language else []),
-        ),
-    ]
+        )
+    )
+    if item.coverage_line:
+        blocks.append(_context(slack_escape(oneline(item.coverage_line))))
+    if item.why:
+        why = "*Why:*" + "".join(f"\n• {slack_escape(clip(oneline(r), 300))}" for r in item.why)
+        blocks.append(_section(why))
     facts = []
     if item.topics:
         facts.append(_listing("*Topics:* ", [t.replace("_", " ") for t in item.topics], 600))
@@ -95,15 +119,15 @@ def alert_blocks(item: AlertContent) -> list[dict]:
         facts.append(_listing("*Entities:* ", item.entities, 1200))
     if facts:
         blocks.append(_section("\n".join(facts)))
-    if item.reasons:
-        why = "*Why:*" + "".join(f"\n• {slack_escape(clip(oneline(r), 300))}" for r in item.reasons[:8])
-        blocks.append(_section(why))
     if item.summary:
-        blocks.append(_section(slack_escape(clip(oneline(item.summary), 500))))
+        blocks.append(_section(slack_escape(clip(oneline(item.summary), min(500, item.summary_chars)))))
     if item.other_outlets:
         outlets = [link(o.url, slack_escape(clip(oneline(o.name), 80))) for o in item.other_outlets[:15]]
         more = len(item.other_outlets) - len(outlets)
         blocks.append(_context("Also reported by " + ", ".join(outlets) + (f" and {more} more" if more > 0 else "")))
+    from services.feedback.slack import feedback_blocks
+
+    blocks.extend(feedback_blocks(item.alert_id))  # buttons only with SLACK_SIGNING_SECRET and WEB_BASE_URL
     return blocks
 
 
@@ -111,14 +135,23 @@ def digest_blocks(digest: Digest) -> list[dict]:
     """A header, a note, then one or more sections per topic; every line is short, so 100 items fit in 50 blocks."""
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(oneline(digest.heading), HEADER_LIMIT)}},
-        _context(slack_escape(clip(oneline(digest.note), 500))),
+        _context(slack_escape(clip(oneline(digest.note), 500) + f" Times in {digest.timezone}.")),
     ]
     for label, items in digest.by_topic():
         lines = [f"*{slack_escape(label)}* ({len(items)})"]
         for item in items:
             title = slack_escape(clip(oneline(item.title), DIGEST_TITLE_LIMIT))
             source = slack_escape(clip(oneline(item.source), 60))
-            lines.append(f"• {link(item.url, title)} — {source} · {item.score:.2f}")
+            tag = PRIORITY_TAGS.get(item.priority or "", ":black_small_square:")
+            line = f"• {tag} {link(item.url, title)} — {source} · {slack_escape(item.when)} · {item.score:.2f}"
+            english = english_text(item, 200)
+            if english:
+                line += "\n      " + english.replace("\n", " ")
+            if item.coverage_line:
+                line += "\n      " + slack_escape(oneline(item.coverage_line))
+            if item.why:
+                line += "\n      _Why:_ " + slack_escape(clip(" ".join(oneline(r) for r in item.why), 400))
+            lines.append(line)
         text = ""
         for line in lines:
             if text and len(text) + 1 + len(line) > SECTION_TEXT_LIMIT:
@@ -139,7 +172,9 @@ def slack_payload(message: Message) -> dict:
         fallback = f"{message.heading}: {len(message.items)} stories"
     else:
         blocks = alert_blocks(message)
-        fallback = f"{message.title} ({message.source}, score {message.score:.2f})"
+        tag = f"[{message.priority}] " if message.priority else ""
+        english = f" — {message.english.text}" if message.english else ""
+        fallback = f"{tag}{message.title}{english} ({message.source}, {message.when}, score {message.score:.2f})"
     return {"text": clip_mrkdwn(slack_escape(oneline(fallback)), FALLBACK_TEXT_LIMIT), "blocks": blocks[:MAX_BLOCKS]}
 
 

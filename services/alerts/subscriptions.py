@@ -95,6 +95,10 @@ class SubscriptionSpec(BaseModel):
     timezone: str = "UTC"
     quiet_hours: str | None = None
     enabled: bool = True
+    priorities: dict[Literal["high", "normal", "low"], Literal["instant", "digest"]] | None = None
+    """Which priorities the subscription wants and how, e.g. ``{high: instant, normal: instant, low: digest}``;
+    a priority not listed is not sent. Default: instant subscriptions get high and normal instantly and low in a
+    daily digest (at ``at``, 08:00 when unset); digest subscriptions get everything in their digest."""
 
     @field_validator("topics")
     @classmethod
@@ -149,9 +153,30 @@ class SubscriptionSpec(BaseModel):
         if self.mode == "digest":
             self.schedule = self.schedule or "daily"
             self.at = self.at or ("08:00" if self.schedule == "daily" else "00:00")
-        elif self.schedule or self.at:
-            raise ValueError("schedule and at apply to mode: digest only")
+        elif self.schedule:
+            raise ValueError("schedule applies to mode: digest only")
+        elif self.at and "digest" not in (self.priorities or {"low": "digest"}).values():
+            raise ValueError("at applies to a digest: mode: digest, or priorities sent as digest")
+        if self.priorities is None:
+            self.priorities = (
+                {"high": "digest", "normal": "digest", "low": "digest"} if self.mode == "digest"
+                else {"high": "instant", "normal": "instant", "low": "digest"}
+            )
+        if not self.priorities:
+            raise ValueError("priorities: name at least one of high, normal, low (as instant or digest)")
         return self
+
+    def _routed(self, how: str) -> list[str]:
+        chosen = {str(priority) for priority, way in (self.priorities or {}).items() if way == how}
+        return [p for p in ("high", "normal", "low") if p in chosen]
+
+    @property
+    def instant_priorities(self) -> list[str]:
+        return self._routed("instant")
+
+    @property
+    def digest_priorities(self) -> list[str]:
+        return self._routed("digest")
 
 
 class SubscriptionsFile(BaseModel):
@@ -223,6 +248,8 @@ def save_subscription(session: Session, spec: SubscriptionSpec) -> Subscription:
     subscription.quiet_start = quiet_start or None
     subscription.quiet_end = quiet_end or None
     subscription.enabled = spec.enabled
+    subscription.instant_priorities = spec.instant_priorities
+    subscription.digest_priorities = spec.digest_priorities
     subscription.channels = channels
     session.flush()
     return subscription
@@ -329,10 +356,19 @@ def preview_subscription(session: Session, *, name: str, days: int = 7, now: dat
 
 def describe_subscription(subscription: Subscription) -> dict[str, Any]:
     """A subscription as shown by the CLI: secrets in channel targets masked."""
-    if subscription.mode == "digest":
-        mode = f"{subscription.digest_schedule} digest at {subscription.digest_time} {subscription.timezone}"
+    digest = (
+        f"{subscription.digest_schedule or 'daily'} digest at {subscription.digest_time or '08:00'} {subscription.timezone}"
+    )
+    if subscription.mode == "digest" and not subscription.instant_priorities:
+        mode = digest
     else:
         mode = "instant"
+    routes = []
+    if subscription.instant_priorities:
+        routes.append(f"{'+'.join(subscription.instant_priorities)} instant")
+    if subscription.digest_priorities:
+        routes.append(f"{'+'.join(subscription.digest_priorities)} in the {digest}")
+    priorities = ", ".join(routes) or "no priority (sends nothing)"
     rules = [f"score>={subscription.min_score:g}"] if subscription.min_score else []
     for label, values in (("topics", subscription.topics), ("entities", subscription.entities),
                           ("languages", subscription.languages), ("sources", subscription.sources)):
@@ -342,6 +378,7 @@ def describe_subscription(subscription: Subscription) -> dict[str, Any]:
         "name": subscription.name,
         "enabled": subscription.enabled,
         "mode": mode,
+        "priorities": priorities,
         "rules": " ".join(rules) or "all relevant stories",
         "quiet_hours": f"{subscription.quiet_start}-{subscription.quiet_end} {subscription.timezone}"
         if subscription.quiet_start and subscription.quiet_end else None,
@@ -354,8 +391,9 @@ def _channel(session: Session, name: str, kind: str, target: str) -> Channel:
 
 
 def ensure_default_subscription(session: Session, settings: Settings) -> Subscription:
-    """The subscription the environment alone implies: every relevant story, instantly, to the console and to
-    Slack (``SLACK_WEBHOOK_URL``) and email (``SMTP_URL`` + ``ALERT_EMAIL_TO``) when configured.
+    """The subscription the environment alone implies: every relevant story to the console and to Slack
+    (``SLACK_WEBHOOK_URL``) and email (``SMTP_URL`` + ``ALERT_EMAIL_TO``) when configured; high and normal
+    priority instantly, low only in a daily digest (08:00 UTC).
 
     Channel targets name environment variables (``env:NAME``) so no secret is stored in the database. An
     operator may disable it (``enabled: false`` in a subscriptions file); it is never re-enabled here.
@@ -364,7 +402,10 @@ def ensure_default_subscription(session: Session, settings: Settings) -> Subscri
         select(Subscription).where(Subscription.name == DEFAULT_SUBSCRIPTION).options(selectinload(Subscription.channels))
     ).scalar_one_or_none()
     if subscription is None:
-        subscription = Subscription(name=DEFAULT_SUBSCRIPTION, mode="instant", min_score=0.0)
+        subscription = Subscription(
+            name=DEFAULT_SUBSCRIPTION, mode="instant", min_score=0.0,
+            instant_priorities=["high", "normal"], digest_priorities=["low"],
+        )
         session.add(subscription)
     wanted = [_channel(session, "console", "console", "stdout")]
     if settings.slack_webhook_url and settings.slack_webhook_url.get_secret_value():

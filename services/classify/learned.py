@@ -17,7 +17,7 @@ import logging
 import os
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,10 @@ def model_path() -> Path:
 
 RECHECK_SECONDS = 1.0
 _loaded: dict[str, Any] = {"key": None, "model": None, "checked": float("-inf"), "path": None}
+#: Workers set this (services.learning.serve_database_model) to bring the database's active model to
+#: the model file; active_model() calls it at most every SOURCE_SECONDS.
+model_source: Callable[[Path], object] | None = None
+SOURCE_SECONDS = 30.0
 
 
 def active_model() -> LearnedModel | None:
@@ -75,6 +79,12 @@ def active_model() -> LearnedModel | None:
         return _loaded["model"]
     _loaded["checked"] = now
     path = model_path()
+    if model_source is not None and now - _loaded.get("sourced", float("-inf")) >= SOURCE_SECONDS:
+        _loaded["sourced"] = now
+        try:
+            model_source(path)
+        except Exception:  # noqa: BLE001 - a database hiccup keeps the model already served
+            logger.warning("cannot fetch the active model from the database; keeping %s", path, exc_info=True)
     try:
         stat = path.stat()
     except OSError:

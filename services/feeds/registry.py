@@ -137,6 +137,8 @@ def switch_off_feed(session: Session, *, ref: str, reason: str = "disabled by an
 
 def enable_feed(session: Session, ref: str, now: datetime | None = None) -> Feed:
     feed = find_feed(session, ref)
+    if feed.disabled_at is not None:
+        feed.backfill_pending = True  # its first poll after re-enabling does not alert the old items missed meanwhile
     feed.disabled_at = feed.disabled_reason = None
     feed.consecutive_failures = 0
     feed.next_poll_at = now or datetime.now(timezone.utc)

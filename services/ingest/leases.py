@@ -45,6 +45,7 @@ class FeedState:
     last_error: str | None = None
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    backfill_pending: bool = False
     full_text: str = "auto"  # FullTextMode: when the poll fetches article pages for their main text
 
 
@@ -65,6 +66,7 @@ STATE_COLUMNS = [
     Feed.disabled_at,
     Feed.disabled_reason,
     Feed.full_text,
+    Feed.backfill_pending,
 ]
 WRITTEN = (
     "url",
@@ -80,6 +82,7 @@ WRITTEN = (
     "last_error",
     "disabled_at",
     "disabled_reason",
+    "backfill_pending",
 )
 
 

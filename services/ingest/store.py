@@ -8,6 +8,7 @@ polling two feeds that carry the same article never fail and never duplicate it.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +17,19 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Article, FeedEntry, Story
+from db.models import Article, Feed, FeedEntry, Story
 from services.ingest.entries import Entry, ParsedFeed
-from services.ingest.stories import index_story_bands, match_stories, pack_features, prune_story_bands
+from services.ingest.stories import (
+    StoryArticle,
+    article_index_keys,
+    index_story_bands,
+    match_stories,
+    outlet_name,
+    pack_features,
+    prune_story_bands,
+    refresh_coverage,
+)
+from services.ingest.story_keys import EventKeys, event_keys
 
 CHUNK = 500
 
@@ -64,8 +75,9 @@ def _known_articles(session: Session, canonicals: list[str], fingerprints: list[
     return by_url, by_fp
 
 
-def _article_row(feed_id: int, entry: Entry, story_id: int, now: datetime) -> dict[str, Any]:
+def _article_row(feed_id: int, entry: Entry, story_id: int, now: datetime, keys: EventKeys) -> dict[str, Any]:
     return {
+        "story_keys": json.dumps(keys.to_json(), ensure_ascii=False, separators=(",", ":")),
         "feed_id": feed_id,
         "story_id": story_id,
         "guid": entry.guid,
@@ -120,7 +132,7 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
                 draft_of[entry.canonical_url] = index
         targets.append((entry, None, index))
 
-    draft_ids = _insert_articles(session, feed_id, drafts, now, result) if drafts else []
+    draft_ids = _insert_articles(session, feed_id, drafts, now, result, parsed.title) if drafts else []
     entry_rows = []
     for entry, existing, index in targets:
         article_id = existing if existing is not None else draft_ids[index]  # type: ignore[index]  # index is set whenever existing is None
@@ -132,14 +144,25 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
     return result
 
 
-def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: datetime, result: StoreResult) -> list[int | None]:
+def _insert_articles(
+    session: Session, feed_id: int, drafts: list[Entry], now: datetime, result: StoreResult, feed_title: str | None = None
+) -> list[int | None]:
     """Insert new articles with their stories; returns each draft's article id (an existing one after a race)."""
-    prune_story_bands(session, now)  # an indexed range delete, usually of nothing: keeps the LSH index to the window
-    matched = match_stories(session, feed_id, [d.features for d in drafts], now)
+    prune_story_bands(session, now)  # an indexed range delete, usually of nothing: keeps the index to the window
+    keys = [event_keys(d.title, d.summary, d.language, d.link) for d in drafts]
+    index_keys = [article_index_keys(d.features, k) for d, k in zip(drafts, keys)]
+    matched = match_stories(
+        session, feed_id, [StoryArticle(set(d.features), k, feed_id, d.published or now, None, d.language) for d, k in zip(drafts, keys)], now, index_keys
+    )
     opening = [i for i, story in enumerate(matched) if story is None]
     story_of: list[int] = [s or 0 for s in matched]
     if opening:
-        rows = [{"title": drafts[i].title, "first_seen_at": now, "last_seen_at": now, "article_count": 1} for i in opening]
+        outlet = _outlet_name(session, feed_id, feed_title)
+        rows = [
+            {"title": drafts[i].title, "first_seen_at": now, "last_seen_at": now, "article_count": 1, "outlet_count": 1,
+             "languages": drafts[i].language or None, "first_outlet": outlet, "first_published_at": drafts[i].published or now}
+            for i in opening
+        ]
         stories = Story.__table__
         new_ids = session.execute(insert(stories).returning(stories.c.id, sort_by_parameter_order=True), rows).scalars().all()
         for i, story_id in zip(opening, new_ids):
@@ -150,7 +173,7 @@ def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: d
             joined[story] = joined.get(story, 0) + 1
 
     table = Article.__table__
-    rows = [_article_row(feed_id, d, story_of[i], now) for i, d in enumerate(drafts)]
+    rows = [_article_row(feed_id, d, story_of[i], now, keys[i]) for i, d in enumerate(drafts)]
     inserted: dict[str, int] = {}
     statement = _insert_skipping_conflicts(session, table).returning(table.c.id, table.c.fingerprint)
     for chunk in _chunks(rows):
@@ -176,8 +199,18 @@ def _insert_articles(session: Session, feed_id: int, drafts: list[Entry], now: d
             ),
             grown,
         )
-    index_story_bands(session, [(a.id, a.entry.features) for a in result.new_articles], now)
+    if grown:
+        refresh_coverage(session, sorted(joined), {feed_id: _outlet_name(session, feed_id, feed_title)})
+    index_of = {id(d): i for i, d in enumerate(drafts)}
+    index_story_bands(session, [(a.id, index_keys[index_of[id(a.entry)]]) for a in result.new_articles], now)
     return ids
+
+
+def _outlet_name(session: Session, feed_id: int, feed_title: str | None = None) -> str | None:
+    row = session.execute(select(Feed.title, Feed.url).where(Feed.id == feed_id)).first()
+    if row is None:
+        return feed_title
+    return outlet_name(row.title or feed_title, row.url)  # the feed's own title, else the document's, else its host
 
 
 def _resolve_races(

@@ -18,6 +18,7 @@ one feed never clusters with itself keep apart.
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 import zlib
@@ -28,14 +29,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
-from db.models import Article, StoryBand
+from db.models import Article, Feed, Story, StoryBand
 from db.results import affected_rows
 from services.ingest.entries import Entry
+from services.ingest.story_keys import EventKeys, name_catalogue
 
 STORY_WINDOW = timedelta(days=3)
 BANDS = 40
@@ -147,54 +150,222 @@ def same_story(sim: Similarity | None) -> bool:
     return sim is not None and (sim.jaccard >= SURE_JACCARD or (sim.jaccard >= MIN_JACCARD and sim.shared >= MIN_SHARED))
 
 
-def match_stories(session: Session, feed_id: int, features: list[list[int]], now: datetime) -> list[int | None]:
-    """For each feature set, the recent story (from another feed) it belongs to, or None for a new story."""
-    bands = [band_keys(f) for f in features]
-    wanted = sorted({b for keys in bands for b in keys})
+# Event matching (see services/ingest/story_keys.py): weights of shared evidence, tuned on half of
+# the stories of the shared dev set (a hash of the story id) and checked on the other half.
+EVENT_DAYS = 3.0  # articles published further apart are never one story
+EVENT_THRESHOLD = 2.0
+JACCARD_WEIGHT = 4.0
+NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
+GROUP_FACTOR = 0.3
+MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
+MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
+AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" and "$112B")
+SUBJECT_WEIGHT = 0.3
+SUBJECT_MISMATCH = 0.5
+VERSION_WEIGHT = 1.5
+NUMBER_WEIGHT = 1.5
+SMALL_NUMBER_WEIGHT = 0.5
+DATE_WEIGHT = 1.0
+DAY_PENALTY = 1.0  # per day between the two publication times
+QUOTED_WEIGHT = 1.0
+LATIN_WEIGHT = 0.75
+LATIN_CAP = 1.5
+CROSS_LANGUAGE_BONUS = 1.0
+STORY_AGREEMENT = 1.0  # the story's members must score this share of the threshold on average
+KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
+MIN_HITS = 2  # index hits a candidate needs before it is compared
+STORY_MEMBERS = 12  # members of a candidate story compared (the newest)
+
+
+@dataclass
+class StoryArticle:
+    """What matching knows of an article: its features, event keys, feed, time and story."""
+
+    features: set[int]
+    keys: EventKeys
+    feed_id: int | None
+    published: datetime
+    story_id: int | None = None
+    language: str | None = None
+
+
+def _amount(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _same_amounts(mine: set[str], theirs: set[str]) -> set[str]:
+    """Amounts of ``mine`` also in ``theirs``, allowing rounding ("$112.5 bn" and "$112B")."""
+    found = mine & theirs
+    for x in mine - found:
+        value = _amount(x)
+        if value is None or value < 1e6:  # below a million numbers are written exactly (versions, counts, percentages)
+            continue
+        if any((v := _amount(y)) is not None and abs(v - value) <= AMOUNT_TOLERANCE * max(v, value) for y in theirs):
+            found.add(x)
+    return found
+
+
+def _script(language: str | None) -> str:
+    return "zh" if (language or "").startswith("zh") else (language or "")
+
+
+def _number_weight(number: str) -> float:
+    if not number.endswith("%"):
+        try:
+            value = float(number)
+        except ValueError:
+            return NUMBER_WEIGHT
+        if value < 10 and value == int(value):
+            return SMALL_NUMBER_WEIGHT
+    return NUMBER_WEIGHT
+
+
+def _conflict(a: EventKeys, b: EventKeys) -> bool:
+    """Different versions, different amounts or different dates in the titles: different developments."""
+    if a.title_versions and b.versions and not a.title_versions & b.versions:
+        return True
+    if b.title_versions and a.versions and not b.title_versions & a.versions:
+        return True
+    numbers_a = {n for n in a.title_numbers if not n.endswith("%")}  # percentages (a share price move) vary by the hour
+    numbers_b = {n for n in b.title_numbers if not n.endswith("%")}
+    if numbers_a and numbers_b and not (_same_amounts(numbers_a, b.numbers) or _same_amounts(numbers_b, a.numbers)):
+        return True
+    days_a = {d for d in a.title_dates if d.startswith("md:")}
+    days_b = {d for d in b.title_dates if d.startswith("md:")}
+    return bool(days_a and days_b and not days_a & days_b)
+
+
+def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
+    """How strongly two articles report one development; None when they cannot (too far apart, conflicting)."""
+    gap_days = abs((a.published - b.published).total_seconds()) / 86400
+    if gap_days > EVENT_DAYS or _conflict(a.keys, b.keys):
+        return None
+    groups = name_catalogue().groups
+    ka, kb = a.keys, b.keys
+    score = 0.0
+    for name in ka.names & kb.names:
+        in_titles = (name in ka.title_names) + (name in kb.title_names)
+        score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
+    missing = (ka.title_names - kb.names - groups, kb.title_names - ka.names - groups)
+    score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
+    score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
+    places = name_catalogue().places
+    score -= SUBJECT_MISMATCH * len(((ka.title_subjects - kb.subjects) | (kb.title_subjects - ka.subjects)) - places)
+    score += VERSION_WEIGHT * len(ka.versions & kb.versions)
+    score += sum(_number_weight(n) for n in _same_amounts(ka.numbers, kb.numbers))
+    score += DATE_WEIGHT * len({d for d in ka.dates & kb.dates if d.startswith("md:")})
+    score += QUOTED_WEIGHT * len(ka.quoted & kb.quoted)
+    if "zh" in (_script(a.language), _script(b.language)):  # Latin product names in a Chinese title ("ECARX AutoGPT")
+        shared_names = {n.casefold() for n in ka.names & kb.names}
+        shared_words = {w for w in ka.title_words & kb.title_words if w not in shared_names and w not in stop_words()}
+        score += min(LATIN_CAP, LATIN_WEIGHT * len(shared_words))
+    sim = similarity(a.features, b.features)
+    if not (ka.names & kb.names) - groups and not ka.versions & kb.versions and not same_story(sim):
+        return None  # amounts and subjects alone do not make one story: a shared name or version must
+    jaccard = sim.jaccard if sim is not None else 0.0
+    score += JACCARD_WEIGHT * jaccard - DAY_PENALTY * gap_days
+    if _script(a.language) != _script(b.language):
+        score += CROSS_LANGUAGE_BONUS  # stands in for the text similarity two languages cannot show
+    if same_story(sim):
+        score = max(score, EVENT_THRESHOLD)
+    return score
+
+
+def article_index_keys(features: Sequence[int], keys: EventKeys) -> list[int]:
+    """Index rows of an article: its MinHash bands and the hashed event keys (signed 64-bit)."""
+    found = set(band_keys(features))
+    for key in keys.index_keys():
+        value = zlib.crc32(key.encode("utf-8")) | (zlib.adler32(key.encode("utf-8")) << 32)
+        found.add(value - 2**64 if value >= 2**63 else value)
+    return sorted(found)
+
+
+def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
+    """Index hits per article: the newest KEY_LIMIT rows of each key, read through the primary key only."""
+    hits: Counter[int] = Counter()
+    table = StoryBand.__table__
+    for start in range(0, len(wanted), 200):
+        parts = [
+            select(table.c.article_id).where(table.c.band == key).order_by(table.c.article_id.desc()).limit(KEY_LIMIT).subquery()
+            for key in wanted[start : start + 200]
+        ]
+        statement = union_all(*(select(part.c.article_id) for part in parts))
+        hits.update(session.execute(statement).scalars())
+    return hits
+
+
+def _load(session: Session, condition: Any) -> dict[int, StoryArticle]:
+    found: dict[int, StoryArticle] = {}
+    for article_id, story_id, feed_id, packed, keys, published, language in session.execute(
+        select(Article.id, Article.story_id, Article.feed_id, Article.story_features, Article.story_keys, Article.published_at,
+               Article.language).where(condition)
+    ):
+        found[article_id] = StoryArticle(
+            unpack_features(packed), EventKeys.from_json(json.loads(keys) if keys else None), feed_id, published, story_id, language
+        )
+    return found
+
+
+def match_stories(
+    session: Session, feed_id: int, articles: list[StoryArticle], now: datetime, index_keys: list[list[int]] | None = None
+) -> list[int | None]:
+    """For each new article, the recent story (from another feed) reporting the same development, or None.
+
+    Candidates come from the index (``story_bands``: MinHash bands and event keys), at most
+    KEY_LIMIT per key, and only articles with MIN_HITS hits are compared: the work per article
+    is bounded whatever the number of stories, and the lookups use only the primary key, so they
+    do not depend on planner statistics. A candidate's story is joined when the best article
+    scores EVENT_THRESHOLD and the story's members agree on average, none conflicting.
+    """
+    keys_of = index_keys if index_keys is not None else [article_index_keys(sorted(a.features), a.keys) for a in articles]
+    wanted = sorted({k for keys in keys_of for k in keys})
     if not wanted:
-        return [None] * len(features)
+        return [None] * len(articles)
+    hits = _candidate_hits(session, wanted)
+    ids = sorted(a for a, n in hits.items() if n >= MIN_HITS)
+    if not ids:
+        return [None] * len(articles)
     cutoff = now - STORY_WINDOW
-    candidates: dict[int, list[int]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(StoryBand.band, StoryBand.article_id)
-            .where(StoryBand.band.in_(wanted[start : start + 500]), StoryBand.seen_at >= cutoff)
-        ).all()
-        for band, article_id in rows:
-            candidates.setdefault(band, []).append(article_id)
-    if not candidates:
-        return [None] * len(features)
-    article_ids = sorted({a for ids in candidates.values() for a in ids})
-    known: dict[int, tuple[int | None, int | None, set[int]]] = {}
-    for start in range(0, len(article_ids), 500):
-        for article_id, story_id, article_feed, packed in session.execute(
-            select(Article.id, Article.story_id, Article.feed_id, Article.story_features).where(
-                Article.id.in_(article_ids[start : start + 500])
-            )
-        ):
-            known[article_id] = (story_id, article_feed, unpack_features(packed))
+    known: dict[int, StoryArticle] = {}
+    for start in range(0, len(ids), 500):
+        known.update(_load(session, Article.id.in_(ids[start : start + 500]) & (Article.fetched_at >= cutoff)))
+    members: dict[int, list[StoryArticle]] = {}
     matches: list[int | None] = []
-    for feature_list, keys in zip(features, bands):
-        mine = set(feature_list)
+    for article in articles:
         best: tuple[float, int] | None = None
-        for article_id in {a for k in keys for a in candidates.get(k, ())}:
-            story_id, article_feed, theirs = known.get(article_id, (None, None, set()))
-            if story_id is None or article_feed == feed_id:
+        for candidate in known.values():
+            if candidate.story_id is None or candidate.feed_id == feed_id:
                 continue
-            sim = similarity(mine, theirs)
-            if same_story(sim) and (best is None or sim.jaccard > best[0]):  # type: ignore[union-attr]  # same_story(sim) is True only for a non-None similarity
-                best = (sim.jaccard, story_id)  # type: ignore[union-attr]  # as above
-        matches.append(best[1] if best else None)
+            score = event_score(article, candidate)
+            if score is None or score < EVENT_THRESHOLD:
+                continue
+            if best is None or score > best[0]:
+                best = (score, candidate.story_id)
+        chosen = None
+        if best is not None:
+            story_id = best[1]
+            if story_id not in members:
+                rows = session.execute(
+                    select(Article.id).where(Article.story_id == story_id).order_by(Article.id.desc()).limit(STORY_MEMBERS)
+                ).scalars().all()
+                loaded = _load(session, Article.id.in_(rows)) if rows else {}
+                members[story_id] = list(loaded.values())
+            scores = [event_score(article, m) for m in members[story_id]]
+            agreed = [s for s in scores if s is not None]
+            if agreed and len(agreed) == len(scores) and sum(agreed) / len(agreed) >= STORY_AGREEMENT * EVENT_THRESHOLD:
+                chosen = story_id
+        matches.append(chosen)
     return matches
 
 
 def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], now: datetime) -> None:
-    """Make new articles findable by later near-duplicates: one ``story_bands`` row per band."""
-    rows = [
-        {"band": band, "article_id": article_id, "seen_at": now}
-        for article_id, features in articles
-        for band in set(band_keys(features))
-    ]
+    """Make new articles findable by later ones: one ``story_bands`` row per band and event key.
+
+    ``articles``: (article id, index keys from ``article_index_keys``)."""
+    rows = [{"band": band, "article_id": article_id, "seen_at": now} for article_id, keys in articles for band in set(keys)]
     if rows:
         session.execute(insert(StoryBand.__table__), rows)
 
@@ -203,3 +374,82 @@ def prune_story_bands(session: Session, now: datetime) -> int:
     """Drop band rows older than the story window; they can no longer match."""
     result = session.execute(delete(StoryBand).where(StoryBand.seen_at < now - STORY_WINDOW))
     return affected_rows(result)
+
+
+def outlet_name(title: str | None, url: str | None) -> str | None:
+    """What readers call a feed: its title, else its host."""
+    from urllib.parse import urlsplit
+
+    if title:
+        return title
+    if not url:
+        return None
+    return urlsplit(url).hostname or url
+
+
+def refresh_coverage(session: Session, story_ids: Sequence[int], names: dict[int, str | None] | None = None) -> None:
+    """Recompute outlet count, languages, first outlet and first publication time of stories that grew.
+
+    ``names``: outlet names by feed id that the feeds table may not hold yet (a feed's first poll)."""
+    if not story_ids:
+        return
+    rows = session.execute(
+        select(Article.story_id, Article.feed_id, Article.language, Article.published_at, Feed.title, Feed.url)
+        .outerjoin(Feed, Feed.id == Article.feed_id)
+        .where(Article.story_id.in_(list(story_ids)))
+    ).all()
+    coverage: dict[int, dict[str, Any]] = {}
+    for story_id, feed_id, language, published, title, url in rows:
+        if story_id is None:
+            continue
+        entry = coverage.setdefault(story_id, {"feeds": set(), "languages": set(), "first": None})
+        entry["feeds"].add(feed_id)
+        if language:
+            entry["languages"].add(language)
+        if entry["first"] is None or published < entry["first"][0]:
+            named = (names or {}).get(feed_id) if feed_id is not None else None
+            entry["first"] = (published, named or outlet_name(title, url))
+    updates = [
+        {"sid": sid, "outlets": len(c["feeds"]), "langs": ",".join(sorted(c["languages"]))[:64] or None,
+         "first_outlet": c["first"][1], "first_at": c["first"][0]}
+        for sid, c in coverage.items()
+    ]
+    if updates:
+        stories = Story.__table__
+        session.execute(
+            update(stories).where(stories.c.id == bindparam("sid")).values(
+                outlet_count=bindparam("outlets"), languages=bindparam("langs"),
+                first_outlet=bindparam("first_outlet"), first_published_at=bindparam("first_at"),
+            ),
+            updates,
+        )
+
+
+@dataclass
+class StoryCoverage:
+    """Who reported a story: how many outlets, which was first and when, in which languages."""
+
+    outlet_count: int
+    first_outlet: str | None
+    first_published_at: datetime | None
+    languages: list[str]
+
+    def line(self) -> str:
+        """``reported by 3 outlets (first: Example News, 09:12)``, or ``reported by 1 outlet`` (times in UTC)."""
+        text = f"reported by {self.outlet_count} outlet{'s' if self.outlet_count != 1 else ''}"
+        if self.outlet_count > 1 and self.first_outlet:
+            when = f", {self.first_published_at:%H:%M}" if self.first_published_at else ""
+            text += f" (first: {self.first_outlet}{when})"
+        return text
+
+
+def story_coverage(session: Session, story_id: int) -> StoryCoverage | None:
+    """Outlet count, first outlet and first time of a story; None when there is no such story."""
+    row = session.execute(
+        select(Story.outlet_count, Story.first_outlet, Story.first_published_at, Story.first_seen_at, Story.languages)
+        .where(Story.id == story_id)
+    ).first()
+    if row is None:
+        return None
+    count, first, published, seen, languages = row
+    return StoryCoverage(count or 1, first, published or seen, [x for x in (languages or "").split(",") if x])

@@ -45,6 +45,13 @@ class _Instruments:
             "cnai_full_text_pages", "Article pages fetched for full text, by outcome (extracted, failed).", ["outcome"]
         )
         self.full_text_failures = Counter("cnai_full_text_failures", "Full-text fetches or extractions that failed, by host.", ["host"])
+        self.llm_requests = Counter(
+            "cnai_llm_requests",
+            "English translations asked of the LLM, by outcome (ok, cached, timeout, unreachable, http_error, malformed, "
+            "budget, circuit_open).",
+            ["outcome"],
+        )
+        self.llm_tokens = Counter("cnai_llm_tokens", "Tokens the LLM reported using (prompt + completion).")
         self.task_duration = Histogram(
             "cnai_task_duration_seconds",
             "Run time of Celery tasks, by task name and final state.",
@@ -82,6 +89,14 @@ def record_full_text(host: str, *, ok: bool) -> None:
     m.full_text_pages.labels("extracted" if ok else "failed").inc()
     if not ok:
         m.full_text_failures.labels(host).inc()
+
+
+def record_llm(outcome: str, tokens: int = 0) -> None:
+    """One translation asked of the LLM (or answered from the cache, or skipped) and the tokens it used."""
+    m = instruments()
+    m.llm_requests.labels(outcome).inc()
+    if tokens:
+        m.llm_tokens.inc(tokens)
 
 
 def observe_task(task: str, state: str, seconds: float) -> None:

@@ -38,6 +38,8 @@ def article(
     topics: list[str] | None = None,
     entities: list[str] | None = None,
     reasons: list[str] | None = None,
+    priority: str | None = None,
+    reader_reasons: list[str] | None = None,
     now: datetime = NOW,
 ) -> tuple[Article, Classification]:
     """An article (a new story unless ``story`` is given), seen in ``source``, with its classification."""
@@ -71,6 +73,8 @@ def article(
         topics=topics if topics is not None else ["regulation"],
         entities=entities if entities is not None else ["Cyberspace Administration of China"],
         reasons=reasons if reasons is not None else ["policy term: draft measures", "entity: CAC"],
+        priority=priority if relevant else None,
+        reader_reasons=reader_reasons,
         created_at=now,
     )
     session.add(verdict)

@@ -138,7 +138,8 @@ def test_subscriptions_add_load_list_test_and_remove(configured, env: pytest.Mon
     assert listed.exit_code == 0
     rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
     assert listed.stdout.split()[:2] == ["ID", "NAME"]
-    for expected in ("instant", "score>=0.6 topics=chips_and_export_controls languages=zh", "22:00-07:00 Asia/Shanghai"):
+    for expected in ("instant", "score>=0.6 topics=chips_and_export_controls languages=zh", "22:00-07:00 Asia/Shanghai",
+                     "high+normal instant, low in the daily digest at 08:00 Asia/Shanghai"):
         assert expected in rows["chips"], rows["chips"]
     assert "daily digest at 08:00 Europe/Berlin" in rows["daily-brief"]
     assert "disabled" in rows["default"].split()

@@ -146,6 +146,6 @@ def test_slack_and_smtp_env_alone_give_a_working_default_subscription(
         make.alerted(session, title="Irrelevant", relevant=False)
     report = deliver_due(settings)
     assert report.sent == 3 and report.failed == 0
-    assert [m["text"] for m in slack.accepted] == ["CAC approves 20 more generative AI services (Example News, score 0.80)"]
+    assert [m["text"] for m in slack.accepted] == ["CAC approves 20 more generative AI services (Example News, 2026-11-20 09:00 UTC, score 0.80)"]
     [mail] = smtp.messages
     assert mail.rcpt_tos == ["desk@example.org"] and "CAC approves" in mail.message["Subject"]

@@ -89,6 +89,12 @@ def test_priority_file_is_part_of_the_classifier_version(lexicon_copy: Path) -> 
         ("Zhipu AI releases GLM-6, its new flagship open-weight model", "", "en"),
         ("月之暗面完成10亿美元新一轮融资", "投资方包括多家大型科技公司，公司将继续投入大模型研发。", "zh"),
         ("国家市场监管总局约谈一家外国芯片公司，要求说明AI芯片安全风险", "", "zh"),
+        # round 2 classes: a Chinese directive on chips, an intergovernmental step, a flagship chip, a leader
+        ("Chinese regulators order cloud firms to halt orders of Nvidia H20 chips", "Officials cited security concerns.", "en"),
+        ("China and the US agree to hold talks on military uses of AI", "The dialogue will start next spring.", "en"),
+        ("中国在联合国提出全球人工智能能力建设倡议", "倡议呼吁各国共享大模型技术成果。", "zh"),
+        ("Huawei unveils next Ascend AI chip roadmap for data centres", "", "en"),
+        ("习近平就人工智能发展发表重要讲话", "强调加快大模型关键核心技术攻关。", "zh"),
     ],
 )
 def test_events_of_the_listed_kinds_are_high(title: str, summary: str, lang: str) -> None:
@@ -143,6 +149,31 @@ def test_low_value_kinds_are_low_even_when_a_flagship_is_named(title: str, summa
 def test_a_round_up_whose_headline_is_on_the_beat_is_normal() -> None:
     v = score_article("DeepSeek发布新推理模型；苹果新品定档；油价回落｜早报", "", "zh")
     assert v.relevant and v.priority == "normal"
+
+
+@pytest.mark.parametrize(
+    ("title", "lang"),
+    [
+        ("Alibaba releases Qwen4 small models for phones", "en"),
+        ("智谱发布GLM-5小尺寸版本，可在笔记本上运行", "zh"),
+    ],
+)
+def test_small_variants_of_a_model_are_not_flagship_releases(title: str, lang: str) -> None:
+    v = score_article(title, "", lang)
+    assert v.relevant and v.priority == "normal", (v.priority, v.reader_reasons)
+
+
+@pytest.mark.parametrize(
+    ("title", "lang", "kind"),
+    [
+        ("教你用豆包整理会议纪要，写周报只要三分钟", "zh", "a tutorial or how-to"),
+        ("世界人工智能大会现场直击：国产大模型展台人气火爆", "zh", "an event write-up"),
+    ],
+)
+def test_how_tos_and_show_floor_reports_are_low(title: str, lang: str, kind: str) -> None:
+    v = score_article(title, "", lang)
+    assert v.relevant and v.priority == "low", (v.priority, v.reader_reasons)
+    assert any(kind in s for s in v.reader_reasons), v.reader_reasons
 
 
 def test_incremental_news_is_normal() -> None:

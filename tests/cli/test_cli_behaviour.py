@@ -41,7 +41,8 @@ def one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
 def db(tmp_path: Path) -> dict[str, str]:
     """A migrated SQLite database, made by `cnai db upgrade`."""
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
-           "FETCH_PER_HOST_GAP_SECONDS": "0"}
+           "FETCH_PER_HOST_GAP_SECONDS": "0",
+           "ALERT_BACKFILL_HOURS": "1000000"}  # the sample feeds are from 2023: alert them on a feed's first poll
     upgraded = cnai(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     return env

@@ -31,6 +31,7 @@ COMMANDS = {
     "migration": "cnai db upgrade",
     "seed": "cnai feeds import --defaults",
     "flower": "celery -A workers.app flower --port=5555",
+    "web": "cnai web --host 0.0.0.0 --port 8000",
 }
 # The probes: `python -m workers.probe` reads the heartbeat file only (no Celery, no Sentry).
 WORKER_PROBES = {

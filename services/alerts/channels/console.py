@@ -1,6 +1,8 @@
-"""``console``: each alert printed on stdout (for `make run` and trying things out)."""
+"""``console``: each alert printed on stdout (for `make run` and trying things out); in `cnai run` and the workers
+one log line per alert (id, priority, title, channel) instead."""
 from __future__ import annotations
 
+import logging
 import sys
 
 from services.alerts.channels.base import ChannelKind
@@ -22,7 +24,11 @@ class Console(ChannelKind):
         return target
 
     def send(self, target: str, message: Message, settings: Settings, key: str) -> str | None:
-        from services.alerts.render import render_text
+        from services.alerts.render import console_output
 
-        print("[ALERT] " + render_text(message).rstrip("\n"), file=sys.stdout, flush=True)
+        how, text = console_output(message, "console")
+        if how == "log":  # `cnai run` and the workers: one line per alert, not the body
+            logging.getLogger("cnai.alerts.console").info(text)
+        else:
+            print(text, file=sys.stdout, flush=True)
         return None

@@ -1,0 +1,233 @@
+"""What an article is about, in terms that hold across outlets and languages: its event keys.
+
+- *names*: canonical names of the classifier's bilingual entity catalogue (config/lexicon,
+  matched by ``services.classify``) and of ``config/stories/names.yaml`` (people, places,
+  organisations the catalogue does not hold): "DeepSeek" and "深度求索" give one key;
+- *subjects*: common news subjects of names.yaml (an IPO, a tariff, a ban): weak evidence;
+- *versions*: model and product versions (a token with letters and digits: "K2.5", "V3.2",
+  "H20", "4o"), so different versions are different stories;
+- *numbers*: amounts with their scale folded ("$97.4 billion" = "974亿美元" = 9.74e10,
+  "3.0%" = "3%"), dates ("April 1" = "4月1日"), months, years.
+
+Versions and numbers of the title are kept apart: two titles that both carry them and share
+none report different developments.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.classify.normalise import fold
+
+NAMES_FILE = Path(__file__).resolve().parents[2] / "config" / "stories" / "names.yaml"
+LEAD_CHARS = 300
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_EN_DATE = re.compile(rf"\b({_MONTH_NAMES})\.? (\d{{1,2}})\b(?!\.\d|,\d)|\b(\d{{1,2}}) ({_MONTH_NAMES})\b", re.IGNORECASE)
+_EN_MONTH = re.compile(rf"\b({_MONTH_NAMES})\b", re.IGNORECASE)
+_ZH_DATE = re.compile(r"(\d{1,2}) ?月 ?(\d{1,2}) ?[日号]")
+_ZH_MONTH = re.compile(r"(\d{1,2}) ?月(?!份?\d)")
+_YEAR = re.compile(r"(?<![\d.$€£¥])((?:19|20)\d\d)(?![\d%]|[.,]\d)(?! ?(?:万|亿|千|百|美元|元|[kmbt]\b|bn\b|mn\b|billion|million|thousand|trillion|percent))(?: ?年)?", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "trillion": 1e12, "tn": 1e12, "t": 1e12, "billion": 1e9, "bn": 1e9,
+          "b": 1e9, "million": 1e6, "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+_VERSION = re.compile(r"(?<![a-z0-9.])((?:[a-z]+\d[a-z0-9.]*|\d+(?:\.\d+)?[a-z]+[a-z0-9.]*))(?![a-z0-9])")
+_NOT_VERSIONS = re.compile(r"^(?:\d+(?:\.\d+)?(?:k|m|b|bn|mn|tn|t|st|nd|rd|th|s|h|am|pm|x|g|gb|tb|mw|gw|ms|pct)|(?:19|20)\d\ds|q[1-4]|h[12]|fy\d+|g[0-9]{1,2}|[a-z]\d{5,}.*)$")
+_QUOTED = re.compile(r"[「『“\"《【‘]([^「」『』“”\"《》【】‘’]{2,24})[」』”\"》】’]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
+_NOT_QUOTED = frozenset({"港股通", "新股ipo", "新股", "快讯", "独家", "重磅", "视频", "图", "港股异动"})
+
+
+@dataclass
+class EventKeys:
+    title_names: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    title_subjects: set[str] = field(default_factory=set)
+    subjects: set[str] = field(default_factory=set)
+    title_versions: set[str] = field(default_factory=set)
+    versions: set[str] = field(default_factory=set)
+    title_numbers: set[str] = field(default_factory=set)
+    numbers: set[str] = field(default_factory=set)
+    title_dates: set[str] = field(default_factory=set)
+    dates: set[str] = field(default_factory=set)
+    quoted: set[str] = field(default_factory=set)  # names in quotation marks in the title (「天神之眼」, "VideoWorld")
+    title_words: set[str] = field(default_factory=set)  # Latin-script words of the title, lower-cased ("autogpt", "windows")
+
+    def index_keys(self) -> set[str]:
+        """Keys an article is findable by: names, versions, amounts, dates, and name pairs."""
+        keys = {f"n:{n}" for n in self.names} | {f"v:{v}" for v in self.versions}
+        keys |= {f"#:{n}" for n in self.numbers} | {f"d:{d}" for d in self.dates if d.startswith("md:")}
+        ordered = sorted(self.names)
+        keys |= {f"p:{a}|{b}" for i, a in enumerate(ordered) for b in ordered[i + 1 :]}
+        keys |= {f"q:{a}|{v}" for a in ordered for v in self.versions | self.numbers}
+        return keys
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {k: sorted(v) for k, v in self.__dict__.items() if v}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> EventKeys:
+        keys = cls()
+        for name, values in (data or {}).items():
+            if hasattr(keys, name):
+                setattr(keys, name, set(values))
+        return keys
+
+
+@dataclass(frozen=True)
+class NameCatalogue:
+    english: re.Pattern[str]
+    cased: re.Pattern[str] | None
+    chinese: tuple[tuple[str, str, str], ...]  # (alias, canonical, kind), longest alias first
+    kind_of: dict[str, str]
+    english_name: dict[str, str]
+    groups: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()  # places and actions: weak evidence whose absence says nothing
+
+
+def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("names"), list):
+        raise ValueError(f"{path}: expected a mapping with a `names` list")
+    english: dict[str, str] = {}
+    cased: dict[str, str] = {}
+    chinese: list[tuple[str, str, str]] = []
+    kind_of: dict[str, str] = {}
+    for n, entry in enumerate(data["names"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("aliases"), list):
+            raise ValueError(f"{path}: names[{n}]: needs `name` and an `aliases` list")
+        kind = entry.get("kind", "name")
+        if kind not in ("name", "subject", "place", "action"):
+            raise ValueError(f"{path}: names[{n}]: kind must be `name`, `subject`, `place` or `action`")
+        canonical = entry["name"]
+        kind_of[canonical] = kind
+        for alias in entry["aliases"]:
+            alias = fold(str(alias))[0]
+            if alias.isascii():
+                if alias.isupper() and len(alias) <= 4:
+                    cased[alias] = canonical
+                else:
+                    english[alias.lower()] = canonical
+            else:
+                chinese.append((alias, canonical, kind))
+    def alternation(words: dict[str, str]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return NameCatalogue(
+        english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})(?![A-Za-z0-9])", re.IGNORECASE),
+        cased=re.compile(rf"(?<![A-Za-z0-9])({alternation(cased)})(?![A-Za-z0-9])") if cased else None,
+        chinese=tuple(sorted(chinese, key=lambda c: -len(c[0]))),
+        kind_of=kind_of,
+        english_name={**english, **{k.lower(): v for k, v in cased.items()}},
+        groups=frozenset(str(g) for g in data.get("group_entities") or []),
+        places=frozenset(name for name, kind in kind_of.items() if kind in ("place", "action")),
+    )
+
+
+@lru_cache(maxsize=1)
+def name_catalogue() -> NameCatalogue:
+    return _load_names()
+
+
+def _amount(value: str, unit: str | None) -> str | None:
+    number = float(value)
+    unit = (unit or "").lower()
+    if unit in ("%", "percent", "pct"):
+        return f"{number:g}%"
+    number *= _SCALE.get(unit, 1.0)
+    if number == 0:
+        return None
+    return f"{number:.4g}"
+
+
+def _numbers(text: str) -> tuple[set[str], set[str]]:
+    """(amounts, dates) in ``text``; years, months and days go to dates, not amounts."""
+    dates: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for m in _ZH_DATE.finditer(text):
+        dates.add(f"md:{int(m.group(1))}-{int(m.group(2))}")
+        spans.append(m.span())
+    for m in _EN_DATE.finditer(text):
+        month = _MONTHS[(m.group(1) or m.group(4)).lower()]
+        day = int(m.group(2) or m.group(3))
+        if 1 <= day <= 31:
+            dates.add(f"md:{month}-{day}")
+            spans.append(m.span())
+    for m in _ZH_MONTH.finditer(text):
+        dates.add(f"m:{int(m.group(1))}")
+        spans.append(m.span())
+    for m in _EN_MONTH.finditer(text):
+        if m.group(1).lower() != "may" or m.group(1)[0] == "M":
+            dates.add(f"m:{_MONTHS[m.group(1).lower()]}")
+    for m in _YEAR.finditer(text):
+        dates.add(f"y:{m.group(1)}")
+        spans.append(m.span())
+    amounts: set[str] = set()
+    for m in _NUMBER.finditer(text):
+        if any(start <= m.start() < end for start, end in spans) or (m.group(1)[0] == "0" and len(m.group(1)) >= 3 and "." not in m.group(1)):
+            continue  # part of a date, or a stock code ("(09888)")
+        amount = _amount(m.group(1), m.group(2))
+        if amount is not None:
+            amounts.add(amount)
+    return amounts, dates
+
+
+def _versions(lowered: str) -> set[str]:
+    found = set()
+    for m in _VERSION.finditer(lowered):
+        token = m.group(1).rstrip(".")
+        if not _NOT_VERSIONS.match(token):
+            found.add(token)
+    return found
+
+
+def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[str]) -> None:
+    for m in catalogue.english.finditer(text):
+        canonical = catalogue.english_name[m.group(1).lower()]
+        (names if catalogue.kind_of[canonical] == "name" else subjects).add(canonical)
+    if catalogue.cased is not None:
+        for m in catalogue.cased.finditer(text):
+            canonical = catalogue.english_name[m.group(1).lower()]
+            (names if catalogue.kind_of[canonical] == "name" else subjects).add(canonical)
+    if not text.isascii():
+        for alias, canonical, kind in catalogue.chinese:
+            if alias in text:
+                (names if kind == "name" else subjects).add(canonical)
+
+
+def event_keys(title: str, summary: str = "", language: str | None = None, link: str | None = None) -> EventKeys:
+    """The event keys of an article (title and summary lead)."""
+    from services.classify.scorer import lexicon_verdict
+
+    lead = summary[:LEAD_CHARS]
+    folded_title = fold(title)[0]
+    folded_lead = fold(lead)[0]
+    keys = EventKeys()
+    catalogue = name_catalogue()
+    keys.title_names.update(lexicon_verdict(title, "", language or "", None).entities)
+    _names(catalogue, folded_title, keys.title_names, keys.title_subjects)
+    verdict = lexicon_verdict(title, lead, language or "", None)
+    keys.names.update(keys.title_names, verdict.entities)
+    keys.subjects.update(f"topic:{topic}" for topic in verdict.topics)
+    keys.subjects.update(keys.title_subjects)
+    _names(catalogue, folded_lead, keys.names, keys.subjects)
+    keys.title_numbers, keys.title_dates = _numbers(folded_title)
+    lead_numbers, lead_dates = _numbers(folded_lead)
+    keys.numbers = keys.title_numbers | lead_numbers
+    keys.dates = keys.title_dates | lead_dates
+    keys.quoted = {q.strip().lower() for q in _QUOTED.findall(folded_title)} - _NOT_QUOTED
+    keys.title_words = {w.lower() for w in _LATIN_WORD.findall(folded_title)}
+    keys.title_versions = _versions(folded_title.lower())
+    keys.versions = keys.title_versions | _versions(folded_lead.lower())
+    return keys

@@ -1,0 +1,123 @@
+"""Event keys and event scores: names across languages, versions, amounts, dates; the names catalogue; eval-stories."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.ingest.stories import StoryArticle, StoryCoverage, _hash, event_score, tokens
+from services.ingest.story_keys import NAMES_FILE, _load_names, event_keys
+
+CNAI = str(Path(sys.executable).with_name("cnai"))
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+
+
+def article(title: str, summary: str = "", language: str = "en", hours: float = 0.0, feed: int = 1) -> StoryArticle:
+    features = {_hash(t) for t in tokens(f"{title} {summary[:200]}")}
+    return StoryArticle(features, event_keys(title, summary, language), feed, NOW - timedelta(hours=hours), None, language)
+
+
+def test_the_names_catalogue_loads_and_rejects_a_bad_entry(tmp_path: Path) -> None:
+    catalogue = _load_names(NAMES_FILE)
+    assert catalogue.english.search("Trump met reporters") and any(alias == "特朗普" for alias, _, _ in catalogue.chinese)
+    assert catalogue.groups and catalogue.places
+    bad = tmp_path / "names.yaml"
+    bad.write_text("names:\n  - {name: X, kind: planet, aliases: [x]}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="kind"):
+        _load_names(bad)
+
+
+def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
+    english = event_keys("Startup raises $1.2 billion, deal closes on April 3", language="en")
+    chinese = event_keys("初创公司融资12亿美元 交易于4月3日完成", language="zh-Hans")
+    assert "1.2e+09" in english.numbers & chinese.numbers
+    assert "md:4-3" in english.dates & chinese.dates
+    assert not event_keys("Lab shows 2026 plan", language="en").numbers, "a year is not an amount"
+
+
+def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
+    k3 = article("Moonshot AI releases Kimi K3 with longer context", hours=2)
+    k3_zh = article("月之暗面发布Kimi K3模型 上下文更长", language="zh-Hans", hours=1, feed=2)
+    k25 = article("Moonshot AI releases Kimi K2.5 with longer context", hours=1, feed=3)
+    assert (event_score(k3, k3_zh) or 0) >= 2.0
+    assert event_score(k3, k25) is None, "different versions are different stories"
+
+
+def test_far_apart_or_merely_similar_items_are_not_one_event() -> None:
+    launch = article("Baidu launches Ernie chatbot for enterprise clients", hours=1)
+    later = article("Baidu launches Ernie chatbot for enterprise clients", hours=24 * 5, feed=2)
+    assert event_score(launch, later) is None, "five days apart"
+    release = article("DeepSeek releases R2 reasoning model", "The Hangzhou lab published the weights.", hours=2, feed=2)
+    probe = article("Italy's privacy watchdog probes DeepSeek over user data", "The regulator asked how data is stored.", hours=1, feed=3)
+    assert (event_score(release, probe) or 0.0) < 2.0, "same company, different development"
+    export_ban = article("US bans H20 chip sales to China", hours=2, feed=2)
+    results = article("Nvidia quarterly results beat estimates on data-centre demand", hours=1, feed=3)
+    assert (event_score(export_ban, results) or 0.0) < 2.0
+
+
+def test_the_coverage_line() -> None:
+    assert StoryCoverage(3, "Example Wire", NOW, ["en", "zh-Hans"]).line() == "reported by 3 outlets (first: Example Wire, 09:00)"
+    assert StoryCoverage(1, "Example Wire", NOW, ["en"]).line() == "reported by 1 outlet"
+
+
+def _labelled(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_eval_stories_scores_pairs_and_rejects_a_bad_file(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a", "story": "s1", "lang": "en", "outlet": "Wire One", "title": "Tencent releases Hunyuan T2 reasoning model",
+         "summary": "The Shenzhen company said the model beats rivals on maths.", "link": "https://one.example/a", "published": "2026-03-02T08:00:00"},
+        {"id": "b", "story": "s1", "lang": "zh", "outlet": "Wire Two", "title": "腾讯发布混元T2推理模型",
+         "summary": "腾讯表示，该模型在数学测试中超过对手。", "link": "https://two.example/b", "published": "2026-03-02T09:00:00"},
+        {"id": "c", "story": "s2", "lang": "en", "outlet": "Wire Three", "title": "Tencent shares fall after quarterly results",
+         "summary": "Revenue missed estimates.", "link": "https://three.example/c", "published": "2026-03-02T10:00:00"},
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([CNAI, "eval-stories", "--json", str(_labelled(tmp_path / "s.jsonl", rows))],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["all"]["true_pairs"] == 1 and report["all"]["cross_language_pairs"] == 1
+    assert report["all"]["precision"] == 1.0
+    assert report["all"]["cross_language_recall"] == 1.0, report
+    (tmp_path / "bad.jsonl").write_text('{"id": "x"}\n', encoding="utf-8")
+    bad = subprocess.run([CNAI, "eval-stories", str(tmp_path / "bad.jsonl")], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_candidates_per_article_are_bounded_however_many_articles_share_a_key(polling) -> None:  # type: ignore[no-untyped-def]
+    """60 outlets report 60 different Kimi stories: a new Kimi article reads at most KEY_LIMIT rows per key."""
+    from sqlalchemy import func, select
+
+    from db.models import Article, Story
+    from services.database import unit_of_work
+    from services.feeds.registry import FeedSpec, add_feed
+    from services.ingest import stories
+    from services.ingest.parse import parse_feed
+    from services.ingest.store import store_entries
+
+    def feed_body(n: int, title: str) -> bytes:
+        return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Outlet {n}</title><item><guid>g{n}</guid>'
+                f"<link>https://outlet{n}.example/a</link><title>{title}</title><pubDate>Mon, 07 Dec 2026 08:00:00 +0000</pubDate>"
+                "</item></channel></rss>").encode()
+
+    for n in range(60):
+        with unit_of_work() as session:
+            feed, _ = add_feed(session, FeedSpec(url=f"https://outlet{n}.example/feed.xml"))
+            store_entries(session, feed.id, parse_feed(feed_body(n, f"Kimi usage note number {n * 7 + 1000} from Moonshot AI"), now=NOW), NOW)
+    probe = article("Moonshot AI adds Kimi to a new app", hours=0)
+    keys = stories.article_index_keys(sorted(probe.features), probe.keys)
+    with unit_of_work() as session:
+        hits = stories._candidate_hits(session, keys)
+        assert sum(hits.values()) <= stories.KEY_LIMIT * len(keys)
+        assert len(hits) <= stories.KEY_LIMIT * 2, "the newest KEY_LIMIT articles of each shared key, not all 60"
+        assert session.execute(select(func.count()).select_from(Article)).scalar_one() == 60
+        assert session.execute(select(func.count()).select_from(Story)).scalar_one() == 60, "different numbers: 60 stories"

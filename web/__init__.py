@@ -1,0 +1,1 @@
+"""`cnai web`: the readers' web app (Starlette + Jinja2, server-rendered). It parses, calls services, renders."""
