@@ -14,9 +14,9 @@ from services.alerts.content import AlertContent, EnglishLine
 from services.alerts.deliver import deliver_due
 from services.alerts.render import console_line, render_text
 from services.alerts.subscriptions import SubscriptionSpec, save_subscription
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed
-from services.cycle import run_cycle
 from services.settings import get_settings
 from tests.alerts import factories as make
 from tests.alerts.smtp_sink import SMTPSink

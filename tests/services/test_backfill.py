@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from db.models import Alert, Article, Classification, Feed
 from services.alerts.deliver import deliver_due
+from services.cycle import run_cycle
 from services.database import unit_of_work
 from services.feeds.registry import FeedSpec, add_feed, enable_feed
 from services.ingest.schedule import disable_feed
-from services.cycle import run_cycle
 from services.settings import get_settings
 from tests.support.http import LocalHTTPServer, Response, SlackStandIn
 
