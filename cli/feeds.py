@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from cli.output import confirm_or_stop, echo_json, fail, format_option, render_table, yes_option
-from db.enums import FeedHealth
+from db.enums import FeedHealth, FullTextMode
 
 
 @click.group("feeds")
@@ -20,8 +20,22 @@ def feeds_group() -> None:
 @click.option("--folder", help="Folder (category) to file the feed under.")
 @click.option("--language", help="Language of the feed (en, zh-Hans, zh-Hant).")
 @click.option("--note", help="One-line note on the source.")
+@click.option(
+    "--full-text",
+    "full_text",
+    type=click.Choice([m.value for m in FullTextMode]),
+    help="Fetch article pages for their main text: auto (thin text, uncertain verdict; the default), always or never.",
+)
 @click.option("--no-discover", is_flag=True, help="Store URL as given, without looking for feed links in a web page.")
-def add(url: str, title: str | None, folder: str | None, language: str | None, note: str | None, no_discover: bool) -> None:
+def add(
+    url: str,
+    title: str | None,
+    folder: str | None,
+    language: str | None,
+    note: str | None,
+    full_text: str | None,
+    no_discover: bool,
+) -> None:
     """Add the RSS/Atom/JSON feed at URL (a web page: its feed links are found)."""
     from services.database import unit_of_work
     from services.feeds.registry import FeedError, FeedSpec, add_feed
@@ -42,7 +56,11 @@ def add(url: str, title: str | None, folder: str | None, language: str | None, n
         with unit_of_work() as session:
             for feed_url in urls:
                 named = title if len(urls) == 1 else None  # several feeds: each keeps the title its document gives
-                feed, created = add_feed(session, FeedSpec(url=feed_url, title=named, folder=folder, language=language, note=note))
+                spec = FeedSpec(
+                    url=feed_url, title=named, folder=folder, language=language, note=note,
+                    full_text=FullTextMode(full_text) if full_text else None,
+                )
+                feed, created = add_feed(session, spec)
                 click.echo(f"{'added' if created else 'updated'} feed {feed.id}: {feed.url}")
     except FeedError as exc:
         fail(str(exc))
@@ -72,10 +90,10 @@ def list_command(folder: str | None, fmt: str) -> None:
             state = f"failing x{f.consecutive_failures}: {f.last_error or '-'}"
         else:
             state = "ok"
-        rows.append((f.id, f.title, f.folder, f.url, f.last_success_at, state))
+        rows.append((f.id, f.title, f.folder, f.url, f.full_text, f.last_success_at, state))
     click.echo(
         render_table(
-            ("ID", "TITLE", "FOLDER", "URL", "LAST OK (UTC)", "HEALTH"), rows, max_widths={"TITLE": 40, "FOLDER": 24, "URL": 60}
+            ("ID", "TITLE", "FOLDER", "URL", "FULL TEXT", "LAST OK (UTC)", "HEALTH"), rows, max_widths={"TITLE": 40, "FOLDER": 24, "URL": 60}
         )
     )
     click.echo(f"{len(feeds)} feed(s)")

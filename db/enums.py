@@ -53,6 +53,14 @@ class FeedHealth(StrEnum):
     DISABLED = "disabled"
 
 
+class FullTextMode(StrEnum):
+    """A feed's ``full_text`` setting: when the poll fetches an article's page for its main text."""
+
+    AUTO = "auto"  # only for thin feed text with an uncertain verdict
+    ALWAYS = "always"  # every new article (title-only feeds)
+    NEVER = "never"
+
+
 class DeliveryMode(StrEnum):
     """How a subscription takes an alert of a given priority (``alerts.delivery_mode``)."""
 

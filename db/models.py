@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from db.enums import AlertStatus, DeliveryStatus
+from db.enums import AlertStatus, DeliveryStatus, FullTextMode
 from db.types import JSONList, UTCDateTime
 
 NAMING_CONVENTION = {
@@ -74,6 +74,7 @@ class Feed(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(comment="When the feed was disabled; NULL while active.")
     disabled_reason: Mapped[str | None] = mapped_column(Text, comment="Why the feed was disabled (410 Gone, too many failures, operator).")
     entries_per_day: Mapped[float | None] = mapped_column(Float, comment="Observed publishing rate, drives the adaptive interval.")
+    full_text: Mapped[str] = mapped_column(String(8), default=FullTextMode.AUTO, server_default=FullTextMode.AUTO.value, comment="When to fetch an article's page for its main text: auto (thin text, uncertain verdict), always or never.")
     backfill_pending: Mapped[bool] = mapped_column(
         Boolean, default=True,
         comment="True until the feed's next successful poll, which is its first (new or re-enabled): items older "
@@ -125,6 +126,7 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(comment="Publication time (UTC); the fetch time when the feed gives none.")
     story_keys: Mapped[str | None] = mapped_column(Text, comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates).")
     story_features: Mapped[bytes | None] = mapped_column(LargeBinary, comment="Hashed words and Chinese bigrams of title and summary lead (uint32 array), compared to cluster stories.")
+    full_text: Mapped[str | None] = mapped_column(Text, comment="Main text extracted from the article's page when the feed text was thin; NULL when not fetched or extraction failed.")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, comment="When the article was first fetched (UTC).")
 
     feed: Mapped[Feed | None] = relationship()

@@ -2,7 +2,9 @@
 
 Due feeds are claimed in small batches and fetched by CYCLE_FETCH_THREADS threads (the
 process-local per-host limiter applies); this thread parses each response and writes it as
-it completes (``services.poll.record_polls``).
+it completes (``services.poll.record_polls``). Feeds with new thin items go back to the threads
+first to fetch article pages for full text (``services.poll.fetch_full_texts``, within
+FULL_TEXT_POLL_BUDGET_SECONDS per feed).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from services.poll import (
     FeedPollReport,
     FetchOutcome,
     claim_for_poll,
+    fetch_full_texts,
     fetch_only,
+    may_want_full_text,
     parse_outcome,
     record_polls,
 )
@@ -74,21 +78,29 @@ def run_cycle(settings: Settings, *, include_not_due: bool = False, now: datetim
         ThreadPoolExecutor(CYCLE_FETCH_THREADS, thread_name_prefix="cnai-fetch") as pool,
     ):
         running: dict[Future[FetchOutcome], FeedState] = {}
+        enriching: dict[Future[FetchOutcome], FeedState] = {}  # fetching article pages for full text
         while True:
-            while len(running) < window and (claimed or unclaimed):
+            while len(running) + len(enriching) < window and (claimed or unclaimed):
                 if not claimed:
                     batch = [unclaimed.pop() for _ in range(min(2 * window, len(unclaimed)))]
                     claimed = claim_for_poll(settings, batch, datetime.now(UTC), due_only=not include_not_due)[::-1]
                     continue
                 snapshot = claimed.pop()
                 running[pool.submit(fetch_only, snapshot, settings, client=client, limiter=limiter)] = snapshot
-            if not running:
+            if not running and not enriching:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait([*running, *enriching], return_when=FIRST_COMPLETED)
             ready = []
             for future in done:
+                if future in enriching:
+                    ready.append((enriching.pop(future), future.result()))
+                    continue
                 snapshot = running.pop(future)
-                ready.append((snapshot, parse_outcome(snapshot, future.result())))
+                outcome = parse_outcome(snapshot, future.result())
+                if may_want_full_text(snapshot, outcome):
+                    enriching[pool.submit(fetch_full_texts, snapshot, outcome, settings, limiter=limiter)] = snapshot
+                else:
+                    ready.append((snapshot, outcome))
             for report in record_polls(ready, settings):
                 cycle.add(report)
     return cycle

@@ -16,23 +16,25 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from db.enums import PollStatus
-from db.models import Article, Feed, FetchLog
+from db.enums import FullTextMode, PollStatus
+from db.models import Article, Feed, FeedEntry, FetchLog
 from services.alerts.outbox import queue_alerts
 from services.classify import ArticleText, classifier_version, score_articles
 from services.classify.records import record_verdicts
 from services.database import unit_of_work
 from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, fetch_feed
+from services.ingest.fulltext import fetch_full_text, one_sided, wants_full_text
 from services.ingest.leases import (
     FeedState,
     adopt_leases,
@@ -49,6 +51,7 @@ from services.ingest.schedule import (
     record_success,
 )
 from services.ingest.store import NewArticle, store_entries
+from services.observability.metrics import record_full_text
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,8 @@ class FetchOutcome:
     parsed: ParsedFeed | None = None
     error: FetchError | ParseError | None = None
     crash: str | None = None
+    #: Full-text fetches that failed or were skipped ("full text <host>: <reason>"), for the fetch log.
+    full_text_notes: list[str] = field(default_factory=list)
 
 
 def _utcnow() -> datetime:
@@ -141,8 +146,84 @@ def fetch_and_parse(
     client: httpx.Client | None = None,
     limiter: HostLimiter | None = None,
 ) -> FetchOutcome:
-    """Fetch and parse one feed, touching no database."""
-    return parse_outcome(snapshot, fetch_only(snapshot, settings, client=client, limiter=limiter))
+    """Fetch and parse one feed, then fetch full text for its thin new entries (one short read, no transaction)."""
+    outcome = parse_outcome(snapshot, fetch_only(snapshot, settings, client=client, limiter=limiter))
+    return fetch_full_texts(snapshot, outcome, settings, limiter=limiter)
+
+
+def _feed_mode(snapshot: FeedState) -> FullTextMode:
+    try:
+        return FullTextMode(snapshot.full_text)
+    except ValueError:
+        return FullTextMode.AUTO
+
+
+def _unseen_entries(settings: Settings, feed_id: int, keys: list[str]) -> set[str]:
+    with unit_of_work(settings.database_url) as session:
+        seen = set(
+            session.execute(
+                select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id, FeedEntry.entry_key.in_(keys))
+            ).scalars()
+        )
+    return set(keys) - seen
+
+
+def may_want_full_text(snapshot: FeedState, outcome: FetchOutcome) -> bool:
+    """Cheap first check (no database, no scoring): could ``fetch_full_texts`` fetch anything for this poll?"""
+    parsed = outcome.parsed
+    return (
+        parsed is not None
+        and outcome.error is None
+        and outcome.crash is None
+        and _feed_mode(snapshot) is not FullTextMode.NEVER
+        and any(e.link and urlsplit(e.link).scheme.lower() in {"http", "https"} for e in parsed.entries)
+    )
+
+
+def fetch_full_texts(
+    snapshot: FeedState, outcome: FetchOutcome, settings: Settings, *, limiter: HostLimiter | None = None
+) -> FetchOutcome:
+    """Attach the main text of the article page to new entries that need it, before they are stored and scored.
+
+    A page is fetched (``services.ingest.fulltext``: guarded fetcher, robots.txt, size and time limits) for
+    every new entry of an ``always`` feed, and in ``auto`` feeds only for thin feed text whose verdict is
+    uncertain; never in ``never`` feeds. All of one poll's page fetches share FULL_TEXT_POLL_BUDGET_SECONDS,
+    so an alert waits no longer than that; entries left over, or whose page failed, keep their feed text.
+    """
+    parsed = outcome.parsed
+    if parsed is None or not may_want_full_text(snapshot, outcome):
+        return outcome
+    mode = _feed_mode(snapshot)
+    linked = [e for e in parsed.entries if e.link and urlsplit(e.link).scheme.lower() in {"http", "https"}]
+    started = time.monotonic()
+    try:
+        unseen = _unseen_entries(settings, snapshot.id, [e.key for e in linked][:500])
+        fresh = [e for e in linked if e.key in unseen]
+        verdicts = score_articles([(e.title, e.summary, e.language, e.link) for e in fresh]) if fresh else []
+    except Exception:  # full text is an extra: never lose the poll over it
+        log.exception("feed %s: choosing entries for full text failed", snapshot.id)
+        return outcome
+    wanted = [
+        e
+        for e, v in zip(fresh, verdicts)
+        if wants_full_text(mode, e.summary, v.score, half_evidence=one_sided(v.reasons, v.relevant))
+    ]
+    deadline = started + settings.full_text_poll_budget_s
+    for done, entry in enumerate(wanted):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.1:
+            outcome.full_text_notes.append(f"full text: poll budget spent, {len(wanted) - done} page(s) not fetched")
+            break
+        url = entry.link or ""
+        host = urlsplit(url).hostname or "?"
+        got = fetch_full_text(url, settings, max_wait_s=min(settings.full_text_max_wait_s, remaining), limiter=limiter)
+        record_full_text(host, ok=got.ok)
+        if got.ok:
+            entry.full_text = got.text
+        else:
+            outcome.full_text_notes.append(f"full text {host}: {got.error}")
+    outcome.duration_s += time.monotonic() - started
+    return outcome
 
 
 _INSERT_FETCH_LOG = insert(FetchLog.__table__)
@@ -188,7 +269,8 @@ def record_poll(
         stored = store_entries(session, state.id, parsed, now)
         report.entries = log_row["entries"] = stored.entries_seen
         log_row["new_entries"] = stored.new_entries
-        log_row["error"] = "; ".join(w for w in [parsed.warning, *stored.errors] if w)[:2000] or None
+        notes = [parsed.warning, *stored.errors, *outcome.full_text_notes]
+        log_row["error"] = "; ".join(w for w in notes if w)[:2000] or None
         report.new_articles = len(stored.new_articles)
         if stored.new_articles:
             alert_after = backfill_cutoff(state, now, settings)
@@ -255,6 +337,12 @@ def _record_error(
     log.warning("feed %s (%s) failed: %s", state.id, state.url, reason)
 
 
+def _scored_text(article: NewArticle) -> str:
+    """The text scored with the title: the page's main text when it was fetched and says more than the feed."""
+    full = article.entry.full_text
+    return full if full and len(full) > len(article.entry.summary) else article.entry.summary
+
+
 def backfill_cutoff(state: FeedState, now: datetime, settings: Settings) -> datetime | None:
     """On a feed's first successful poll (new or re-enabled feed), items published before this are not alerted."""
     if not state.backfill_pending:
@@ -271,7 +359,7 @@ def classify_and_alert(
     but not alerted. Returns (relevant, alerts, relevant articles not alerted as back catalogue).
     """
     verdicts = score_articles(
-        [ArticleText(a.entry.title, a.entry.summary, a.entry.link, a.entry.language) for a in articles]
+        [ArticleText(a.entry.title, _scored_text(a), a.entry.link, a.entry.language) for a in articles]
     )
     record_verdicts(session, [a.id for a in articles], verdicts, classifier_version(), now)
     relevant = alerts = backfilled = 0
@@ -376,9 +464,15 @@ def poll_states(
     pool = fetch_pool(settings.poll_batch_threads)
     running = {pool.submit(fetch_only, state, settings, limiter=limiter): state for state in states}
     ready: list[tuple[FeedState, FetchOutcome]] = []
+    enriching: dict[Future[FetchOutcome], FeedState] = {}
     for future in as_completed(running):
         state = running[future]
-        ready.append((state, parse_outcome(state, future.result())))
+        outcome = parse_outcome(state, future.result())
+        if may_want_full_text(state, outcome):  # page fetches (within their own budget) back on the fetch threads
+            enriching[pool.submit(fetch_full_texts, state, outcome, settings, limiter=limiter)] = state
+        else:
+            ready.append((state, outcome))
+    ready.extend((enriching[future], future.result()) for future in as_completed(enriching))
     order = {state.id: i for i, state in enumerate(states)}
     ready.sort(key=lambda item: order[item[0].id])
     return record_polls(ready, settings)

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     feeds_file: Path = Field(CONFIG_DIR / "default_feeds.yaml", validation_alias="FEEDS_FILE")
     #: Longest an article page fetch for full text may take (services/ingest/fulltext.py).
     full_text_max_wait_s: float = Field(8.0, gt=0, validation_alias="FULL_TEXT_MAX_WAIT_SECONDS")
+    #: Total wait for full-text fetches in one feed's poll; items still waiting are stored with feed text only.
+    full_text_poll_budget_s: float = Field(15.0, gt=0, validation_alias="FULL_TEXT_POLL_BUDGET_SECONDS")
     #: Base URL of an RSSHub instance; catalogue entries given as RSSHub routes are skipped without it.
     rsshub_base_url: str | None = Field(None, validation_alias="RSSHUB_BASE_URL")
     #: Comma-separated folders `cnai feeds import --defaults` loads when no --folder is given; empty = all.

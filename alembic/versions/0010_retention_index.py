@@ -5,7 +5,7 @@ bounded batches, oldest first; this index makes each batch an index range scan i
 scan of the whole table. fetch_log already has ix_fetch_log_started_at.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-07
 """
 

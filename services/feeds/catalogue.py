@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from db.enums import FullTextMode
 from services.feeds.registry import FeedError, FeedSpec
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class CatalogueEntry(BaseModel):
     note: str = Field(min_length=10, max_length=200)
     url: str | None = None
     rsshub: str | None = None
+    #: Full text setting for the feed; unset: ``always`` for RSSHub routes (they give titles only), else ``auto``.
+    full_text: FullTextMode | None = None
 
     @field_validator("title", "folder", "note")
     @classmethod
@@ -139,8 +142,16 @@ def resolve_sources(entries: Sequence[CatalogueEntry], rsshub_base_url: str | No
         else:
             skipped.append(f"skipped {entry.title} (rsshub:{entry.rsshub}): RSSHUB_BASE_URL is not set")
             continue
+        mode = entry.full_text or (FullTextMode.ALWAYS if entry.url is None else None)
         specs.append(
-            FeedSpec(url=url, title=entry.title, folder=entry.folder, language=entry.language, note=entry.note)
+            FeedSpec(
+                url=url,
+                title=entry.title,
+                folder=entry.folder,
+                language=entry.language,
+                note=entry.note,
+                full_text=mode,
+            )
         )
     return Resolved(specs, skipped)
 

@@ -15,8 +15,9 @@ import yaml
 from defusedxml import DefusedXmlException
 from sqlalchemy.orm import Session
 
+from db.enums import FullTextMode
 from services.datafiles import DataFileError, load_yaml
-from services.feeds.registry import FeedError, FeedSpec, add_feed, validate_feed_url
+from services.feeds.registry import FeedError, FeedSpec, add_feed, parse_full_text_mode, validate_feed_url
 
 
 @dataclass
@@ -103,9 +104,14 @@ def read_yaml(path: Path) -> FeedList:
         except FeedError as exc:
             listing.rejected.append(RejectedFeed(where, str(exc)))
             continue
+        try:
+            mode = parse_full_text_mode(item["full_text"]) if item.get("full_text") is not None else None
+        except FeedError as exc:
+            listing.rejected.append(RejectedFeed(where, str(exc)))
+            continue
         listing.specs.append(
             FeedSpec(url=url, title=item.get("title"), folder=item.get("folder"), language=item.get("language"),
-                     note=item.get("note"), site_url=item.get("site"))
+                     note=item.get("note"), site_url=item.get("site"), full_text=mode)
         )
     return listing
 
@@ -115,6 +121,8 @@ def write_yaml(specs: list[FeedSpec]) -> str:
     for s in specs:
         item = {"url": s.url}
         item.update({k: v for k, v in (("title", s.title), ("folder", s.folder), ("language", s.language), ("note", s.note), ("site", s.site_url)) if v})
+        if s.full_text and s.full_text != FullTextMode.AUTO:
+            item["full_text"] = s.full_text.value
         items.append(item)
     return yaml.safe_dump({"feeds": items}, allow_unicode=True, sort_keys=False)
 

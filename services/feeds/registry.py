@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.enums import FeedHealth
+from db.enums import FeedHealth, FullTextMode
 from db.models import Feed
 
 
@@ -24,6 +24,18 @@ class FeedSpec:
     language: str | None = None
     note: str | None = None
     site_url: str | None = None
+    #: When the poll fetches article pages for their main text; None keeps the feed's setting (auto for a new feed).
+    full_text: FullTextMode | None = None
+
+
+def parse_full_text_mode(value: object) -> FullTextMode:
+    """A ``full_text`` setting as given in a file or on the command line: auto, always or never."""
+    try:
+        return FullTextMode(str(value).strip().lower())
+    except ValueError:
+        raise FeedError(
+            f"full_text must be one of {', '.join(m.value for m in FullTextMode)}, not {value!r}"
+        ) from None
 
 
 def validate_feed_url(url: str) -> str:
@@ -44,7 +56,7 @@ def add_feed(session: Session, spec: FeedSpec, now: datetime | None = None) -> t
     if feed is None:
         feed = Feed(url=url, next_poll_at=now or datetime.now(timezone.utc), consecutive_failures=0)
         session.add(feed)
-    for name in ("title", "folder", "language", "note", "site_url"):
+    for name in ("title", "folder", "language", "note", "site_url", "full_text"):
         value = getattr(spec, name)
         if value:
             setattr(feed, name, value)
@@ -86,6 +98,7 @@ class FeedView:
     last_success_at: datetime | None
     next_poll_at: datetime
     disabled_reason: str | None
+    full_text: str = FullTextMode.AUTO
 
 
 def feed_overview(session: Session, *, folder: str | None = None) -> list[FeedView]:
@@ -98,7 +111,7 @@ def feed_overview(session: Session, *, folder: str | None = None) -> list[FeedVi
             id=f.id, url=f.url, title=f.title, folder=f.folder, language=f.language,
             health=FeedHealth.DISABLED if f.disabled_at else (FeedHealth.FAILING if f.consecutive_failures else FeedHealth.OK),
             consecutive_failures=f.consecutive_failures, last_error=f.last_error, last_success_at=f.last_success_at,
-            next_poll_at=f.next_poll_at, disabled_reason=f.disabled_reason,
+            next_poll_at=f.next_poll_at, disabled_reason=f.disabled_reason, full_text=f.full_text,
         )
         for f in session.execute(query).scalars()
     ]
@@ -106,7 +119,10 @@ def feed_overview(session: Session, *, folder: str | None = None) -> list[FeedVi
 
 def feed_specs(session: Session) -> list[FeedSpec]:
     """Every feed as a spec, for export."""
-    return [FeedSpec(f.url, f.title, f.folder, f.language, f.note, f.site_url) for f in list_feeds(session)]
+    return [
+        FeedSpec(f.url, f.title, f.folder, f.language, f.note, f.site_url, FullTextMode(f.full_text))
+        for f in list_feeds(session)
+    ]
 
 
 def switch_off_feed(session: Session, *, ref: str, reason: str = "disabled by an operator", now: datetime | None = None) -> Feed:

@@ -44,6 +44,8 @@ class Entry:
     language: str
     fingerprint: str
     features: list[int] = field(default_factory=list)
+    #: Main text of the article's page, when the poll fetched it (services.ingest.fulltext).
+    full_text: str | None = None
 
 
 @dataclass

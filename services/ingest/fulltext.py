@@ -6,7 +6,7 @@ A feed that gives only a title (many RSSHub routes, Chinese wires) leaves the cl
 clearly irrelevant). ``fetch_full_text`` fetches with the feed fetcher's rules (SSRF checks at every
 redirect, size and time limits, per-host politeness, the User-Agent), honours robots.txt, waits no longer
 than FULL_TEXT_MAX_WAIT_SECONDS, decodes GBK and lying charsets like feeds, and extracts with trafilatura.
-Failures are recorded per host (``failures_by_host``). Not yet called by the poll pipeline (docs/sources.md).
+Failures are recorded per host (``failures_by_host``). Called by the poll pipeline (``services.poll.fetch_full_texts``) before an article is stored.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import threading
 import time
 import urllib.robotparser
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from urllib.parse import urlsplit
 
 import httpx
 
+from db.enums import FullTextMode
 from services.ingest.charset import decode_document
 from services.ingest.fetch import FetchError, build_client, fetch_feed
 from services.ingest.politeness import HostLimiter, host_limiter
@@ -33,12 +34,6 @@ UNCERTAIN_SCORES = (0.25, 0.75)
 #: Pages larger than this are not parsed for text even when the fetch limit allows them.
 MAX_PAGE_BYTES = 2 * 1024 * 1024
 ROBOTS_TTL_S = 3600.0
-
-
-class FullTextMode(StrEnum):
-    AUTO = "auto"
-    ALWAYS = "always"
-    NEVER = "never"
 
 
 @dataclass(frozen=True)
@@ -58,15 +53,37 @@ _lock = threading.Lock()
 failures_by_host: Counter[str] = Counter()
 
 
-def wants_full_text(mode: FullTextMode, feed_text: str, score: float, *, title_only_feed: bool = False) -> bool:
-    """Whether to fetch the page: always/never as configured; auto for thin text and an uncertain verdict."""
+#: Reasons the scorer gives when one of the two legs of relevance (an AI term, a China link) is missing
+#: entirely (services/classify/scorer.py ``_explain``).
+NO_AI_REASON = "no AI term found"
+NO_CHINA_REASON = "no China link found"
+
+
+def one_sided(reasons: Sequence[str], relevant: bool) -> bool:
+    """An irrelevant verdict with half the evidence: an AI term but no China link, or the reverse.
+
+    The lexicon multiplies the two legs, so a headline naming only a Chinese regulator, or only an
+    AI term, scores 0 although its body may well supply the missing half: uncertain, not clearly
+    irrelevant. A verdict missing both legs is clearly irrelevant.
+    """
+    if relevant:
+        return False
+    missing = {NO_AI_REASON, NO_CHINA_REASON} & set(reasons)
+    return len(missing) == 1
+
+
+def wants_full_text(
+    mode: FullTextMode, feed_text: str, score: float, *, title_only_feed: bool = False, half_evidence: bool = False
+) -> bool:
+    """Whether to fetch the page: always/never as configured; auto for thin text and an uncertain verdict
+    (a score within UNCERTAIN_SCORES, or ``half_evidence``: see ``one_sided``)."""
     if mode is FullTextMode.NEVER:
         return False
     if mode is FullTextMode.ALWAYS:
         return True
     low, high = UNCERTAIN_SCORES
     thin = title_only_feed or len(feed_text.strip()) < THIN_TEXT_CHARS
-    return thin and low <= score <= high
+    return thin and (low <= score <= high or (half_evidence and score < low))
 
 
 def _robots_for(
@@ -126,7 +143,16 @@ def fetch_full_text(
         if robots is not None and not robots.can_fetch(settings.fetch_user_agent, url):
             result = FullText(url, None, 0.0, "robots.txt forbids it")
         else:
-            page = fetch_feed(url, bounded, client=client, limiter=limiter)
+            left = wait - (time.monotonic() - began)  # robots.txt and the page share one wait
+            if left <= 0:
+                raise FetchError(f"timed out: no time left for {url} after robots.txt")
+            page_settings = bounded.model_copy(
+                update={
+                    "fetch_deadline_s": min(bounded.fetch_deadline_s, left),
+                    "fetch_timeout_s": min(bounded.fetch_timeout_s, left),
+                }
+            )
+            page = fetch_feed(url, page_settings, client=client, limiter=limiter)
             html = decode_document(page.body, page.content_type).text
             text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
             result = FullText(

@@ -46,6 +46,7 @@ class FeedState:
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
     backfill_pending: bool = False
+    full_text: str = "auto"  # FullTextMode: when the poll fetches article pages for their main text
 
 
 STATE_COLUMNS = [
@@ -64,6 +65,7 @@ STATE_COLUMNS = [
     Feed.last_error,
     Feed.disabled_at,
     Feed.disabled_reason,
+    Feed.full_text,
     Feed.backfill_pending,
 ]
 WRITTEN = (

@@ -88,6 +88,7 @@ def _article_row(feed_id: int, entry: Entry, story_id: int, now: datetime, keys:
         "title": entry.title,
         "summary": entry.summary,
         "summary_html": entry.summary_html,
+        "full_text": entry.full_text,
         "author": entry.author,
         "language": entry.language,
         "published_at": entry.published or now,

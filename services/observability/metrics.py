@@ -41,6 +41,10 @@ class _Instruments:
         self.alerts_sent = Counter("cnai_alerts_sent", "Deliveries a channel accepted, by channel.", ["channel"])
         self.alerts_failed = Counter("cnai_alerts_failed", "Deliveries that failed for good.")
         self.alerts_retrying = Counter("cnai_alerts_retrying", "Delivery attempts that failed and will be retried.")
+        self.full_text_pages = Counter(
+            "cnai_full_text_pages", "Article pages fetched for full text, by outcome (extracted, failed).", ["outcome"]
+        )
+        self.full_text_failures = Counter("cnai_full_text_failures", "Full-text fetches or extractions that failed, by host.", ["host"])
         self.llm_requests = Counter(
             "cnai_llm_requests",
             "English translations asked of the LLM, by outcome (ok, cached, timeout, unreachable, http_error, malformed, "
@@ -77,6 +81,14 @@ def record_deliveries(sent_by_channel: Mapping[str, int], *, failed: int = 0, re
         m.alerts_sent.labels(channel).inc(count)
     m.alerts_failed.inc(failed)
     m.alerts_retrying.inc(retrying)
+
+
+def record_full_text(host: str, *, ok: bool) -> None:
+    """One article page fetched for its main text; failures are counted per host."""
+    m = instruments()
+    m.full_text_pages.labels("extracted" if ok else "failed").inc()
+    if not ok:
+        m.full_text_failures.labels(host).inc()
 
 
 def record_llm(outcome: str, tokens: int = 0) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from db.enums import FullTextMode
 from services.feeds.catalogue import GOVERNMENT_KINDS, CatalogueEntry, SourceKind, load_catalogue, resolve_sources
 from services.feeds.registry import FeedError
 from services.settings import CONFIG_DIR
@@ -121,6 +122,10 @@ def test_rsshub_routes_resolve_against_the_base_url_or_are_skipped_with_a_note(e
     with_base = resolve_sources(entries, "http://rsshub.cnai.svc.cluster.local:1200/")
     assert with_base.skipped == [] and len(with_base.specs) == len(entries)
     assert "http://rsshub.cnai.svc.cluster.local:1200/gov/miit/zcwj" in {s.url for s in with_base.specs}
+    routed = {s.full_text for s in with_base.specs if s.url.startswith("http://rsshub.cnai")}
+    direct = {s.full_text for s in with_base.specs if not s.url.startswith("http://rsshub.cnai")}
+    assert routed == {FullTextMode.ALWAYS}, "RSSHub routes give titles only: their pages are always fetched"
+    assert direct == {None}, "direct feeds keep the default (auto)"
 
 
 def test_import_defaults_loads_only_the_chosen_folders_and_says_what_it_skipped(sqlite_url: str) -> None:
