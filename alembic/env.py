@@ -1,4 +1,5 @@
 """Alembic environment: batch mode for SQLite, the models' metadata for autogenerate/check."""
+
 from __future__ import annotations
 
 from logging.config import fileConfig

@@ -6,6 +6,7 @@ everything around them, runs each query once to warm up and five times more, pri
 median per query and, last, one JSON line. The database is dropped at the end.
 Target: every query under 200 ms at 100,000 articles.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,10 @@ def main() -> None:
         upgrade_database(url)
         counts = load_admin_dataset(engine, articles=ARTICLES)
         print(f"loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
-        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine inflates every time)",
-              flush=True)
+        print(
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine inflates every time)",
+            flush=True,
+        )
         timings: dict[str, float] = {}
         with engine.connect() as connection:
             for query in read_admin_queries():
@@ -61,14 +64,18 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
     slowest = max(timings, key=timings.__getitem__)
-    print(json.dumps({
-        "bench": "admin_queries",
-        "articles": counts["articles"],
-        "queries": len(timings),
-        "max_ms": round(timings[slowest], 1),
-        "median_ms": round(statistics.median(timings.values()), 1),
-        "slowest": slowest,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "admin_queries",
+                "articles": counts["articles"],
+                "queries": len(timings),
+                "max_ms": round(timings[slowest], 1),
+                "median_ms": round(statistics.median(timings.values()), 1),
+                "slowest": slowest,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Scenarios:
 
 Prints per-scenario counts and latencies, then, last, one JSON line. The database is dropped at the end.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,16 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 STORY = re.compile(r"B#\d+")
-TOPICS = ["regulation", "chips_and_export_controls", "model_releases", "funding_and_subsidies", "standards",
-          "compute_and_infrastructure", "industry_and_investment", "security_and_content_control"]
+TOPICS = [
+    "regulation",
+    "chips_and_export_controls",
+    "model_releases",
+    "funding_and_subsidies",
+    "standards",
+    "compute_and_infrastructure",
+    "industry_and_investment",
+    "security_and_content_control",
+]
 
 
 @dataclass
@@ -122,16 +131,31 @@ def commit_stories(titles: list[tuple[str, str]], feed_url: str, commits: dict[s
             story = Story(title=title, first_seen_at=now, last_seen_at=now)
             session.add(story)
             session.flush()
-            article = Article(feed_id=feed.id, story_id=story.id, url=f"https://bench.example/{key}", title=title,
-                              fingerprint=hashlib.sha256(key.encode()).hexdigest(), summary="Bench story.",
-                              language="en", published_at=now, fetched_at=now)
+            article = Article(
+                feed_id=feed.id,
+                story_id=story.id,
+                url=f"https://bench.example/{key}",
+                title=title,
+                fingerprint=hashlib.sha256(key.encode()).hexdigest(),
+                summary="Bench story.",
+                language="en",
+                published_at=now,
+                fetched_at=now,
+            )
             session.add(article)
             session.flush()
             session.add(FeedEntry(feed_id=feed.id, entry_key=key, article_id=article.id, first_seen_at=now))
             n = int(key[2:])
-            verdict = Classification(article_id=article.id, classifier_version="bench", relevant=True,
-                                     score=0.5 + (n % 50) / 100, topics=[TOPICS[n % len(TOPICS)]],
-                                     entities=["DeepSeek"], reasons=["bench"], created_at=now)
+            verdict = Classification(
+                article_id=article.id,
+                classifier_version="bench",
+                relevant=True,
+                score=0.5 + (n % 50) / 100,
+                topics=[TOPICS[n % len(TOPICS)]],
+                entities=["DeepSeek"],
+                reasons=["bench"],
+                created_at=now,
+            )
             session.add(verdict)
             session.flush()
             queue_alerts(session, article, verdict, now)
@@ -223,8 +247,12 @@ def main() -> None:
         with unit_of_work() as session:
             slack_channel = Channel(name="bench-slack", kind="slack", target="env:SLACK_WEBHOOK_URL")
             email_channel = Channel(name="bench-email", kind="email", target="env:ALERT_EMAIL_TO")
-            session.add_all([Subscription(name="slack-instant", channels=[slack_channel]),
-                             Subscription(name="email-instant", channels=[email_channel])])
+            session.add_all(
+                [
+                    Subscription(name="slack-instant", channels=[slack_channel]),
+                    Subscription(name="email-instant", channels=[email_channel]),
+                ]
+            )
         workers = Workers(2)
         commits: dict[str, float] = {}
         scenarios: dict[str, list[str]] = {}
@@ -233,13 +261,20 @@ def main() -> None:
         burst = [f"B#{i}" for i in range(500)]
         for f in range(10):
             chunk = burst[f * 50 : (f + 1) * 50]
-            commit_stories([(k, f"{k} Beijing issues rules on AI story {k}") for k in chunk], f"https://bench.example/feed{f}", commits)
+            commit_stories(
+                [(k, f"{k} Beijing issues rules on AI story {k}") for k in chunk],
+                f"https://bench.example/feed{f}",
+                commits,
+            )
             workers.poke()
         scenarios["burst"] = burst
         committed = time.perf_counter() - started
         unsettled = wait_settled(90)
-        print(f"burst: 500 stories committed in {committed:.1f} s, all deliveries settled after "
-              f"{time.perf_counter() - started:.1f} s ({unsettled} unsettled)", flush=True)
+        print(
+            f"burst: 500 stories committed in {committed:.1f} s, all deliveries settled after "
+            f"{time.perf_counter() - started:.1f} s ({unsettled} unsettled)",
+            flush=True,
+        )
 
         trickle = [f"B#{i}" for i in range(500, 520)]
         for key in trickle:
@@ -251,7 +286,11 @@ def main() -> None:
 
         from tests.support.http import Response
 
-        slack_script.answers = [Response(500, b"oops"), Response(500, b"oops"), Response(429, b"rate_limited", {"Retry-After": "1"})]
+        slack_script.answers = [
+            Response(500, b"oops"),
+            Response(500, b"oops"),
+            Response(429, b"rate_limited", {"Retry-After": "1"}),
+        ]
         smtp_script.answers = ["451 Try again later", "451 Try again later"]
         failing = [f"B#{i}" for i in range(520, 560)]
         for c in range(4):
@@ -261,8 +300,11 @@ def main() -> None:
             time.sleep(0.5)
         scenarios["failing"] = failing
         unsettled = wait_settled(60)
-        print(f"failing sinks: settled ({unsettled} unsettled); scripted failures left: "
-              f"slack {len(slack_script.answers)}, smtp {len(smtp_script.answers)}", flush=True)
+        print(
+            f"failing sinks: settled ({unsettled} unsettled); scripted failures left: "
+            f"slack {len(slack_script.answers)}, smtp {len(smtp_script.answers)}",
+            flush=True,
+        )
     finally:
         if workers is not None:
             workers.close()
@@ -291,15 +333,19 @@ def main() -> None:
             if folded:
                 line += f" (p50 {statistics.median(folded):.2f} s, p95 {percentile(folded, 0.95):.2f} s)"
             print(line, flush=True)
-    print(json.dumps({
-        "bench": "alerts",
-        "stories": len(stories),
-        "delivered": delivered,
-        "duplicates": duplicates,
-        "lost": lost,
-        "latency_p50_s": round(statistics.median(instant), 3) if instant else None,
-        "latency_p95_s": round(percentile(instant, 0.95), 3) if instant else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "alerts",
+                "stories": len(stories),
+                "delivered": delivered,
+                "duplicates": duplicates,
+                "lost": lost,
+                "latency_p50_s": round(statistics.median(instant), 3) if instant else None,
+                "latency_p95_s": round(percentile(instant, 0.95), 3) if instant else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Last line printed: ``{"bench": "classify", "articles": N, "articles_per_s": X, "
 CLI's CPU seconds are printed too).
 Target: >= 5,000 articles/s and < 5 s for the CLI. Run: ``.venv/bin/python bench/classify.py``.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,14 @@ def corpus() -> list[dict[str, Any]]:
         for line in dev.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                base.append({"title": row["title"], "summary": row.get("summary") or "", "lang": row.get("lang"), "link": row.get("link")})
+                base.append(
+                    {
+                        "title": row["title"],
+                        "summary": row.get("summary") or "",
+                        "lang": row.get("lang"),
+                        "link": row.get("link"),
+                    }
+                )
     for path in sorted((SHARED / "seeds").glob("*.txt")):
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         if lines:
@@ -109,8 +117,18 @@ def main() -> None:
     )
     cli_seconds, cli_cpu_seconds = bench_cli(items)
     print(f"cnai classify: {MIN_ITEMS} lines in {cli_seconds:.2f} s ({cli_cpu_seconds:.2f} CPU s)")
-    print(json.dumps({"bench": "classify", "articles": len(items), "articles_per_s": round(rate), "articles_per_cpu_s": round(cpu_rate),
-                      "cli_10k_s": round(cli_seconds, 3), "cli_10k_cpu_s": round(cli_cpu_seconds, 3)}))
+    print(
+        json.dumps(
+            {
+                "bench": "classify",
+                "articles": len(items),
+                "articles_per_s": round(rate),
+                "articles_per_cpu_s": round(cpu_rate),
+                "cli_10k_s": round(cli_seconds, 3),
+                "cli_10k_cpu_s": round(cli_cpu_seconds, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

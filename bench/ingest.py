@@ -19,6 +19,7 @@ reported in both modes), BENCH_FEEDPARSER_COPIES (how many copies of the 44 file
 baseline parses: default 3, i.e. a quarter of the bytes the first poll ingested, each file in
 full, to keep the whole benchmark within a few minutes; "all" parses every byte the poll did).
 """
+
 from __future__ import annotations
 
 import io
@@ -42,22 +43,30 @@ def rss_mb() -> float:
 
 def start_server(copies: int, unique: bool) -> tuple[subprocess.Popen[str], int]:
     server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "support" / "feedserver.py"), str(copies), *(["unique"] if unique else [])],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(Path(__file__).parent / "support" / "feedserver.py"),
+            str(copies),
+            *(["unique"] if unique else []),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     return server, int(server.stdout.readline())
 
 
 def configure(database_url: str) -> None:
-    os.environ.update({
-        "DATABASE_URL": database_url,
-        "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "FETCH_PER_HOST_GAP_SECONDS": "0",
-        "FETCH_PER_HOST_CONCURRENCY": "8",
-        "FETCH_DEADLINE_SECONDS": "60",
-        "LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "FETCH_PER_HOST_GAP_SECONDS": "0",
+            "FETCH_PER_HOST_CONCURRENCY": "8",
+            "FETCH_DEADLINE_SECONDS": "60",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     for name in ("SLACK_WEBHOOK_URL", "SMTP_URL", "ALERT_EMAIL_TO", "SENTRY_DSN"):
         os.environ.pop(name, None)
 
@@ -144,37 +153,49 @@ def main() -> None:
         entries = sum(r.entries for r in first.feeds)
         after_first = counts()
         failed = [(r.feed_id, r.error) for r in first.feeds if r.status == "error"]
-        print(f"first poll: {first.feeds_polled} feeds, {entries} entries, {first.new_articles} new articles, "
-              f"{len(failed)} failed {failed[:3]}, {first_s:.1f} s; rows {after_first}", flush=True)
+        print(
+            f"first poll: {first.feeds_polled} feeds, {entries} entries, {first.new_articles} new articles, "
+            f"{len(failed)} failed {failed[:3]}, {first_s:.1f} s; rows {after_first}",
+            flush=True,
+        )
 
         started = time.perf_counter()
         second = run_cycle(settings, include_not_due=True)
         second_s = time.perf_counter() - started
         after_second = counts()
         not_modified = sum(r.status == "not_modified" for r in second.feeds)
-        unchanged = {k: v for k, v in after_second.items() if k != "fetch_log"} == {k: v for k, v in after_first.items() if k != "fetch_log"}
-        print(f"second poll: {second.feeds_polled} feeds, {not_modified} not modified, {second_s:.2f} s "
-              f"({100 * second_s / first_s:.1f}% of the first); rows other than fetch_log unchanged: {unchanged}", flush=True)
+        unchanged = {k: v for k, v in after_second.items() if k != "fetch_log"} == {
+            k: v for k, v in after_first.items() if k != "fetch_log"
+        }
+        print(
+            f"second poll: {second.feeds_polled} feeds, {not_modified} not modified, {second_s:.2f} s "
+            f"({100 * second_s / first_s:.1f}% of the first); rows other than fetch_log unchanged: {unchanged}",
+            flush=True,
+        )
     finally:
         server.terminate()
         server.wait(10)
 
     rate = entries / first_s
-    print(json.dumps({
-        "bench": "ingest",
-        "feeds": len(paths),
-        "entries": entries,
-        "first_poll_s": round(first_s, 2),
-        "entries_per_s": round(rate, 1),
-        "unique_entries": unique,
-        "new_articles": first.new_articles,
-        "new_articles_per_s": round(first.new_articles / first_s, 1),
-        "feedparser_entries_per_s": round(fp_rate, 1),
-        "ratio_vs_feedparser": round(rate / fp_rate, 3),
-        "second_poll_s": round(second_s, 2),
-        "second_poll_304_share": round(not_modified / max(second.feeds_polled, 1), 4),
-        "peak_rss_mb": round(rss_mb(), 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "ingest",
+                "feeds": len(paths),
+                "entries": entries,
+                "first_poll_s": round(first_s, 2),
+                "entries_per_s": round(rate, 1),
+                "unique_entries": unique,
+                "new_articles": first.new_articles,
+                "new_articles_per_s": round(first.new_articles / first_s, 1),
+                "feedparser_entries_per_s": round(fp_rate, 1),
+                "ratio_vs_feedparser": round(rate / fp_rate, 3),
+                "second_poll_s": round(second_s, 2),
+                "second_poll_304_share": round(not_modified / max(second.feeds_polled, 1), 4),
+                "peak_rss_mb": round(rss_mb(), 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

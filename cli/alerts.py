@@ -1,4 +1,5 @@
 """`cnai alerts`: what was sent, to whom, when and why; test messages; retries."""
+
 from __future__ import annotations
 
 import re
@@ -64,9 +65,21 @@ def list_alerts(status: str | None, since: str | None, limit: int, fmt: str) -> 
         click.echo("no alerts")
         return
     table = render_table(
-        ("ID", "CREATED (SUBSCRIPTION'S ZONE)", "PRIORITY", "STATUS", "SUBSCRIPTION", "CHANNELS", "ARTICLE", "STORY", "TITLE"),
-        [(r.id, r.created_local, r.priority, r.status, r.subscription, r.channels, r.article_id, r.story_id, r.title)
-         for r in rows],
+        (
+            "ID",
+            "CREATED (SUBSCRIPTION'S ZONE)",
+            "PRIORITY",
+            "STATUS",
+            "SUBSCRIPTION",
+            "CHANNELS",
+            "ARTICLE",
+            "STORY",
+            "TITLE",
+        ),
+        [
+            (r.id, r.created_local, r.priority, r.status, r.subscription, r.channels, r.article_id, r.story_id, r.title)
+            for r in rows
+        ],
         max_widths={"SUBSCRIPTION": 20, "CHANNELS": 48, "TITLE": 90},
     ).split("\n")
     click.echo(table[0])
@@ -96,8 +109,10 @@ def show(alert_id: int, fmt: str) -> None:
     item = detail.content
     click.echo(f"Alert {detail.id} · {detail.status} · created {_when(detail.created_at)}")
     click.echo(f"Subscription: {detail.subscription} ({detail.mode})")
-    click.echo(f"Article: {detail.article_id} · Story: {detail.story_id}"
-               f"  (label with `cnai label {detail.article_id} relevant|irrelevant` or `cnai label story:{detail.story_id} ...`)")
+    click.echo(
+        f"Article: {detail.article_id} · Story: {detail.story_id}"
+        f"  (label with `cnai label {detail.article_id} relevant|irrelevant` or `cnai label story:{detail.story_id} ...`)"
+    )
     click.echo(f"Title: {' '.join(item.title.split())}")
     if item.english:
         click.echo(f"{item.english.label}: {' '.join(item.english.text.split())}")

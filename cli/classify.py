@@ -3,6 +3,7 @@
 Only click is imported here; everything else is imported inside the commands so that
 `cnai classify` starts in a fraction of a second.
 """
+
 from __future__ import annotations
 
 import sys
@@ -53,15 +54,21 @@ def classify(file: Path | None) -> None:
     if stats.errors:
         shown = ", ".join(str(n) for n in stats.error_lines[:20]) + (", ..." if len(stats.error_lines) > 20 else "")
         name = "stdin" if file is None else str(file)
-        click.echo(f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s) of {name}: {shown}", err=True)
+        click.echo(
+            f"cnai classify: {stats.records} classified, {stats.errors} malformed line(s) of {name}: {shown}", err=True
+        )
 
 
 @click.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-misclassified", is_flag=True, help="Leave out the list of misclassified items.")
-@click.option("--topics", "topics_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Topic and priority labels (dev_topics.jsonl format): adds topic micro-P/R/F1 and the priority matrix.")
+@click.option(
+    "--topics",
+    "topics_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Topic and priority labels (dev_topics.jsonl format): adds topic micro-P/R/F1 and the priority matrix.",
+)
 def eval_command(file: Path, as_json: bool, no_misclassified: bool, topics_file: Path | None) -> None:
     """Precision, recall and F1 on a labelled JSON Lines FILE (dev.jsonl format), next to a keyword baseline,
     with the score's calibration; with --topics, topic figures and the priority confusion matrix."""
@@ -87,8 +94,18 @@ def eval_command(file: Path, as_json: bool, no_misclassified: bool, topics_file:
 
 
 @click.command("train")
-@click.option("--dev", "dev_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Labelled JSON Lines to train on too (dev.jsonl format; borderline items skipped).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the model (default: CLASSIFIER_MODEL_PATH or var/models/relevance.pkl).")
+@click.option(
+    "--dev",
+    "dev_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled JSON Lines to train on too (dev.jsonl format; borderline items skipped).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the model (default: CLASSIFIER_MODEL_PATH or var/models/relevance.pkl).",
+)
 @click.option("--labels/--no-labels", default=True, help="Use reader feedback from the labels table (default: yes).")
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
 def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int) -> None:
@@ -108,7 +125,9 @@ def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int
             with unit_of_work() as session:
                 examples.extend(labelled_examples(session))
         except SQLAlchemyError as exc:
-            raise click.ClickException(f"cannot read the labels table ({type(exc).__name__}); use --no-labels to train on --dev alone") from exc
+            raise click.ClickException(
+                f"cannot read the labels table ({type(exc).__name__}); use --no-labels to train on --dev alone"
+            ) from exc
         click.echo(f"labels table: {len(examples)} labelled articles")
     if dev_file is not None:
         from services.classify.evaluate import read_labelled
@@ -124,13 +143,17 @@ def train(dev_file: Path | None, out_path: Path | None, labels: bool, folds: int
         artefact, report = fit(examples, folds=folds)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"trained on {report.examples} examples ({report.relevant} relevant), {report.folds}-fold cross-validation:")
+    click.echo(
+        f"trained on {report.examples} examples ({report.relevant} relevant), {report.folds}-fold cross-validation:"
+    )
     for name, figures in report.cv.items():
         label = f"{name} (weight {figures['weight']})" if name == "blend" else name
         by_language = "  ".join(
             f"{group}: P {m['precision']:.3f} R {m['recall']:.3f}" for group, m in figures.get("languages", {}).items()
         )
-        click.echo(f"  {label:22} P {figures['precision']:.3f}  R {figures['recall']:.3f}  F1 {figures['f1']:.3f}   {by_language}")
+        click.echo(
+            f"  {label:22} P {figures['precision']:.3f}  R {figures['recall']:.3f}  F1 {figures['f1']:.3f}   {by_language}"
+        )
     destination = out_path or model_path()
     digest = save_model(artefact, destination)
     click.echo(f"model written to {destination} (ml-{digest}, blend weight {report.blend})")
@@ -151,7 +174,9 @@ def label(target: str, verdict: str) -> None:
 
     kind, _, number = target.rpartition(":")
     if kind not in ("", "article", "story") or not number.isdigit():
-        raise click.BadParameter(f"{target!r}: give an article id (42, article:42) or a story id (story:7)", param_hint="TARGET")
+        raise click.BadParameter(
+            f"{target!r}: give an article id (42, article:42) or a story id (story:7)", param_hint="TARGET"
+        )
     try:
         with unit_of_work() as session:
             if kind == "story":
@@ -166,7 +191,11 @@ def label(target: str, verdict: str) -> None:
 
 
 @click.command("reclassify")
-@click.option("--since", required=True, help="Re-score articles published at or after this date/time (ISO 8601; UTC if no offset).")
+@click.option(
+    "--since",
+    required=True,
+    help="Re-score articles published at or after this date/time (ISO 8601; UTC if no offset).",
+)
 def reclassify(since: str) -> None:
     """Classify stored articles with the current classifier version (skips those already done)."""
     from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """`cnai db`: schema migrations."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -49,7 +50,8 @@ def downgrade(revision: str, assume_yes: bool) -> None:
     url = get_settings().database_url
     confirm_or_stop(
         f"Migrate the database from revision {current_revision(url)} down to {revision}? "
-        "Data in the tables and columns it drops is lost", assume_yes
+        "Data in the tables and columns it drops is lost",
+        assume_yes,
     )
     with _revision_errors():
         downgrade_database(url, revision)

@@ -1,4 +1,5 @@
 """`cnai feeds`: the feed registry."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,7 +58,11 @@ def add(
             for feed_url in urls:
                 named = title if len(urls) == 1 else None  # several feeds: each keeps the title its document gives
                 spec = FeedSpec(
-                    url=feed_url, title=named, folder=folder, language=language, note=note,
+                    url=feed_url,
+                    title=named,
+                    folder=folder,
+                    language=language,
+                    note=note,
                     full_text=FullTextMode(full_text) if full_text else None,
                 )
                 feed, created = add_feed(session, spec)
@@ -93,7 +98,9 @@ def list_command(folder: str | None, fmt: str) -> None:
         rows.append((f.id, f.title, f.folder, f.url, f.full_text, f.last_success_at, state))
     click.echo(
         render_table(
-            ("ID", "TITLE", "FOLDER", "URL", "FULL TEXT", "LAST OK (UTC)", "HEALTH"), rows, max_widths={"TITLE": 40, "FOLDER": 24, "URL": 60}
+            ("ID", "TITLE", "FOLDER", "URL", "FULL TEXT", "LAST OK (UTC)", "HEALTH"),
+            rows,
+            max_widths={"TITLE": 40, "FOLDER": 24, "URL": 60},
         )
     )
     click.echo(f"{len(feeds)} feed(s)")
@@ -203,7 +210,9 @@ def import_command(path: Path | None, defaults: bool, folders: tuple[str, ...]) 
 
 @feeds_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["opml", "yaml"]), default="opml", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
 def export(fmt: str, output: Path | None) -> None:
     """Export feeds as OPML or YAML."""
     from services.database import unit_of_work

@@ -1,4 +1,5 @@
 """`cnai health`: is the monitor working? `cnai health worker|beat`: the Kubernetes probes."""
+
 from __future__ import annotations
 
 import sys

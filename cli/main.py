@@ -1,4 +1,5 @@
 """`cnai`: the command line of cnai-monitor. Heavy imports stay inside the commands so start-up is fast."""
+
 from __future__ import annotations
 
 import sys
@@ -50,7 +51,19 @@ def cli() -> None:
 def _register() -> None:
     from cli import alerts, db, db_wait, feeds, health, model, poll, run, stories, subscriptions, web
 
-    for module in (db, db_wait, feeds, poll, alerts, run, health, subscriptions, stories, web, model):  # db_wait adds `cnai db wait` to db
+    for module in (
+        db,
+        db_wait,
+        feeds,
+        poll,
+        alerts,
+        run,
+        health,
+        subscriptions,
+        stories,
+        web,
+        model,
+    ):  # db_wait adds `cnai db wait` to db
         for command in module.COMMANDS:
             cli.add_command(command)
     from cli import classify

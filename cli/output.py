@@ -1,4 +1,5 @@
 """How every command prints: aligned tables (CJK counts double), JSON, confirmations, one-line failures."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,12 @@ FORMAT_OPTION_HELP = "table for people, json for scripts."
 def format_option(*, default: str = "table") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--format table|json`` for a list or show command."""
     return click.option(
-        "--format", "fmt", type=click.Choice(["table", "json"]), default=default, show_default=True, help=FORMAT_OPTION_HELP
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default=default,
+        show_default=True,
+        help=FORMAT_OPTION_HELP,
     )
 
 
@@ -51,7 +57,9 @@ def fit(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, max_widths: dict[str, int] | None = None) -> str:
+def render_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], *, max_widths: dict[str, int] | None = None
+) -> str:
     """A header line and one line per row, columns aligned by display width; the last column is not padded."""
     cells = [[_cell(v) for v in row] for row in rows]
     limits = max_widths or {}

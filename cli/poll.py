@@ -1,4 +1,5 @@
 """`cnai poll`: one full cycle, now, in this process."""
+
 from __future__ import annotations
 
 import logging
@@ -58,7 +59,10 @@ def poll(include_not_due: bool) -> None:
     elif not cycle.new_articles and len(failed) < cycle.feeds_polled:
         click.echo("nothing new since the last poll")
     if failed:
-        click.echo(f"cnai: {len(failed)} of {cycle.feeds_polled} feed(s) failed (`cnai feeds list` shows each feed's health)", err=True)
+        click.echo(
+            f"cnai: {len(failed)} of {cycle.feeds_polled} feed(s) failed (`cnai feeds list` shows each feed's health)",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -1,4 +1,5 @@
 """`cnai run`: the long-running service (Celery beat + a worker) on this machine, against REDIS_URL."""
+
 from __future__ import annotations
 
 import sys
@@ -8,7 +9,9 @@ import click
 
 @click.command("run")
 @click.option("--concurrency", default=2, show_default=True, help="Tasks run at once (worker threads).")
-@click.option("--queues", default="dispatch,poll,classify,deliver", show_default=True, help="Queues the worker consumes.")
+@click.option(
+    "--queues", default="dispatch,poll,classify,deliver", show_default=True, help="Queues the worker consumes."
+)
 def run(concurrency: int, queues: str) -> None:
     """Run beat and one worker in the foreground until Ctrl-C.
 
@@ -33,7 +36,9 @@ def run(concurrency: int, queues: str) -> None:
     wanted = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = sorted(set(wanted) - set(QUEUES))
     if unknown:
-        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}", param_hint="--queues")
+        raise click.BadParameter(
+            f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}", param_hint="--queues"
+        )
     from celery.platforms import EX_FAILURE
     from celery.signals import worker_shutting_down
 

@@ -1,4 +1,5 @@
 """`cnai eval-stories FILE.jsonl`: pairwise precision and recall of story grouping on a labelled file."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,16 @@ import click
 
 @click.command("eval-stories")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--order", type=click.Choice(["stream", "outlets"]), default="stream", show_default=True,
-              help="stream: items one by one in published order; outlets: one feed document per outlet, all at once.")
-@click.option("--seed", type=int, default=None, help="With --order outlets: store the outlets in a shuffled order (this seed).")
+@click.option(
+    "--order",
+    type=click.Choice(["stream", "outlets"]),
+    default="stream",
+    show_default=True,
+    help="stream: items one by one in published order; outlets: one feed document per outlet, all at once.",
+)
+@click.option(
+    "--seed", type=int, default=None, help="With --order outlets: store the outlets in a shuffled order (this seed)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--errors", "show_errors", is_flag=True, help="List wrongly joined and missed pairs.")
 def eval_stories(file: Path, order: str, seed: int | None, as_json: bool, show_errors: bool) -> None:

@@ -1,4 +1,5 @@
 """`cnai subscriptions`: who gets which alerts, where, and when."""
+
 from __future__ import annotations
 
 import sys
@@ -29,30 +30,56 @@ def _channel_ref(subscription: str, value: str) -> object:
     if sep and kind in channel_kinds():
         return ChannelSpec(name=f"{subscription}-{kind}", kind=kind, target=target)
     if sep and kind.isalpha() and not target.startswith("//"):
-        fail(f"--channel {value.split(':')[0]}:...: unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}", code=2)
+        fail(
+            f"--channel {value.split(':')[0]}:...: unknown channel kind {kind!r}; known: {', '.join(channel_kinds())}",
+            code=2,
+        )
     return value
 
 
 @subscriptions_group.command("add")
 @click.argument("name")
 @click.option("--channel", "channels", multiple=True, required=True, help=CHANNEL_HELP)
-@click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Lowest relevance score.")
+@click.option(
+    "--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Lowest relevance score."
+)
 @click.option("--topic", "topics", multiple=True, help="Only stories with this topic id (repeatable).")
 @click.option("--entity", "entities", multiple=True, help="Only stories naming this catalogue entity (repeatable).")
-@click.option("--language", "languages", multiple=True, help="Only these languages: en, zh (both scripts), zh-Hans, zh-Hant.")
-@click.option("--source", "sources", multiple=True, help="Only feeds whose URL contains this (host or URL; repeatable).")
+@click.option(
+    "--language", "languages", multiple=True, help="Only these languages: en, zh (both scripts), zh-Hans, zh-Hant."
+)
+@click.option(
+    "--source", "sources", multiple=True, help="Only feeds whose URL contains this (host or URL; repeatable)."
+)
 @click.option("--mode", type=click.Choice(["instant", "hourly", "daily"]), default="instant", show_default=True)
 @click.option("--at", "at", help="Digest time HH:MM (daily) or minute :MM of each hour (hourly).")
 @click.option("--tz", "tz", default="UTC", show_default=True, help="IANA time zone for --at and --quiet.")
 @click.option("--quiet", help="Quiet hours START-END in --tz, e.g. 22:00-07:00; alerts are held until the end.")
 @click.option("--disabled", is_flag=True, help="Add it switched off.")
-@click.option("--priority", "priorities", multiple=True, metavar="PRIORITY=instant|digest",
-              help="Which priorities (high, normal, low) and how, e.g. --priority high=instant --priority low=digest; "
-                   "unlisted priorities are not sent. Default: high and normal instant, low in a daily digest "
-                   "(everything in the digest for --mode hourly/daily). Repeatable.")
-def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[str, ...], entities: tuple[str, ...],
-        languages: tuple[str, ...], sources: tuple[str, ...], mode: str, at: str | None, tz: str,
-        quiet: str | None, disabled: bool, priorities: tuple[str, ...]) -> None:
+@click.option(
+    "--priority",
+    "priorities",
+    multiple=True,
+    metavar="PRIORITY=instant|digest",
+    help="Which priorities (high, normal, low) and how, e.g. --priority high=instant --priority low=digest; "
+    "unlisted priorities are not sent. Default: high and normal instant, low in a daily digest "
+    "(everything in the digest for --mode hourly/daily). Repeatable.",
+)
+def add(
+    name: str,
+    channels: tuple[str, ...],
+    min_score: float,
+    topics: tuple[str, ...],
+    entities: tuple[str, ...],
+    languages: tuple[str, ...],
+    sources: tuple[str, ...],
+    mode: str,
+    at: str | None,
+    tz: str,
+    quiet: str | None,
+    disabled: bool,
+    priorities: tuple[str, ...],
+) -> None:
     """Add (or replace) the subscription NAME.
 
     Topics, entities and languages that no story could carry are refused, naming the valid or nearest ones.
@@ -73,7 +100,9 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
         for piece in filter(None, (p.strip() for p in value.split(","))):
             priority, sep, how = piece.partition("=")
             if not sep:
-                raise click.BadParameter(f"{piece!r}: use PRIORITY=instant|digest, e.g. low=digest", param_hint="--priority")
+                raise click.BadParameter(
+                    f"{piece!r}: use PRIORITY=instant|digest, e.g. low=digest", param_hint="--priority"
+                )
             routes[priority.strip().lower()] = how.strip().lower()
     try:
         spec = SubscriptionSpec.model_validate(
@@ -101,7 +130,9 @@ def add(name: str, channels: tuple[str, ...], min_score: float, topics: tuple[st
             described = describe_subscription(save_subscription(session, spec))
     except SubscriptionError as exc:
         fail(str(exc), code=2)
-    click.echo(f"saved subscription {described['name']}: {described['mode']}, {described['rules']}; {described['priorities']}")
+    click.echo(
+        f"saved subscription {described['name']}: {described['mode']}, {described['rules']}; {described['priorities']}"
+    )
     for channel in described["channels"]:
         click.echo(f"  -> {channel}")
 
@@ -124,8 +155,19 @@ def list_subscriptions(fmt: str) -> None:
     click.echo(
         render_table(
             ("ID", "NAME", "STATE", "MODE", "RULES", "PRIORITIES", "QUIET", "CHANNELS"),
-            [(d["id"], d["name"], "enabled" if d["enabled"] else "disabled", d["mode"], d["rules"], d["priorities"],
-              d["quiet_hours"], d["channels"]) for d in described],
+            [
+                (
+                    d["id"],
+                    d["name"],
+                    "enabled" if d["enabled"] else "disabled",
+                    d["mode"],
+                    d["rules"],
+                    d["priorities"],
+                    d["quiet_hours"],
+                    d["channels"],
+                )
+                for d in described
+            ],
         )
     )
 
@@ -186,7 +228,9 @@ def test(name: str, days: int, no_send: bool) -> None:
             channels = list(subscription.channels)
     except SubscriptionError as exc:
         fail(str(exc))
-    click.echo(f"{len(preview.matched)} of {preview.scanned} relevant article(s) of the last {days} day(s) match {name}")
+    click.echo(
+        f"{len(preview.matched)} of {preview.scanned} relevant article(s) of the last {days} day(s) match {name}"
+    )
     for match in preview.matched[:10]:
         click.echo(f"  {match.score:.2f}  article {match.article_id}  {match.title[:100]}")
     if no_send:

@@ -1,4 +1,5 @@
 """Engines and sessions. The URL is passed in; settings live in services."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

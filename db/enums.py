@@ -2,6 +2,7 @@
 
 They are ``str`` subclasses, so they compare equal to (and are stored as) their values.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """Sessions for services and entry points, built from the settings."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ def engine_for(url: str | None = None) -> Engine:
     settings = get_settings()
     url = url or settings.database_url
     if url not in _engines:
-        _engines[url] = make_engine(url, **pool_options(url, settings.database_pool_size, settings.database_max_overflow))
+        _engines[url] = make_engine(
+            url, **pool_options(url, settings.database_pool_size, settings.database_max_overflow)
+        )
     return _engines[url]
 
 
@@ -73,8 +76,10 @@ def describe_database_error(exc: BaseException, url: str | None = None) -> str |
         where = f"the SQLite database {parsed.database or ':memory:'}"
     else:
         where = f"the database {parsed.database or '-'} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
-    if "no such table" in text or "undefinedtable" in type(exc.orig).__name__.lower() or (
-        "relation" in text and "does not exist" in text
+    if (
+        "no such table" in text
+        or "undefinedtable" in type(exc.orig).__name__.lower()
+        or ("relation" in text and "does not exist" in text)
     ):
         return f"{where} has no cnai-monitor tables yet ({first}): run `cnai db upgrade`"
     if "no such column" in text or ("column" in text and "does not exist" in text):

@@ -1,4 +1,5 @@
 """Reading YAML and JSON files people write: a malformed one is one line naming the file and the line."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Run Alembic migrations from code (the CLI and the tests use this; never ``create_all``)."""
+
 from __future__ import annotations
 
 from alembic import command

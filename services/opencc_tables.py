@@ -3,6 +3,7 @@
 Script detection (services/ingest/chinese.py) and Traditional -> Simplified folding
 (services/classify/normalise.py) both read them here, each table parsed once per process.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

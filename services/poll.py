@@ -278,8 +278,12 @@ def record_poll(
                 session, stored.new_articles, now, alert_after=alert_after
             )
             if report.backfilled:
-                log.info("feed %s: first poll, %d older item(s) stored without alerts (ALERT_BACKFILL_HOURS=%g)",
-                         state.id, report.backfilled, settings.alert_backfill_hours)
+                log.info(
+                    "feed %s: first poll, %d older item(s) stored without alerts (ALERT_BACKFILL_HOURS=%g)",
+                    state.id,
+                    report.backfilled,
+                    settings.alert_backfill_hours,
+                )
         state.backfill_pending = False
         state.etag, state.last_modified = result.etag, result.last_modified
         record_success(state, now, stored.new_entries, settings, parsed.entries_per_day)

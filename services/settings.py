@@ -3,6 +3,7 @@
 Every setting has a default that works out of the box (a SQLite file under ``./var``,
 in-process run). A wrong value stops start-up with a message naming the variable.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -166,7 +167,9 @@ class Settings(BaseSettings):
             raise ValueError("not a database URL; use sqlite:///path or postgresql+psycopg://user@host/db")
         backend = scheme.split("+", 1)[0].lower()
         if backend not in DATABASE_BACKENDS:
-            raise ValueError(f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://user@host/db")
+            raise ValueError(
+                f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://user@host/db"
+            )
         return value
 
     @field_validator("rsshub_base_url")
@@ -216,7 +219,11 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url_parse(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value() and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not value.get_secret_value().startswith(("smtp://", "smtps://"))
+        ):
             raise ValueError("must start with smtp:// or smtps:// (e.g. smtp://user:pass@host:587?starttls=true)")
         return value
 
@@ -242,7 +249,14 @@ class Settings(BaseSettings):
         """Secret values, for scrubbing from logs, alerts and Sentry events."""
         values = [
             s.get_secret_value()
-            for s in (self.sentry_dsn, self.slack_webhook_url, self.smtp_url, self.llm_api_key, self.web_secret_key, self.slack_signing_secret)
+            for s in (
+                self.sentry_dsn,
+                self.slack_webhook_url,
+                self.smtp_url,
+                self.llm_api_key,
+                self.web_secret_key,
+                self.slack_signing_secret,
+            )
             if s
         ]
         values += [_url_password(url) for url in (self.database_url, self.redis_url, self.broker_url, *values)]

@@ -4,6 +4,7 @@ Each test gets its own PostgreSQL database, cloned from a template migrated once
 run with ``alembic upgrade head`` (never ``create_all``), so tests exercise the real
 schema and can run in parallel with other test runs on the same server.
 """
+
 from __future__ import annotations
 
 import os
@@ -125,7 +126,14 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Set environment variables for settings; the settings cache is cleared before and after."""
     from services.settings import get_settings
 
-    for name in ("SLACK_WEBHOOK_URL", "SMTP_URL", "ALERT_EMAIL_TO", "SENTRY_DSN", "DATABASE_URL", "FETCH_ALLOWED_NETWORKS"):
+    for name in (
+        "SLACK_WEBHOOK_URL",
+        "SMTP_URL",
+        "ALERT_EMAIL_TO",
+        "SENTRY_DSN",
+        "DATABASE_URL",
+        "FETCH_ALLOWED_NETWORKS",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield monkeypatch

@@ -5,6 +5,7 @@ process set-up (logging, Sentry, metrics, heartbeats) in workers.signals and wor
     celery -A workers.app worker --queues deliver --concurrency 2
     celery -A workers.app beat --scheduler redbeat.RedBeatScheduler
 """
+
 from __future__ import annotations
 
 from celery import Celery

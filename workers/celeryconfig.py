@@ -28,6 +28,7 @@ Memory: a prefork pool process is replaced once it exceeds ``worker_max_memory_p
 (WORKER_MAX_MEMORY_PER_CHILD_KB, 350 MiB), so concurrency x that + the main process stays below the
 container's memory limit (tests/deploy checks it against the manifests).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -99,7 +100,9 @@ task_queues = [Queue(name, routing_key=name) for name in QUEUES]
 task_default_queue = QueueName.POLL.value
 task_create_missing_queues = False
 #: Exact names before globs: Celery's map router looks up an exact name first, then the patterns in order.
-task_routes = {(prefix if not prefix.endswith(".") else f"{prefix}*"): {"queue": queue} for prefix, queue in ROUTES.items()}
+task_routes = {
+    (prefix if not prefix.endswith(".") else f"{prefix}*"): {"queue": queue} for prefix, queue in ROUTES.items()
+}
 
 task_acks_late = True
 task_reject_on_worker_lost = True

@@ -5,6 +5,7 @@ waited longer than one interval is dropped (``expires``), the next tick has sent
 Intervals come from DISPATCH_INTERVAL_SECONDS (60), DELIVERY_SWEEP_INTERVAL_SECONDS (15) and
 RETENTION_INTERVAL_SECONDS (3600).
 """
+
 from __future__ import annotations
 
 from db.enums import Queue

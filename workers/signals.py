@@ -5,6 +5,7 @@ database is at the head revision), Sentry, the Prometheus endpoint (METRICS_PORT
 thread (``workers.heartbeat``); each pool process: a fresh database pool, log context and
 duration of each task; beat: logging, Sentry (beat tasks become cron monitors) and its heartbeat.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ from ``workers.celeryconfig.QUEUES``. Follow-up work is queued only after the tr
 created it has committed; if queueing fails (broker down) nothing is lost, because the periodic
 sweep finds the committed work in the database.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,7 +83,9 @@ def worker_limiter() -> HostLimiter:
     """Per-host politeness for poll tasks: shared through Redis across workers (FETCH_PER_HOST_SHARED)."""
     settings = get_settings()
     if settings.fetch_per_host_shared:
-        return shared_host_limiter(settings.redis_url, settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
+        return shared_host_limiter(
+            settings.redis_url, settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s
+        )
     return host_limiter(settings.fetch_per_host_concurrency, settings.fetch_per_host_gap_s)
 
 
@@ -102,7 +105,9 @@ def _record_reports(reports: list[FeedPollReport]) -> None:
     for report in reports:
         if report.status == PollStatus.SKIPPED:
             continue
-        record_feed_poll(report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts)
+        record_feed_poll(
+            report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts
+        )
         alerts += report.alerts
     if alerts:
         _enqueue_sweep()
@@ -133,7 +138,9 @@ def poll_feed(feed_id: int) -> str:
         if report is None:
             log.info("feed %s is not due or is being polled elsewhere", feed_id)
             return PollStatus.SKIPPED
-        record_feed_poll(report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts)
+        record_feed_poll(
+            report.status, new_articles=report.new_articles, relevant=report.relevant, alerts=report.alerts
+        )
         if report.alerts:
             _enqueue_sweep()
         return report.status

@@ -10,6 +10,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -63,9 +64,13 @@ def upgrade() -> None:
     for table, comment in ID_COMMENTS.items():
         op.alter_column(table, "id", existing_type=sa.Integer(), existing_nullable=False, comment=comment)
     for column, comment in SUBSCRIPTION_CHANNEL_COMMENTS.items():
-        op.alter_column("subscription_channels", column, existing_type=sa.Integer(), existing_nullable=False, comment=comment)
+        op.alter_column(
+            "subscription_channels", column, existing_type=sa.Integer(), existing_nullable=False, comment=comment
+        )
     op.execute("COMMENT ON TABLE alembic_version IS 'Alembic bookkeeping: the migration revision this database is at.'")
-    op.execute("COMMENT ON COLUMN alembic_version.version_num IS 'Current Alembic revision id (see alembic/versions/).'")
+    op.execute(
+        "COMMENT ON COLUMN alembic_version.version_num IS 'Current Alembic revision id (see alembic/versions/).'"
+    )
 
 
 def downgrade() -> None:
@@ -73,7 +78,9 @@ def downgrade() -> None:
         op.execute("COMMENT ON COLUMN alembic_version.version_num IS NULL")
         op.execute("COMMENT ON TABLE alembic_version IS NULL")
         for column in SUBSCRIPTION_CHANNEL_COMMENTS:
-            op.alter_column("subscription_channels", column, existing_type=sa.Integer(), existing_nullable=False, comment=None)
+            op.alter_column(
+                "subscription_channels", column, existing_type=sa.Integer(), existing_nullable=False, comment=None
+            )
         for table in ID_COMMENTS:
             op.alter_column(table, "id", existing_type=sa.Integer(), existing_nullable=False, comment=None)
         op.drop_index("ix_articles_published_day", table_name="articles")

@@ -20,6 +20,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -337,12 +338,17 @@ VIEWS = [
 
 def _check_documented(view: View) -> None:
     """Fail the migration if a view has a column without a comment (or a comment for no column)."""
-    actual = op.get_bind().execute(
-        sa.text(
-            "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:name AS regclass) AND attnum > 0 ORDER BY attnum"
-        ),
-        {"name": view.name},
-    ).scalars().all()
+    actual = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:name AS regclass) AND attnum > 0 ORDER BY attnum"
+            ),
+            {"name": view.name},
+        )
+        .scalars()
+        .all()
+    )
     if list(actual) != list(view.columns):
         raise RuntimeError(f"view {view.name}: columns {actual} but comments for {list(view.columns)}")
 

@@ -23,6 +23,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

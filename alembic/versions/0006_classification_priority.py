@@ -14,6 +14,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-07
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -37,7 +38,14 @@ READER_REASONS_COMMENT = (
     "NULL for verdicts made before priorities."
 )
 # Views of 0003 replaced here, in creation order (dependents after what they read).
-CHANGED = ("latest_classifications", "article_verdicts", "relevant_articles", "article_topics", "article_entities", "daily_topic_counts")
+CHANGED = (
+    "latest_classifications",
+    "article_verdicts",
+    "relevant_articles",
+    "article_topics",
+    "article_entities",
+    "daily_topic_counts",
+)
 
 
 def _views_0003() -> ModuleType:
@@ -56,10 +64,18 @@ def _with_priority(m: ModuleType) -> list:
     lc = old["latest_classifications"]
     lc_cols = dict(lc.columns)
     classified_at = lc_cols.pop("classified_at")
-    lc_cols.update({"priority": PRIORITY_COMMENT, "reader_reasons": READER_REASONS_COMMENT, "classified_at": classified_at})
-    latest = View(lc.name, lc.comment, lc_cols, lc.sql.replace(
-        "c.topics, c.entities, c.reasons, c.created_at AS classified_at",
-        "c.topics, c.entities, c.reasons, c.priority, c.reader_reasons, c.created_at AS classified_at"))
+    lc_cols.update(
+        {"priority": PRIORITY_COMMENT, "reader_reasons": READER_REASONS_COMMENT, "classified_at": classified_at}
+    )
+    latest = View(
+        lc.name,
+        lc.comment,
+        lc_cols,
+        lc.sql.replace(
+            "c.topics, c.entities, c.reasons, c.created_at AS classified_at",
+            "c.topics, c.entities, c.reasons, c.priority, c.reader_reasons, c.created_at AS classified_at",
+        ),
+    )
 
     av = old["article_verdicts"]
     av_cols = {}
@@ -69,9 +85,15 @@ def _with_priority(m: ModuleType) -> list:
             av_cols["priority"] = "Current triage: high, normal or low; NULL when not relevant."
         if name == "reasons":
             av_cols["reader_reasons"] = "Reasons for readers: at most three short English sentences (JSONB array)."
-    verdicts = View(av.name, av.comment.replace("(score, topics", "(score, priority, topics"), av_cols, av.sql.replace(
-        "lc.relevant, lc.score, lc.topics, lc.entities, lc.reasons,",
-        "lc.relevant, lc.score, lc.priority, lc.topics, lc.entities, lc.reasons, lc.reader_reasons,"))
+    verdicts = View(
+        av.name,
+        av.comment.replace("(score, topics", "(score, priority, topics"),
+        av_cols,
+        av.sql.replace(
+            "lc.relevant, lc.score, lc.topics, lc.entities, lc.reasons,",
+            "lc.relevant, lc.score, lc.priority, lc.topics, lc.entities, lc.reasons, lc.reader_reasons,",
+        ),
+    )
 
     ra = old["relevant_articles"]
     ra_cols = {}
@@ -81,9 +103,15 @@ def _with_priority(m: ModuleType) -> list:
             ra_cols["priority"] = "Triage: high (see now), normal (read today) or low (digest)."
         if name == "reasons":
             ra_cols["reader_reasons"] = "Reasons for readers: at most three short English sentences (JSONB array)."
-    relevant = View(ra.name, ra.comment.replace("with score,", "with score, priority,"), ra_cols, ra.sql.replace(
-        "story_id, story_title, story_article_count, score, topics, entities, reasons,",
-        "story_id, story_title, story_article_count, score, priority, topics, entities, reasons, reader_reasons,"))
+    relevant = View(
+        ra.name,
+        ra.comment.replace("with score,", "with score, priority,"),
+        ra_cols,
+        ra.sql.replace(
+            "story_id, story_title, story_article_count, score, topics, entities, reasons,",
+            "story_id, story_title, story_article_count, score, priority, topics, entities, reasons, reader_reasons,",
+        ),
+    )
 
     at = old["article_topics"]
     at_cols = {}
@@ -91,8 +119,15 @@ def _with_priority(m: ModuleType) -> list:
         at_cols[name] = comment
         if name == "score":
             at_cols["priority"] = "Current triage: high, normal or low; NULL when not relevant."
-    topics = View(at.name, at.comment, at_cols, at.sql.replace(
-        "SELECT v.article_id, t.topic, v.relevant, v.score,", "SELECT v.article_id, t.topic, v.relevant, v.score, v.priority,"))
+    topics = View(
+        at.name,
+        at.comment,
+        at_cols,
+        at.sql.replace(
+            "SELECT v.article_id, t.topic, v.relevant, v.score,",
+            "SELECT v.article_id, t.topic, v.relevant, v.score, v.priority,",
+        ),
+    )
 
     new = {view.name: view for view in (latest, verdicts, relevant, topics)}
     for view in new.values():

@@ -12,6 +12,7 @@ Revision ID: 0008
 Revises: 0006
 Create Date: 2026-12-07
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,17 +61,48 @@ def _quote(text: str) -> str:
 
 def upgrade() -> None:
     with op.batch_alter_table("stories") as batch:
-        batch.add_column(sa.Column("outlet_count", sa.Integer(), server_default="1", nullable=False,
-                                   comment="Number of distinct feeds (outlets) whose articles are in the story."))
-        batch.add_column(sa.Column("languages", sa.String(64), nullable=True,
-                                   comment='Languages of the story\'s articles, comma-separated and sorted ("en,zh").'))
-        batch.add_column(sa.Column("first_outlet", sa.Text(), nullable=True,
-                                   comment="Outlet (feed title or host) of the story's earliest-published article."))
-        batch.add_column(sa.Column("first_published_at", UTCDateTime(timezone=True), nullable=True,
-                                   comment="Publication time of the story's earliest article (UTC): when it was first reported."))
+        batch.add_column(
+            sa.Column(
+                "outlet_count",
+                sa.Integer(),
+                server_default="1",
+                nullable=False,
+                comment="Number of distinct feeds (outlets) whose articles are in the story.",
+            )
+        )
+        batch.add_column(
+            sa.Column(
+                "languages",
+                sa.String(64),
+                nullable=True,
+                comment='Languages of the story\'s articles, comma-separated and sorted ("en,zh").',
+            )
+        )
+        batch.add_column(
+            sa.Column(
+                "first_outlet",
+                sa.Text(),
+                nullable=True,
+                comment="Outlet (feed title or host) of the story's earliest-published article.",
+            )
+        )
+        batch.add_column(
+            sa.Column(
+                "first_published_at",
+                UTCDateTime(timezone=True),
+                nullable=True,
+                comment="Publication time of the story's earliest article (UTC): when it was first reported.",
+            )
+        )
     with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("story_keys", sa.Text(), nullable=True,
-                                   comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates)."))
+        batch.add_column(
+            sa.Column(
+                "story_keys",
+                sa.Text(),
+                nullable=True,
+                comment="Event keys for story grouping (JSON: catalogue names, subjects, versions, numbers, dates).",
+            )
+        )
     if op.get_bind().dialect.name == "postgresql":  # the admin view gains who reported the story first
         extra = ",\n               s.first_outlet, s.first_published_at"
         op.execute("CREATE OR REPLACE VIEW stories_with_outlets AS " + _BASE_SELECT.replace("{extra}", extra))

@@ -10,6 +10,7 @@ classifier version, alerts made by the same rules as ``services.alerts.outbox``,
 deliveries that mostly succeed. The year ends at the moment of loading, so "this week"
 and "since Friday" find data. ``random()`` is seeded: the same call gives the same data.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,29 @@ from sqlalchemy import Engine, text
 
 # (canonical name as the classifier reports it, how Chinese text names it)
 ENTITIES = [
-    ("DeepSeek", "深度求索"), ("Huawei", "华为"), ("Alibaba", "阿里巴巴"), ("Baidu", "百度"),
-    ("Nvidia H20", "英伟达H20"), ("Moonshot AI", "月之暗面"), ("Zhipu AI", "智谱"), ("Tencent", "腾讯"),
-    ("ByteDance", "字节跳动"), ("SMIC", "中芯国际"), ("Huawei Ascend", "昇腾"), ("Qwen", "通义千问"),
-    ("Cyberspace Administration of China", "国家网信办"), ("MIIT", "工信部"), ("MiniMax", "MiniMax"),
-    ("Cambricon", "寒武纪"), ("NDRC", "国家发改委"), ("MOFCOM", "商务部"), ("State Council", "国务院"),
-    ("iFlytek", "科大讯飞"), ("SenseTime", "商汤科技"), ("Kimi", "Kimi"), ("TC260", "信安标委"),
+    ("DeepSeek", "深度求索"),
+    ("Huawei", "华为"),
+    ("Alibaba", "阿里巴巴"),
+    ("Baidu", "百度"),
+    ("Nvidia H20", "英伟达H20"),
+    ("Moonshot AI", "月之暗面"),
+    ("Zhipu AI", "智谱"),
+    ("Tencent", "腾讯"),
+    ("ByteDance", "字节跳动"),
+    ("SMIC", "中芯国际"),
+    ("Huawei Ascend", "昇腾"),
+    ("Qwen", "通义千问"),
+    ("Cyberspace Administration of China", "国家网信办"),
+    ("MIIT", "工信部"),
+    ("MiniMax", "MiniMax"),
+    ("Cambricon", "寒武纪"),
+    ("NDRC", "国家发改委"),
+    ("MOFCOM", "商务部"),
+    ("State Council", "国务院"),
+    ("iFlytek", "科大讯飞"),
+    ("SenseTime", "商汤科技"),
+    ("Kimi", "Kimi"),
+    ("TC260", "信安标委"),
     ("Tsinghua University", "清华大学"),
 ]
 # (topic id from the taxonomy, English phrase, Chinese phrase)
@@ -51,16 +69,40 @@ OFF_BEAT_EN = [
     "Streaming service raises subscription fees",
     "Retailer opens flagship store downtown",
 ]
-OFF_BEAT_ZH = ["新能源汽车销量持续增长", "楼市成交回暖", "旅游市场明显升温", "快递业务量创新高", "手机出货量回升", "电商平台促销开启"]
+OFF_BEAT_ZH = [
+    "新能源汽车销量持续增长",
+    "楼市成交回暖",
+    "旅游市场明显升温",
+    "快递业务量创新高",
+    "手机出货量回升",
+    "电商平台促销开启",
+]
 FILLER_EN = [
     "Officials said details would follow in the coming weeks.",
     "Analysts expect the move to reshape the domestic market.",
     "The company declined to comment on the report.",
     "Industry groups have asked for a longer consultation period.",
 ]
-FILLER_ZH = ["业内人士表示，相关细则将在未来几周公布。", "分析人士认为此举将重塑国内市场格局。", "公司未对此置评。", "行业协会呼吁延长征求意见期。"]
-OUTLETS_EN = ["Reuters Tech", "SCMP Tech", "Nikkei Asia", "TechCrunch", "The Information", "Bloomberg Tech",
-              "MIT Technology Review", "Rest of World", "ChinaTalk", "Sixth Tone", "Caixin Global", "The Register"]
+FILLER_ZH = [
+    "业内人士表示，相关细则将在未来几周公布。",
+    "分析人士认为此举将重塑国内市场格局。",
+    "公司未对此置评。",
+    "行业协会呼吁延长征求意见期。",
+]
+OUTLETS_EN = [
+    "Reuters Tech",
+    "SCMP Tech",
+    "Nikkei Asia",
+    "TechCrunch",
+    "The Information",
+    "Bloomberg Tech",
+    "MIT Technology Review",
+    "Rest of World",
+    "ChinaTalk",
+    "Sixth Tone",
+    "Caixin Global",
+    "The Register",
+]
 OUTLETS_ZH = ["机器之心", "量子位", "36氪", "新智元", "财新", "澎湃新闻", "界面新闻", "第一财经", "雷锋网", "钛媒体"]
 OUTLETS_ZH_HANT = ["數位時代", "iThome", "科技新報", "中央社科技"]
 
@@ -395,8 +437,17 @@ SELECT c.relname, a.attnum, a.attstattarget FROM pg_class c JOIN pg_attribute a 
 WHERE c.relkind = 'i' AND c.relname = ANY(:names) AND a.attstattarget >= 0
 """
 SEQUENCED_TABLES = ["channels", "subscriptions", "feeds", "stories", "articles"]
-COUNTED_TABLES = ["articles", "feeds", "stories", "feed_entries", "classifications", "alerts", "deliveries",
-                  "fetch_log", "labels"]
+COUNTED_TABLES = [
+    "articles",
+    "feeds",
+    "stories",
+    "feed_entries",
+    "classifications",
+    "alerts",
+    "deliveries",
+    "fetch_log",
+    "labels",
+]
 SMALL_TABLES = ["channels", "subscriptions", "subscription_channels"]
 
 
@@ -422,8 +473,7 @@ def _parameters(articles: int, feeds: int, seed: float) -> dict[str, object]:
     }
 
 
-def load_admin_dataset(engine: Engine, articles: int = 100_000, feeds: int = 300,
-                       seed: float = 0.42) -> dict[str, int]:
+def load_admin_dataset(engine: Engine, articles: int = 100_000, feeds: int = 300, seed: float = 0.42) -> dict[str, int]:
     """Fill an empty, migrated PostgreSQL database, index and ANALYZE it. Returns each table's row count.
 
     The tables' plain indexes (those backing no constraint) are dropped for the load and
@@ -446,9 +496,9 @@ def load_admin_dataset(engine: Engine, articles: int = 100_000, feeds: int = 300
             used = {name: value for name, value in parameters.items() if re.search(rf":{name}\b", statement)}
             connection.execute(text(statement), used)
         for table in SEQUENCED_TABLES:
-            connection.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            ))
+            connection.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
     slowest_first = sorted(rebuild.values(), key=lambda statements: " USING gin " not in statements[0])
     _run_concurrently(engine, slowest_first)
     _run_concurrently(engine, [[f"ANALYZE {table}"] for table in [*COUNTED_TABLES, *SMALL_TABLES]])
@@ -461,6 +511,7 @@ def load_admin_dataset(engine: Engine, articles: int = 100_000, feeds: int = 300
 
 def _run_concurrently(engine: Engine, jobs: list[list[str]]) -> None:
     """Run each job (statements in order, on one connection) alongside the others."""
+
     def run(statements: list[str]) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("SET maintenance_work_mem = '256MB'"))

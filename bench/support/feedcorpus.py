@@ -5,6 +5,7 @@ rewritten (``-ck`` / ``?cnaicopy=k``) so each copy is a distinct feed with disti
 as the same articles syndicated by another outlet would be. Titles and summaries stay as
 published, so across copies the articles are the same (deduplicated by fingerprint).
 """
+
 from __future__ import annotations
 
 import os

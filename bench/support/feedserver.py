@@ -7,6 +7,7 @@ on the first line of stdout, then serves until killed.
 
     python bench/support/feedserver.py COPIES [unique]
 """
+
 from __future__ import annotations
 
 import hashlib

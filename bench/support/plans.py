@@ -1,4 +1,5 @@
 """Reading PostgreSQL's EXPLAIN (FORMAT JSON) plans: which tables were read whole, which by index."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -24,5 +25,8 @@ def indexes_used(plan: dict[str, Any]) -> set[str]:
 
 def index_scanned(plan: dict[str, Any]) -> set[str]:
     """Tables read through an index (a bitmap heap scan is always fed by index scans)."""
-    return {node["Relation Name"] for node in plan_nodes(plan)
-            if node["Node Type"] in {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}}
+    return {
+        node["Relation Name"]
+        for node in plan_nodes(plan)
+        if node["Node Type"] in {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+    }

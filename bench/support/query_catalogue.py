@@ -1,4 +1,5 @@
 """The admin queries of docs/admin-queries.sql, read into named, tagged statements."""
+
 from __future__ import annotations
 
 import re

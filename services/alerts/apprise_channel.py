@@ -4,6 +4,7 @@ The message goes as plain text (apprise escapes it for each service's own format
 success or failure, so the HTTP status is read from its log, and only the status is kept: its log lines
 may name the URL, whose tokens are secrets.
 """
+
 from __future__ import annotations
 
 import logging

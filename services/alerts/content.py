@@ -12,6 +12,7 @@ Every channel renders the same ``AlertContent`` (Slack in ``slack.py``, email an
 - ``timezone``: the subscription's IANA zone; every time is shown in it, with the zone named (UTC when unset).
 - ``coverage``: how widely the story is reported (filled from the story's coverage fields when known).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,11 @@ _UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f<>"|`{}\\^]')
 __all__ = ["DeliveryMode"]  # re-exported for the alerts package
 
 PRIORITIES: tuple[str, ...] = tuple(p.value for p in Priority)
-PRIORITY_LABELS: dict[str, str] = {Priority.HIGH: "High priority", Priority.NORMAL: "Normal priority", Priority.LOW: "Low priority"}
+PRIORITY_LABELS: dict[str, str] = {
+    Priority.HIGH: "High priority",
+    Priority.NORMAL: "Normal priority",
+    Priority.LOW: "Low priority",
+}
 
 MAX_READER_REASONS = 3
 
@@ -249,9 +254,13 @@ def alert_content(session: Session, alert: Alert, zone_name: str | None = None) 
     """What ``alert`` says, its times in ``zone_name`` (default: its subscription's zone)."""
     article = session.get(Article, alert.article_id)
     assert article is not None
-    verdict = session.execute(
-        select(Classification).where(Classification.article_id == article.id).order_by(Classification.id.desc())
-    ).scalars().first()
+    verdict = (
+        session.execute(
+            select(Classification).where(Classification.article_id == article.id).order_by(Classification.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     priority = alert.priority or (getattr(verdict, "priority", None) if verdict else None)
     outlets: list[Outlet] = []
     if article.story_id is not None:

@@ -15,6 +15,7 @@ as unconfirmed, reported to Sentry, and left for ``cnai alerts retry``.
 A channel with more due instant deliveries than ``ALERT_BURST_THRESHOLD`` gets digests of up to
 ``ALERT_DIGEST_MAX_ITEMS`` stories instead of a flood; the folded deliveries are marked ``digested``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -108,7 +109,9 @@ def refresh_alert_statuses(session: Session, alert_ids: Iterable[int]) -> None:
     if not ids:
         return
     statuses: dict[int, set[str]] = {}
-    for alert_id, status in session.execute(select(Delivery.alert_id, Delivery.status).where(Delivery.alert_id.in_(ids))):
+    for alert_id, status in session.execute(
+        select(Delivery.alert_id, Delivery.status).where(Delivery.alert_id.in_(ids))
+    ):
         statuses.setdefault(alert_id, set()).add(status)
     for alert_id in ids:
         found = statuses.get(alert_id, set())
@@ -127,12 +130,16 @@ def refresh_alert_statuses(session: Session, alert_ids: Iterable[int]) -> None:
 
 def recover_abandoned(session: Session, settings: Settings, now: datetime, report: DeliveryReport) -> None:
     """Resolve deliveries whose sender died after claiming them (``sending`` past ``claimed_until``)."""
-    stale = session.execute(
-        select(Delivery)
-        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now)
-        .options(joinedload(Delivery.channel))
-        .with_for_update(skip_locked=True, of=Delivery)
-    ).scalars().all()
+    stale = (
+        session.execute(
+            select(Delivery)
+            .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now)
+            .options(joinedload(Delivery.channel))
+            .with_for_update(skip_locked=True, of=Delivery)
+        )
+        .scalars()
+        .all()
+    )
     for delivery in stale:
         report.recovered += 1
         delivery.claimed_until = None
@@ -184,7 +191,11 @@ def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
         select(Delivery.id, Alert.subscription_id)
         .join(Alert, Alert.id == Delivery.alert_id)
         .join(Subscription, Subscription.id == Alert.subscription_id)
-        .where(Delivery.channel_id == channel_id, Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+        .where(
+            Delivery.channel_id == channel_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.next_attempt_at <= now,
+        )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .with_for_update(skip_locked=True, of=Delivery)
     )
@@ -193,7 +204,9 @@ def _due_for(channel_id: int, now: datetime) -> Select[int, int]:
 def pick(session: Session, channel: Channel, settings: Settings, now: datetime) -> tuple[list[int], str]:
     """What the channel's next message carries: a due scheduled digest first, else one alert or a burst digest."""
     cap = settings.alert_digest_max_items
-    first = session.execute(_due_for(channel.id, now).where(Alert.delivery_mode == DeliveryMode.DIGEST.value).limit(1)).first()
+    first = session.execute(
+        _due_for(channel.id, now).where(Alert.delivery_mode == DeliveryMode.DIGEST.value).limit(1)
+    ).first()
     if first is not None:
         digest = session.execute(
             _due_for(channel.id, now)
@@ -245,7 +258,9 @@ def claim_next(session: Session, settings: Settings, now: datetime) -> Claim | d
         )
         if affected_rows(claimed) == 0 or not take_slot(session, channel, settings):
             raise Contended()
-        got = list(session.execute(select(Delivery.id).where(Delivery.claim_token == token).order_by(Delivery.id)).scalars())
+        got = list(
+            session.execute(select(Delivery.id).where(Delivery.claim_token == token).order_by(Delivery.id)).scalars()
+        )
         return Claim(token, channel.id, got, shape)
     return wait
 
@@ -263,7 +278,9 @@ def message_for(session: Session, claim: Claim, deliveries: list[Delivery]) -> t
         schedule = (subscription.digest_schedule or "daily").capitalize()
         wanted = ", ".join(subscription.digest_priorities or []) or "all"
         note = f"{schedule} digest of subscription {subscription.name!r} (priorities: {wanted}), grouped by topic."
-        return Digest(f"{schedule} digest: {subscription.name} ({count})", note, items, subscription.timezone or "UTC"), key
+        return Digest(
+            f"{schedule} digest: {subscription.name} ({count})", note, items, subscription.timezone or "UTC"
+        ), key
     note = (
         f"{count} arrived at once: they are folded into one message instead of one message each "
         "(ALERT_BURST_THRESHOLD), grouped by topic."
@@ -277,13 +294,17 @@ def record_sent(session: Session, claim: Claim, reference: str | None, now: date
     status = DeliveryStatus.DIGESTED if claim.shape == "burst" else DeliveryStatus.SENT
     done = session.execute(
         update(Delivery)
-        .where(Delivery.claim_token == claim.token, Delivery.status.in_((DeliveryStatus.SENDING, DeliveryStatus.FAILED)))
+        .where(
+            Delivery.claim_token == claim.token, Delivery.status.in_((DeliveryStatus.SENDING, DeliveryStatus.FAILED))
+        )
         .values(status=status, sent_at=now, last_error=None, claimed_until=None, message_ref=reference)
         .execution_options(synchronize_session=False)
     )
     recorded = affected_rows(done)
     if recorded != len(claim.delivery_ids):
-        log.warning("claim %s: %d of %d deliveries recorded as %s", claim.token, recorded, len(claim.delivery_ids), status)
+        log.warning(
+            "claim %s: %d of %d deliveries recorded as %s", claim.token, recorded, len(claim.delivery_ids), status
+        )
     refresh_alert_statuses(
         session, session.execute(select(Delivery.alert_id).where(Delivery.claim_token == claim.token)).scalars()
     )
@@ -293,11 +314,15 @@ def record_sent(session: Session, claim: Claim, reference: str | None, now: date
 def record_failure(
     session: Session, claim: Claim, error: DeliveryError, settings: Settings, now: datetime, report: DeliveryReport
 ) -> None:
-    deliveries = session.execute(
-        select(Delivery)
-        .where(Delivery.claim_token == claim.token, Delivery.status == DeliveryStatus.SENDING)
-        .options(joinedload(Delivery.alert), joinedload(Delivery.channel))
-    ).scalars().all()
+    deliveries = (
+        session.execute(
+            select(Delivery)
+            .where(Delivery.claim_token == claim.token, Delivery.status == DeliveryStatus.SENDING)
+            .options(joinedload(Delivery.alert), joinedload(Delivery.channel))
+        )
+        .scalars()
+        .all()
+    )
     rate_limited = error.retry_after is not None
     for delivery in deliveries:
         delivery.last_error = str(error)[:1000]
@@ -357,7 +382,8 @@ def send_claim(url: str, settings: Settings, claim: Claim, now: datetime, report
                 # The crash (e.g. the task's soft time limit) may have come after the channel took the message:
                 # retrying could post it twice, so this is unconfirmed, as when the sender dies mid-send.
                 failure = DeliveryError(
-                    f"{type(exc).__name__} while sending; " + UNCONFIRMED.format(id=claim.delivery_ids[0]), permanent=True
+                    f"{type(exc).__name__} while sending; " + UNCONFIRMED.format(id=claim.delivery_ids[0]),
+                    permanent=True,
                 )
     with unit_of_work(url) as session:
         if failure is not None:

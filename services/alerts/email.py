@@ -4,6 +4,7 @@
 are checked against the system store (or ``SSL_CERT_FILE``). Headers never carry CR/LF: the subject is
 flattened to one line and each recipient is parsed as one address.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,11 @@ def recipients(target: str) -> list[str]:
     for piece in filter(None, (p.strip() for p in target.split(","))):
         _name, address = parseaddr(piece)
         try:
-            if address.count("@") != 1 or any(c.isspace() for c in address) or not piece.endswith((address, f"<{address}>")):
+            if (
+                address.count("@") != 1
+                or any(c.isspace() for c in address)
+                or not piece.endswith((address, f"<{address}>"))
+            ):
                 raise ValueError(piece)
             Address(addr_spec=address)
         except ValueError:

@@ -1,4 +1,5 @@
 """What was alerted, to whom, when and why: queries behind `cnai alerts list` and `cnai alerts show`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ class AlertDetail:
     story_id: int | None = None
 
 
-def recent_alerts(session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50) -> list[AlertRow]:
+def recent_alerts(
+    session: Session, *, status: str | None = None, since: datetime | None = None, limit: int = 50
+) -> list[AlertRow]:
     query = (
         select(Alert, Subscription.name, Article.title, Subscription.timezone)
         .join(Subscription, Subscription.id == Alert.subscription_id)
@@ -79,20 +82,22 @@ def recent_alerts(session: Session, *, status: str | None = None, since: datetim
     for alert, name, title, zone_name in session.execute(query).all():
         content = with_cached_translation(session, alert_content(session, alert, zone_name or "UTC"))
         english = f"{content.english.label}: {content.english.text}" if content.english else None
-        rows.append(AlertRow(
-            id=alert.id,
-            created_at=alert.created_at,
-            status=alert.status,
-            subscription=name,
-            channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
-            title=title,
-            priority=content.priority,
-            created_local=local_time(alert.created_at, zone_name),
-            why=content.why,
-            english=english,
-            article_id=alert.article_id,
-            story_id=alert.story_id,
-        ))
+        rows.append(
+            AlertRow(
+                id=alert.id,
+                created_at=alert.created_at,
+                status=alert.status,
+                subscription=name,
+                channels=[f"{d.channel.name}:{d.status}" for d in sorted(alert.deliveries, key=lambda d: d.id)],
+                title=title,
+                priority=content.priority,
+                created_local=local_time(alert.created_at, zone_name),
+                why=content.why,
+                english=english,
+                article_id=alert.article_id,
+                story_id=alert.story_id,
+            )
+        )
     return rows
 
 
@@ -106,9 +111,13 @@ def with_cached_translation(session: Session, content: AlertContent) -> AlertCon
 
 def held_for_digest(session: Session, since: datetime) -> int:
     """Alerts created since ``since`` that wait for their subscription's digest (low priority, by default)."""
-    return int(session.execute(
-        select(func.count()).select_from(Alert).where(Alert.created_at >= since, Alert.delivery_mode == DeliveryMode.DIGEST.value)
-    ).scalar_one())
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.created_at >= since, Alert.delivery_mode == DeliveryMode.DIGEST.value)
+        ).scalar_one()
+    )
 
 
 def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
@@ -119,9 +128,11 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
         return None
     subscription = session.get(Subscription, alert.subscription_id)
     assert subscription is not None
-    mode = (
-        f"{subscription.digest_schedule} digest" if subscription.mode == "digest" else "instant"
-    ) + (f", quiet {subscription.quiet_start}-{subscription.quiet_end} {subscription.timezone}" if subscription.quiet_start else "")
+    mode = (f"{subscription.digest_schedule} digest" if subscription.mode == "digest" else "instant") + (
+        f", quiet {subscription.quiet_start}-{subscription.quiet_end} {subscription.timezone}"
+        if subscription.quiet_start
+        else ""
+    )
     deliveries = []
     for d in sorted(alert.deliveries, key=lambda d: d.id):
         deliveries.append(
@@ -137,7 +148,8 @@ def alert_detail(session: Session, alert_id: int) -> AlertDetail | None:
                 message_ref=d.message_ref,
                 last_error=d.last_error,
                 carried_by=f"digest {d.claim_token}"
-                if d.status == DeliveryStatus.DIGESTED or alert.delivery_mode == DeliveryMode.DIGEST else None,
+                if d.status == DeliveryStatus.DIGESTED or alert.delivery_mode == DeliveryMode.DIGEST
+                else None,
             )
         )
     return AlertDetail(

@@ -4,6 +4,7 @@ One alert per (story, subscription): the unique key makes a second alert for a s
 even when two workers classify two outlets of the same story at once (``ON CONFLICT DO NOTHING``).
 Later outlets join the story and are listed when the alert is sent, never re-alerted.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,7 +73,9 @@ def subscription_matches(subscription: Subscription, article: Article, verdict: 
         return False
     if subscription.topics and not set(subscription.topics) & set(verdict.topics):
         return False
-    if subscription.entities and not {e.casefold() for e in subscription.entities} & {e.casefold() for e in verdict.entities}:
+    if subscription.entities and not {e.casefold() for e in subscription.entities} & {
+        e.casefold() for e in verdict.entities
+    }:
         return False
     if subscription.languages and not language_matches(article.language, subscription.languages):
         return False
@@ -82,7 +85,12 @@ def subscription_matches(subscription: Subscription, article: Article, verdict: 
 
 
 def _insert_alert(
-    session: Session, article: Article, subscription: Subscription, now: datetime, priority: str | None, mode: DeliveryMode
+    session: Session,
+    article: Article,
+    subscription: Subscription,
+    now: datetime,
+    priority: str | None,
+    mode: DeliveryMode,
 ) -> int | None:
     """Insert the alert unless the story already has one for this subscription; its id, or None."""
     dialect = session.get_bind().dialect.name
@@ -94,8 +102,15 @@ def _insert_alert(
         raise RuntimeError(f"unsupported database {dialect}")
     statement = (
         insert(Alert)
-        .values(story_id=article.story_id, article_id=article.id, subscription_id=subscription.id, status=AlertStatus.PENDING,
-                created_at=now, priority=priority, delivery_mode=mode.value)
+        .values(
+            story_id=article.story_id,
+            article_id=article.id,
+            subscription_id=subscription.id,
+            status=AlertStatus.PENDING,
+            created_at=now,
+            priority=priority,
+            delivery_mode=mode.value,
+        )
         .on_conflict_do_nothing(index_elements=["story_id", "subscription_id"])
         .returning(Alert.id)
     )
@@ -120,7 +135,10 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
     priority = verdict_priority(verdict)
     stated = priority if getattr(verdict, "priority", None) else None  # stored as given; NULL is routed as normal
     subscriptions = session.execute(
-        select(Subscription).where(Subscription.enabled.is_(True)).options(selectinload(Subscription.channels)).order_by(Subscription.id)
+        select(Subscription)
+        .where(Subscription.enabled.is_(True))
+        .options(selectinload(Subscription.channels))
+        .order_by(Subscription.id)
     ).scalars()
     for subscription in subscriptions:
         if not subscription_matches(subscription, article, verdict):
@@ -135,7 +153,15 @@ def queue_alerts(session: Session, article: Article, verdict: VerdictLike, now: 
             continue
         due = release_at(subscription, now, mode)
         for channel in subscription.channels:
-            session.add(Delivery(alert_id=alert_id, channel_id=channel.id, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=due))
+            session.add(
+                Delivery(
+                    alert_id=alert_id,
+                    channel_id=channel.id,
+                    status=DeliveryStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=due,
+                )
+            )
         alert = session.get(Alert, alert_id)
         assert alert is not None
         created.append(alert)

@@ -6,6 +6,7 @@ a message may go when ``next_send_at - tolerance`` has passed, and taking the sl
 once, as Slack does. The slot is taken with a conditional update, so two senders never share one.
 Pacing runs on the wall clock, not on the scheduling ``now`` a caller may inject.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -50,7 +51,10 @@ def take_slot(session: Session, channel: Channel, settings: Settings) -> bool:
     new = max(old or wall_clock(), wall_clock()) + step
     condition = Channel.next_send_at.is_(None) if old is None else Channel.next_send_at == old
     taken = session.execute(
-        update(Channel).where(Channel.id == channel.id, condition).values(next_send_at=new).execution_options(synchronize_session=False)
+        update(Channel)
+        .where(Channel.id == channel.id, condition)
+        .values(next_send_at=new)
+        .execution_options(synchronize_session=False)
     )
     if affected_rows(taken) != 1:
         return False

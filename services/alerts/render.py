@@ -2,6 +2,7 @@
 
 HTML templates (``*.html.j2``) are autoescaped: nothing from a feed can add markup to an email.
 """
+
 from __future__ import annotations
 
 import re

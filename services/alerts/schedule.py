@@ -3,6 +3,7 @@
 All inputs and outputs are UTC; local wall-clock times (``HH:MM``) are interpreted in the
 subscription's IANA zone, so a daily digest at 08:00 Europe/Berlin stays at 08:00 across DST.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone

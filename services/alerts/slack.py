@@ -5,6 +5,7 @@ characters, header text 150, 10 elements per context block, and a fallback ``tex
 notifications. Feed text is escaped (``&``, ``<``, ``>``) so ``<!channel>`` or
 ``<https://evil|click>`` in a title stays text; only our own links use ``<url|label>``.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,9 @@ def _section(text: str) -> dict:
 def _context(*texts: str) -> dict:
     return {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(t, CONTEXT_TEXT_LIMIT)} for t in texts[:CONTEXT_ELEMENTS_LIMIT]],
+        "elements": [
+            {"type": "mrkdwn", "text": clip_mrkdwn(t, CONTEXT_TEXT_LIMIT)} for t in texts[:CONTEXT_ELEMENTS_LIMIT]
+        ],
     }
 
 
@@ -77,8 +80,11 @@ def _listing(prefix: str, names: list[str], limit: int) -> str:
     return text
 
 
-PRIORITY_MARKS = {"high": ":red_circle: *High priority*", "normal": ":large_blue_circle: Normal priority",
-                  "low": ":white_circle: Low priority"}
+PRIORITY_MARKS = {
+    "high": ":red_circle: *High priority*",
+    "normal": ":large_blue_circle: Normal priority",
+    "low": ":white_circle: Low priority",
+}
 PRIORITY_TAGS = {"high": ":red_circle:", "normal": ":large_blue_circle:", "low": ":white_circle:"}
 
 
@@ -161,7 +167,9 @@ def digest_blocks(digest: Digest) -> list[dict]:
                 text = f"{text}\n{line}" if text else line
         blocks.append(_section(text))
     if len(blocks) > MAX_BLOCKS:
-        omitted = sum(1 for b in blocks[MAX_BLOCKS - 1 :] for line in b["text"]["text"].split("\n") if line.startswith("•"))
+        omitted = sum(
+            1 for b in blocks[MAX_BLOCKS - 1 :] for line in b["text"]["text"].split("\n") if line.startswith("•")
+        )
         blocks = blocks[: MAX_BLOCKS - 1] + [_context(f"…and {omitted} more; see `cnai alerts list`")]
     return blocks
 

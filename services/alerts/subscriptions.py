@@ -1,4 +1,5 @@
 """Subscriptions and channels: validated specs, saving, loading from YAML, and the default from the environment."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -159,7 +160,8 @@ class SubscriptionSpec(BaseModel):
             raise ValueError("at applies to a digest: mode: digest, or priorities sent as digest")
         if self.priorities is None:
             self.priorities = (
-                {"high": "digest", "normal": "digest", "low": "digest"} if self.mode == "digest"
+                {"high": "digest", "normal": "digest", "low": "digest"}
+                if self.mode == "digest"
                 else {"high": "instant", "normal": "instant", "low": "digest"}
             )
         if not self.priorities:
@@ -189,7 +191,8 @@ class SubscriptionsFile(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """Pydantic errors as one line per field, without echoing values (a target may be a secret)."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
+        f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg'].removeprefix('Value error, ')}"
+        for err in exc.errors()
     )
 
 
@@ -205,9 +208,13 @@ def save_channel(session: Session, spec: ChannelSpec) -> Channel:
 
 def _inline_channel(session: Session, subscription: str, spec: ChannelSpec) -> Channel:
     """Reuse a channel with the same kind and target, else add one named after the subscription."""
-    same = session.execute(
-        select(Channel).where(Channel.kind == spec.kind, Channel.target == spec.target).order_by(Channel.id)
-    ).scalars().first()
+    same = (
+        session.execute(
+            select(Channel).where(Channel.kind == spec.kind, Channel.target == spec.target).order_by(Channel.id)
+        )
+        .scalars()
+        .first()
+    )
     if same is not None:
         return same
     name, n = spec.name, 2
@@ -274,7 +281,9 @@ def load_subscriptions(session: Session, path: Path) -> tuple[list[Channel], lis
 def remove_subscription(session: Session, name: str) -> int:
     """Delete a subscription with its alert history and any channel no other subscription uses; alerts removed."""
     subscription = find_subscription(session, name=name)
-    alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.subscription_id == subscription.id)).scalar_one()
+    alerts = session.execute(
+        select(func.count()).select_from(Alert).where(Alert.subscription_id == subscription.id)
+    ).scalar_one()
     channels = list(subscription.channels)
     session.execute(delete(Alert).where(Alert.subscription_id == subscription.id))
     session.delete(subscription)
@@ -294,9 +303,11 @@ def all_channels(session: Session) -> list[Channel]:
 
 def subscription_overview(session: Session) -> list[dict[str, Any]]:
     """Every subscription as `describe_subscription` shows it, with its id, by id."""
-    subscriptions = session.execute(
-        select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.id)
-    ).scalars().all()
+    subscriptions = (
+        session.execute(select(Subscription).options(selectinload(Subscription.channels)).order_by(Subscription.id))
+        .scalars()
+        .all()
+    )
     return [{"id": s.id, **describe_subscription(s)} for s in subscriptions]
 
 
@@ -328,8 +339,9 @@ class SubscriptionPreview:
     matched: list[MatchedArticle]
 
 
-def preview_subscription(session: Session, *, name: str, days: int = 7, now: datetime | None = None,
-                         scan_limit: int = 2000) -> SubscriptionPreview:
+def preview_subscription(
+    session: Session, *, name: str, days: int = 7, now: datetime | None = None, scan_limit: int = 2000
+) -> SubscriptionPreview:
     """Relevant articles of the last ``days`` the subscription ``name`` matches, best first.
 
     The score floor is applied by the database; topics, entities, languages and sources by the same
@@ -341,7 +353,11 @@ def preview_subscription(session: Session, *, name: str, days: int = 7, now: dat
     rows = session.execute(
         select(Article, Classification)
         .join(Classification, Classification.article_id == Article.id)
-        .where(Classification.relevant.is_(True), Classification.score >= subscription.min_score, Article.fetched_at >= since)
+        .where(
+            Classification.relevant.is_(True),
+            Classification.score >= subscription.min_score,
+            Article.fetched_at >= since,
+        )
         .order_by(Article.fetched_at.desc())
         .limit(scan_limit)
     ).all()
@@ -356,9 +372,7 @@ def preview_subscription(session: Session, *, name: str, days: int = 7, now: dat
 
 def describe_subscription(subscription: Subscription) -> dict[str, Any]:
     """A subscription as shown by the CLI: secrets in channel targets masked."""
-    digest = (
-        f"{subscription.digest_schedule or 'daily'} digest at {subscription.digest_time or '08:00'} {subscription.timezone}"
-    )
+    digest = f"{subscription.digest_schedule or 'daily'} digest at {subscription.digest_time or '08:00'} {subscription.timezone}"
     if subscription.mode == "digest" and not subscription.instant_priorities:
         mode = digest
     else:
@@ -370,8 +384,12 @@ def describe_subscription(subscription: Subscription) -> dict[str, Any]:
         routes.append(f"{'+'.join(subscription.digest_priorities)} in the {digest}")
     priorities = ", ".join(routes) or "no priority (sends nothing)"
     rules = [f"score>={subscription.min_score:g}"] if subscription.min_score else []
-    for label, values in (("topics", subscription.topics), ("entities", subscription.entities),
-                          ("languages", subscription.languages), ("sources", subscription.sources)):
+    for label, values in (
+        ("topics", subscription.topics),
+        ("entities", subscription.entities),
+        ("languages", subscription.languages),
+        ("sources", subscription.sources),
+    ):
         if values:
             rules.append(f"{label}={','.join(values)}")
     return {
@@ -381,7 +399,8 @@ def describe_subscription(subscription: Subscription) -> dict[str, Any]:
         "priorities": priorities,
         "rules": " ".join(rules) or "all relevant stories",
         "quiet_hours": f"{subscription.quiet_start}-{subscription.quiet_end} {subscription.timezone}"
-        if subscription.quiet_start and subscription.quiet_end else None,
+        if subscription.quiet_start and subscription.quiet_end
+        else None,
         "channels": [f"{c.name} ({c.kind}: {describe_target(c.kind, c.target)})" for c in subscription.channels],
     }
 
@@ -399,12 +418,17 @@ def ensure_default_subscription(session: Session, settings: Settings) -> Subscri
     operator may disable it (``enabled: false`` in a subscriptions file); it is never re-enabled here.
     """
     subscription = session.execute(
-        select(Subscription).where(Subscription.name == DEFAULT_SUBSCRIPTION).options(selectinload(Subscription.channels))
+        select(Subscription)
+        .where(Subscription.name == DEFAULT_SUBSCRIPTION)
+        .options(selectinload(Subscription.channels))
     ).scalar_one_or_none()
     if subscription is None:
         subscription = Subscription(
-            name=DEFAULT_SUBSCRIPTION, mode="instant", min_score=0.0,
-            instant_priorities=["high", "normal"], digest_priorities=["low"],
+            name=DEFAULT_SUBSCRIPTION,
+            mode="instant",
+            min_score=0.0,
+            instant_priorities=["high", "normal"],
+            digest_priorities=["low"],
         )
         session.add(subscription)
     wanted = [_channel(session, "console", "console", "stdout")]
@@ -417,4 +441,3 @@ def ensure_default_subscription(session: Session, settings: Settings) -> Subscri
             subscription.channels.append(channel)
     session.flush()
     return subscription
-

@@ -4,6 +4,7 @@
 optionally blended with a learned layer when a model artefact exists. It needs no
 network and no database, never raises on text input, and is deterministic.
 """
+
 from __future__ import annotations
 
 from services.classify.article import ArticleText
@@ -12,7 +13,14 @@ from services.classify.scorer import Verdict
 from services.classify.verdicts import classifier_version, score_article, score_articles, score_text
 
 __all__ = [
-    "CLASSIFIER_VERSION", "ArticleText", "Priority", "Verdict", "classifier_version", "score_article", "score_articles", "score_text",
+    "CLASSIFIER_VERSION",
+    "ArticleText",
+    "Priority",
+    "Verdict",
+    "classifier_version",
+    "score_article",
+    "score_articles",
+    "score_text",
 ]
 
 

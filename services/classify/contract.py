@@ -14,6 +14,7 @@ not an object, missing or non-string ``title``, non-string ``summary``) yields
 counts as "". Blank (whitespace-only) lines are not records: they are skipped and
 produce no output. No database, no network.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,11 @@ def parse_line(line: str) -> tuple[Any, ArticleText | None, str | None]:
     record_id = row.get("id")
     title = row.get("title")
     if not isinstance(title, str):
-        return record_id, None, "missing title" if title is None else f"title must be a string, got {type(title).__name__}"
+        return (
+            record_id,
+            None,
+            "missing title" if title is None else f"title must be a string, got {type(title).__name__}",
+        )
     summary = row.get("summary")
     if summary is None:
         summary = ""

@@ -11,6 +11,7 @@ also reports topic micro-precision/recall/F1 (per topic too) and the priority co
 matrix, with the share of must-see (``high``) items marked high and of can-wait
 (``low``) items marked high.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,12 @@ class Metrics:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def as_dict(self) -> dict[str, float | int]:
-        return {**asdict(self), "precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4)}
+        return {
+            **asdict(self),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
 
 
 def compute_metrics(truth: Iterable[bool], predicted: Iterable[bool]) -> Metrics:
@@ -221,15 +227,21 @@ def calibration(truth: list[bool], scores: list[float], bins: int = RELIABILITY_
         low, high = b / bins, (b + 1) / bins
         members = [(t, s) for t, s in zip(truth, scores) if low <= s < high or (b == bins - 1 and s == 1.0)]
         if members:
-            table.append({
-                "low": round(low, 2), "high": round(high, 2), "n": len(members),
-                "mean_score": round(sum(s for _, s in members) / len(members), 4),
-                "relevant_rate": round(sum(1 for t, _ in members if t) / len(members), 4),
-            })
+            table.append(
+                {
+                    "low": round(low, 2),
+                    "high": round(high, 2),
+                    "n": len(members),
+                    "mean_score": round(sum(s for _, s in members) / len(members), 4),
+                    "relevant_rate": round(sum(1 for t, _ in members if t) / len(members), 4),
+                }
+            )
     return Calibration(brier, table)
 
 
-def evaluate_topics(items: list[LabelledItem], verdicts: list[Verdict], labels: dict[Any, TopicLabel]) -> TopicEvaluation:
+def evaluate_topics(
+    items: list[LabelledItem], verdicts: list[Verdict], labels: dict[Any, TopicLabel]
+) -> TopicEvaluation:
     """Topic micro-P/R/F1 and the priority confusion matrix over the labelled items.
 
     Predicted topics are counted whatever the relevance verdict; an item judged not
@@ -319,14 +331,18 @@ def format_report(result: Evaluation, show_misclassified: bool = True) -> str:
         lines.append(f"calibration: Brier score {result.calibration.brier:.4f} (borderline excluded)")
         lines.append(f"{'score bin':>12}{'n':>6}{'mean score':>12}{'relevant':>10}")
         for row in result.calibration.bins:
-            lines.append(f"{row['low']:>5.1f}-{row['high']:<6.1f}{row['n']:>6d}{row['mean_score']:>12.3f}{row['relevant_rate']:>10.3f}")
+            lines.append(
+                f"{row['low']:>5.1f}-{row['high']:<6.1f}{row['n']:>6d}{row['mean_score']:>12.3f}{row['relevant_rate']:>10.3f}"
+            )
         lines.append("")
     if result.topics is not None:
         lines.extend(_format_topics(result.topics))
     if show_misclassified:
         lines.append(f"misclassified ({len(result.misclassified)}):")
         for miss in result.misclassified:
-            lines.append(f"- [{miss['id']}] {miss['lang']} expected {miss['expected']}, score {miss['score']:.3f}: {miss['title']}")
+            lines.append(
+                f"- [{miss['id']}] {miss['lang']} expected {miss['expected']}, score {miss['score']:.3f}: {miss['title']}"
+            )
             for reason in miss["reasons"][:5]:
                 lines.append(f"    · {reason}")
     return "\n".join(lines)
@@ -334,15 +350,21 @@ def format_report(result: Evaluation, show_misclassified: bool = True) -> str:
 
 def _format_topics(topics: TopicEvaluation) -> list[str]:
     micro = topics.micro
-    lines = [f"topics ({topics.items} labelled items): micro P {micro.precision:.3f} R {micro.recall:.3f} F1 {micro.f1:.3f}"]
+    lines = [
+        f"topics ({topics.items} labelled items): micro P {micro.precision:.3f} R {micro.recall:.3f} F1 {micro.f1:.3f}"
+    ]
     for topic, m in sorted(topics.per_topic.items()):
-        lines.append(f"  {topic:30} P {m.precision:.3f} R {m.recall:.3f} F1 {m.f1:.3f}  (tp {m.tp} fp {m.fp} fn {m.fn})")
+        lines.append(
+            f"  {topic:30} P {m.precision:.3f} R {m.recall:.3f} F1 {m.f1:.3f}  (tp {m.tp} fp {m.fp} fn {m.fn})"
+        )
     lines.append("")
     lines.append("priority confusion matrix (rows: label, columns: predicted; none = judged not relevant)")
     lines.append(f"{'':10}" + "".join(f"{c:>8}" for c in PRIORITY_COLUMNS))
     for row in PRIORITY_ROWS:
         lines.append(f"{row:10}" + "".join(f"{topics.priority[row][c]:8d}" for c in PRIORITY_COLUMNS))
-    lines.append(f"must-see (high) marked high: {topics.share_high('high'):.3f}; can-wait (low) marked high: {topics.share_high('low'):.3f}")
+    lines.append(
+        f"must-see (high) marked high: {topics.share_high('high'):.3f}; can-wait (low) marked high: {topics.share_high('low'):.3f}"
+    )
     lines.append("")
     return lines
 

@@ -1,4 +1,5 @@
 """Reader feedback: labels on stored articles, the training data of the learned layer."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -24,7 +25,9 @@ def record_label(session: Session, article_id: int, relevant: bool) -> Label:
 
 def record_story_label(session: Session, story_id: int, relevant: bool) -> list[Label]:
     """Store a reader's verdict on every article of a story (as `cnai alerts show` names it)."""
-    article_ids = session.execute(select(Article.id).where(Article.story_id == story_id).order_by(Article.id)).scalars().all()
+    article_ids = (
+        session.execute(select(Article.id).where(Article.story_id == story_id).order_by(Article.id)).scalars().all()
+    )
     if not article_ids:
         raise UnknownArticle(f"no story with id {story_id}")
     return [record_label(session, article_id, relevant) for article_id in article_ids]
@@ -39,5 +42,7 @@ def labelled_examples(session: Session) -> list[Example]:
     ).all()
     latest: dict[int, Example] = {}
     for article_id, relevant, title, summary, language, url in rows:
-        latest[article_id] = Example(title=title or "", summary=summary or "", relevant=bool(relevant), lang=language, link=url)
+        latest[article_id] = Example(
+            title=title or "", summary=summary or "", relevant=bool(relevant), lang=language, link=url
+        )
     return list(latest.values())

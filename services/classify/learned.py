@@ -10,6 +10,7 @@ segmentation, so the same model reads English and Chinese.
 scikit-learn is imported only when an artefact exists or a model is trained: the
 lexicon alone starts in milliseconds. Artefacts are pickles: load only files you wrote.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -113,5 +114,8 @@ def load_model(path: Path) -> LearnedModel:
         raise ValueError(f"{path}: not a classifier artefact of format {ARTEFACT_FORMAT}")
     meta = {k: v for k, v in artefact.items() if k != "pipeline"}
     return LearnedModel(
-        pipeline=artefact["pipeline"], blend=float(artefact["blend"]), digest=hashlib.sha256(data).hexdigest()[:8], meta=meta
+        pipeline=artefact["pipeline"],
+        blend=float(artefact["blend"]),
+        digest=hashlib.sha256(data).hexdigest()[:8],
+        meta=meta,
     )

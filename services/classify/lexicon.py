@@ -14,6 +14,7 @@ a thousand Chinese first characters made every step slow; in bytes, Chinese char
 share a dozen lead bytes. UTF-8 is self-synchronising, so matches still fall on
 character boundaries.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -252,8 +253,18 @@ def _validate_scoring(data: dict[str, Any]) -> dict[str, Any]:
             raise _fail(file, key, "must be a mapping")
     for name in ("title", "summary", "link"):
         _weight(data["field_factor"].get(name), file, f"field_factor.{name}")
-    for key in ("threshold", "zh_china_prior", "peripheral_max_penalty", "core_joint", "topic_threshold", "summary_tail_factor",
-                "untitled_factor", "channel_factor", "strong_ai_weight", "core_ai_weight"):
+    for key in (
+        "threshold",
+        "zh_china_prior",
+        "peripheral_max_penalty",
+        "core_joint",
+        "topic_threshold",
+        "summary_tail_factor",
+        "untitled_factor",
+        "channel_factor",
+        "strong_ai_weight",
+        "core_ai_weight",
+    ):
         _weight(data[key], file, key)
     return data
 
@@ -371,8 +382,10 @@ class _Channels(NamedTuple):
 
 def _add_channels(channels: _Channels, spec: dict[str, Any], entity: Entity, file: str, where: str) -> None:
     """A lab's own hosts ("kimi.com": any subdomain too) and its org handles on model/code hubs."""
-    for field_name, table, pattern, what in (("hosts", channels.hosts, _HOST, "a bare host name such as kimi.com"),
-                                             ("accounts", channels.accounts, _ACCOUNT, "an org handle such as MiniMaxAI")):
+    for field_name, table, pattern, what in (
+        ("hosts", channels.hosts, _HOST, "a bare host name such as kimi.com"),
+        ("accounts", channels.accounts, _ACCOUNT, "an org handle such as MiniMaxAI"),
+    ):
         if field_name not in spec:
             continue
         for value in _terms(spec[field_name], file, f"{where} {field_name}"):
@@ -398,7 +411,18 @@ def _add_entities(builder: _Builder, data: dict[str, Any], channels: _Channels) 
             raise _fail(file, where, "needs a name")
         name = spec["name"]
         where = f"entity {name!r}"
-        unknown = set(spec) - {"name", "kind", "aliases", "weak", "versioned", "contextual", "case_sensitive", "topics", "hosts", "accounts"}
+        unknown = set(spec) - {
+            "name",
+            "kind",
+            "aliases",
+            "weak",
+            "versioned",
+            "contextual",
+            "case_sensitive",
+            "topics",
+            "hosts",
+            "accounts",
+        }
         if unknown:
             raise _fail(file, where, f"unknown fields {sorted(unknown)}")
         if name in entities:
@@ -424,13 +448,22 @@ def _add_entities(builder: _Builder, data: dict[str, Any], channels: _Channels) 
             if list_name not in spec:
                 continue
             for alias in _terms(spec[list_name], file, f"{where} {list_name}"):
-                clue = Clue(key=f"entity:{name}", label=alias, role="entity", entity=entity, weak=weak,
-                            needs_version=needs_version, contextual=contextual)
+                clue = Clue(
+                    key=f"entity:{name}",
+                    label=alias,
+                    role="entity",
+                    entity=entity,
+                    weak=weak,
+                    needs_version=needs_version,
+                    contextual=contextual,
+                )
                 builder.add(alias, clue, CONTEXT, case_sensitive, file, where)
     return entities
 
 
-def _add_groups(builder: _Builder, groups: Any, file: str, where: str, role: str, layer: int, topic: str | None = None) -> None:
+def _add_groups(
+    builder: _Builder, groups: Any, file: str, where: str, role: str, layer: int, topic: str | None = None
+) -> None:
     if not isinstance(groups, list) or not groups:
         raise _fail(file, where, "must be a non-empty list of groups")
     for index, group in enumerate(groups):
@@ -456,7 +489,11 @@ def _triage_kinds(raw: Any, where: str, signals: set[str]) -> tuple[TriageKind, 
     kinds = []
     for index, spec in enumerate(raw):
         kwhere = f"{where} #{index + 1}"
-        if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str) or not isinstance(spec.get("label"), str):
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("kind"), str)
+            or not isinstance(spec.get("label"), str)
+        ):
             raise _fail(file, kwhere, "needs a kind and a label")
         unknown = set(spec) - {"kind", "label", "all", "in_title", "none", "topic"}
         if unknown:
@@ -474,12 +511,22 @@ def _triage_kinds(raw: Any, where: str, signals: set[str]) -> tuple[TriageKind, 
         topic = spec.get("topic")
         if topic is not None and topic not in TOPICS:
             raise _fail(file, kwhere, f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
-        kinds.append(TriageKind(spec["kind"], spec["label"], tuple(tuple(g) for g in groups), frozenset(in_title),
-                                tuple(spec.get("none") or ()), topic))
+        kinds.append(
+            TriageKind(
+                spec["kind"],
+                spec["label"],
+                tuple(tuple(g) for g in groups),
+                frozenset(in_title),
+                tuple(spec.get("none") or ()),
+                topic,
+            )
+        )
     return tuple(kinds)
 
 
-def _add_triage(builder: _Builder, data: dict[str, Any], entities: dict[str, Entity], kinds: dict[str, Kind]) -> TriageRules:
+def _add_triage(
+    builder: _Builder, data: dict[str, Any], entities: dict[str, Entity], kinds: dict[str, Kind]
+) -> TriageRules:
     """Signals, event kinds and low-value kinds of priority.yaml (the triage layer)."""
     file = "priority.yaml"
     unknown = set(data) - {"min_usd", "cny_to_usd", "signals", "entity_signals", "events", "low_value", "signal_topics"}
@@ -529,9 +576,19 @@ def _add_triage(builder: _Builder, data: dict[str, Any], entities: dict[str, Ent
         where = f"signal_topics #{index + 1}"
         if not isinstance(spec, dict) or set(spec) != {"all", "topic", "w"}:
             raise _fail(file, where, "needs exactly all, topic and w")
-        (kind,) = _triage_kinds([{"kind": "signal_topic", "label": spec["topic"], "all": spec["all"],
-                                  "in_title": list(range(len(spec["all"]))) if isinstance(spec["all"], list) else [],
-                                  "topic": spec["topic"]}], where, signals)
+        (kind,) = _triage_kinds(
+            [
+                {
+                    "kind": "signal_topic",
+                    "label": spec["topic"],
+                    "all": spec["all"],
+                    "in_title": list(range(len(spec["all"]))) if isinstance(spec["all"], list) else [],
+                    "topic": spec["topic"],
+                }
+            ],
+            where,
+            signals,
+        )
         signal_topics.append((kind, _weight(spec["w"], file, where)))
     return TriageRules(
         signal_topics=tuple(signal_topics),

@@ -12,6 +12,7 @@ the OpenCC converter itself costs ~2 ms per article, the regex a few µs.
 The phrase step (Taiwan vocabulary: 晶片→芯片, 演算法→算法) runs only on text that
 contains Traditional characters.
 """
+
 from __future__ import annotations
 
 import html

@@ -6,6 +6,7 @@ Evidence of three kinds is combined like independent clues (noisy-OR, see
 DeepSeek or the generative-AI measures). The beat is the conjunction:
 ``score = 1 - (1 - joint)(1 - ai·china)``, lowered for peripheral subjects.
 """
+
 from __future__ import annotations
 
 import re
@@ -129,7 +130,9 @@ def _right_edge_ok(text: str, index: int, ends_with_digit: bool) -> bool:
     return False
 
 
-def _matches(automata: Automata, cased: str, lowered: str, chinese: bool) -> list[tuple[int, int, int, tuple[Clue, ...]]]:
+def _matches(
+    automata: Automata, cased: str, lowered: str, chinese: bool
+) -> list[tuple[int, int, int, tuple[Clue, ...]]]:
     """Matches that respect word boundaries, as (start, -end, n, clues) in byte offsets, sorted
     so that at each start the longest match comes first."""
     found: list[tuple[int, int, int, tuple[Clue, ...]]] = []
@@ -149,7 +152,9 @@ def _matches(automata: Automata, cased: str, lowered: str, chinese: bool) -> lis
             if right and end < size and text[end] in word and not _right_edge_ok(text, end, ends_with_digit):
                 continue
             if forms:  # case-sensitive spellings: only where the original text has them ("US", not "USING")
-                edge_ok = not right or end >= size or cased[end] not in word or _right_edge_ok(cased, end, ends_with_digit)
+                edge_ok = (
+                    not right or end >= size or cased[end] not in word or _right_edge_ok(cased, end, ends_with_digit)
+                )
                 for form, form_clues in forms:
                     if edge_ok and cased.startswith(form, start):
                         clues = clues + form_clues
@@ -419,7 +424,9 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
     """Weigh every clue with the handler of its role, then the evidence that depends on the
     whole text: "domestic" words and the Chinese-language prior."""
     title_factor, bonus = scoring["field_factor"]["title"], scoring["repeat_bonus"]
-    w = _Weighing(_Evidence(), scoring, scoring["field_factor"]["summary"], scoring["strong_ai_weight"], scoring["core_ai_weight"])
+    w = _Weighing(
+        _Evidence(), scoring, scoring["field_factor"]["summary"], scoring["strong_ai_weight"], scoring["core_ai_weight"]
+    )
     evidence = w.evidence
     anchored: bool | None = None  # computed at the first weak alias: most texts have none
     for item in found.values():  # in order of first appearance (hits are sorted by start)
@@ -444,7 +451,7 @@ def _weigh(found: dict[str, _Found], text: _Text, scoring: dict) -> _Evidence:
 
 
 def _weigh_mainland(w: _Weighing, text: _Text) -> None:
-    """"Domestic" words (国内, 我国) and the prior of Chinese-language text speak of the
+    """ "Domestic" words (国内, 我国) and the prior of Chinese-language text speak of the
     mainland only in Simplified text that is not about Taiwan, nor about another country.
 
     When the language is the only China evidence, one generic AI word is not enough
@@ -479,7 +486,11 @@ def _score(evidence: _Evidence, scoring: dict) -> float:
 
 
 def _topics(
-    lexicon: Lexicon, text: _Text, evidence: _Evidence, factors: tuple[float, ...], relevant: bool,
+    lexicon: Lexicon,
+    text: _Text,
+    evidence: _Evidence,
+    factors: tuple[float, ...],
+    relevant: bool,
     extra: list[tuple[str, float]] | None = None,
 ) -> list[str]:
     scoring = lexicon.scoring
@@ -489,7 +500,11 @@ def _topics(
     cased, lowered, bounds = text.cased, text.lowered, text.bounds
     if tail == 0.0:  # not read at all: scan the title, the lede and the link words only
         title_end, lede_end, summary_end = bounds
-        cased, lowered, bounds = cased[:lede_end] + cased[summary_end:], lowered[:lede_end] + lowered[summary_end:], (title_end, lede_end, lede_end)
+        cased, lowered, bounds = (
+            cased[:lede_end] + cased[summary_end:],
+            lowered[:lede_end] + lowered[summary_end:],
+            (title_end, lede_end, lede_end),
+        )
     for item in _collect(_matches(lexicon.topics, cased, lowered, text.has_cjk), lowered, bounds, factors).values():
         factor = min(factors[0], item.factor + scoring["repeat_bonus"] * (item.count - 1))
         topic = item.clue.topic or ""
@@ -500,7 +515,9 @@ def _topics(
     if not ranked:
         return []
     floor = max(scoring["topic_threshold"], ranked[0][0] * scoring["topic_secondary_ratio"])
-    topics = [t for n, (s, t) in enumerate(ranked) if s >= (scoring["topic_threshold"] if n == 0 else floor)][: scoring["max_topics"]]
+    topics = [t for n, (s, t) in enumerate(ranked) if s >= (scoring["topic_threshold"] if n == 0 else floor)][
+        : scoring["max_topics"]
+    ]
     if not topics and relevant and ranked[0][0] >= scoring["topic_fallback_threshold"]:
         topics = [ranked[0][1]]
     return topics
@@ -519,7 +536,11 @@ def _explain(evidence: _Evidence, relevant: bool, limit: int) -> list[str]:
 
 
 def lexicon_verdict(
-    title: str, summary: str = "", lang: str | None = None, link: str | None = None, lexicon: Lexicon | None = None,
+    title: str,
+    summary: str = "",
+    lang: str | None = None,
+    link: str | None = None,
+    lexicon: Lexicon | None = None,
     assume_relevant: bool = False,
 ) -> Verdict:
     """The lexicon's verdict on one article (no learned layer); see :func:`article_verdict`."""
@@ -534,11 +555,19 @@ def article_verdict(article: ArticleText, lexicon: Lexicon | None = None, assume
     scoring = lexicon.scoring
     title = _as_text(article.title)[: scoring["max_title_chars"]]
     parts = _split_link(_as_text(article.link))
-    text = _prepare(lexicon, title, _as_text(article.summary)[: scoring["max_summary_chars"]], _as_text(article.lang).strip().lower(), parts)
+    text = _prepare(
+        lexicon,
+        title,
+        _as_text(article.summary)[: scoring["max_summary_chars"]],
+        _as_text(article.lang).strip().lower(),
+        parts,
+    )
     field_factor = scoring["field_factor"]
     factors = (field_factor["title"], field_factor["summary"], field_factor["link"], scoring["summary_tail_factor"])
     window = scoring["context_window_chars"] * 3  # bytes: the aliases that need it are Chinese
-    found = _collect(_matches(lexicon.context, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors, window)
+    found = _collect(
+        _matches(lexicon.context, text.cased, text.lowered, text.has_cjk), text.lowered, text.bounds, factors, window
+    )
     channel = _channel(lexicon, *parts) if parts is not None else None
     if channel is not None:
         entity, label = channel
@@ -549,7 +578,9 @@ def article_verdict(article: ArticleText, lexicon: Lexicon | None = None, assume
         factor = max(scoring["channel_factor"], seen.factor if seen is not None else 0.0)
         found[key] = _Found(clue, factor, seen.part if seen is not None else 2, count, -1, channel=True)
     if not found and not text.is_zh:
-        return Verdict(relevant=False, score=0.0, topics=[], entities=[], reasons=["no AI term found", "no China link found"])
+        return Verdict(
+            relevant=False, score=0.0, topics=[], entities=[], reasons=["no AI term found", "no China link found"]
+        )
     evidence = _weigh(found, text, scoring)
     raw = _score(evidence, scoring)
     relevant = raw >= scoring["threshold"]
@@ -564,8 +595,13 @@ def article_verdict(article: ArticleText, lexicon: Lexicon | None = None, assume
         extra_topics.append((decision.kind.topic, scoring["event_topic_weight"]))
     topics = _topics(lexicon, text, evidence, factors, True, extra_topics)
     return Verdict(
-        relevant=relevant, score=score, topics=topics, entities=entities, reasons=reasons,
-        priority=decision.priority.value, reader_reasons=_reader_reasons(evidence, decision),
+        relevant=relevant,
+        score=score,
+        topics=topics,
+        entities=entities,
+        reasons=reasons,
+        priority=decision.priority.value,
+        reader_reasons=_reader_reasons(evidence, decision),
     )
 
 
@@ -574,7 +610,12 @@ def _decoded(text: _Text, start: int, end: int) -> str:
 
 
 def _triage(
-    lexicon: Lexicon, text: _Text, found: dict[str, _Found], evidence: _Evidence, factors: tuple[float, ...], raw_title: str
+    lexicon: Lexicon,
+    text: _Text,
+    found: dict[str, _Found],
+    evidence: _Evidence,
+    factors: tuple[float, ...],
+    raw_title: str,
 ) -> tuple[Decision, list[tuple[str, float]]]:
     """Priority from the triage layer's signals, the entities' signals and the computed ones
     (``raw_title``: the title before folding, which keeps "GLM-4.5" whole)."""
@@ -583,9 +624,14 @@ def _triage(
         return Decision(Priority.NORMAL, None, None), []
     title_end, lede_end, summary_end = text.bounds
     chinese = text.has_cjk
-    signals = Signals(lambda: money_signal(rules, _decoded(text, 0, title_end), _decoded(text, title_end + 1, lede_end), chinese))
+    signals = Signals(
+        lambda: money_signal(rules, _decoded(text, 0, title_end), _decoded(text, title_end + 1, lede_end), chinese)
+    )
     # Only the title, the summary's lede and the link words: past the lede is in passing.
-    cased, lowered = text.cased[:lede_end] + text.cased[summary_end:], text.lowered[:lede_end] + text.lowered[summary_end:]
+    cased, lowered = (
+        text.cased[:lede_end] + text.cased[summary_end:],
+        text.lowered[:lede_end] + text.lowered[summary_end:],
+    )
     hits = _matches(rules.automata, cased, lowered, chinese)
     for item in _collect(hits, lowered, (title_end, lede_end, lede_end), factors).values():
         add_signal(signals, item.clue.signal or "", item.clue.label, item.part == 0)
@@ -664,7 +710,9 @@ def _reader_reasons(evidence: _Evidence, decision: Decision) -> list[str]:
 def _terms_sentence(ranked: list[tuple[float, int, str, tuple[str, ...]]], used: set[int]) -> str | None:
     """'Speaks of "大模型" (AI) in the title and ties it to China with "国产" in the summary.'"""
     ai = next((n for n, r in enumerate(ranked) if r[2] == _TEMPLATES["ai"] or (r[2] == _ENTITY and r[0] >= 0.5)), None)
-    china = next((n for n, r in enumerate(ranked) if r[2] in (_TEMPLATES["china"], _TEMPLATES["domestic"]) and n != ai), None)
+    china = next(
+        (n for n, r in enumerate(ranked) if r[2] in (_TEMPLATES["china"], _TEMPLATES["domestic"]) and n != ai), None
+    )
     prior = next((n for n, r in enumerate(ranked) if r[2] == _PRIOR), None)
     if ai is None:
         return None
@@ -682,4 +730,3 @@ def _terms_sentence(ranked: list[tuple[float, int, str, tuple[str, ...]]], used:
         used.add(prior)
         return f"{first}, in mainland Chinese text with no foreign focus."
     return f"{first}."
-

@@ -1,4 +1,5 @@
 """The classifier's public entry points: lexicon verdicts, blended with the learned layer when present."""
+
 from __future__ import annotations
 
 import logging
@@ -60,11 +61,16 @@ def score_articles(articles: Iterable[ArticleText | Sequence[object]]) -> list[V
         triage = verdict
         if relevant and verdict.priority is None:  # the model made it relevant: triage as such
             triage = _safe_lexicon_verdict(lexicon, item, assume_relevant=True)
-        blended.append(replace(
-            verdict, score=score, relevant=relevant, reasons=reasons,
-            priority=triage.priority if relevant else None,
-            reader_reasons=triage.reader_reasons if relevant else [],
-        ))
+        blended.append(
+            replace(
+                verdict,
+                score=score,
+                relevant=relevant,
+                reasons=reasons,
+                priority=triage.priority if relevant else None,
+                reader_reasons=triage.reader_reasons if relevant else [],
+            )
+        )
     return blended
 
 
@@ -73,4 +79,6 @@ def _safe_lexicon_verdict(lexicon: Lexicon, article: ArticleText, assume_relevan
         return article_verdict(article, lexicon, assume_relevant=assume_relevant)
     except Exception as exc:  # never raise on input; a bug here is logged, not fatal
         logger.exception("lexicon scoring failed")
-        return Verdict(relevant=False, score=0.0, topics=[], entities=[], reasons=[f"classifier error: {type(exc).__name__}"])
+        return Verdict(
+            relevant=False, score=0.0, topics=[], entities=[], reasons=[f"classifier error: {type(exc).__name__}"]
+        )

@@ -4,6 +4,7 @@ The page is fetched like a feed (same SSRF checks, size and time limits). If it 
 feed, its URL is the answer; otherwise the page's ``<link rel="alternate">`` elements with a
 feed type are read (relative links resolved against ``<base href>`` or the page URL).
 """
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -15,10 +16,19 @@ from services.ingest.fetch import FetchError, fetch_feed
 from services.ingest.parse import ParseError, read_document
 from services.settings import Settings
 
-FEED_TYPES = frozenset({
-    "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
-    "application/rdf+xml", "application/x.atom+xml", "application/x-atom+xml", "text/xml", "application/xml",
-})
+FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/feed+json",
+        "application/json",
+        "application/rdf+xml",
+        "application/x.atom+xml",
+        "application/x-atom+xml",
+        "text/xml",
+        "application/xml",
+    }
+)
 
 
 class _FeedLinks(HTMLParser):
@@ -73,5 +83,5 @@ def discover_feed_urls(url: str, settings: Settings) -> list[str]:
             return [final_url]
     links = feed_links(decode_document(result.body, result.content_type).text, result.url)
     if not links:
-        raise FeedError(f"{url} is not a feed and links to no RSS, Atom or JSON feed (no <link rel=\"alternate\">)")
+        raise FeedError(f'{url} is not a feed and links to no RSS, Atom or JSON feed (no <link rel="alternate">)')
     return links

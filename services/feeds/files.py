@@ -3,6 +3,7 @@
 Reading a list keeps every good entry and names each bad one with its reason (``RejectedFeed``); only a file
 that cannot be parsed at all raises ``FeedError`` with the file and line.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -110,8 +111,15 @@ def read_yaml(path: Path) -> FeedList:
             listing.rejected.append(RejectedFeed(where, str(exc)))
             continue
         listing.specs.append(
-            FeedSpec(url=url, title=item.get("title"), folder=item.get("folder"), language=item.get("language"),
-                     note=item.get("note"), site_url=item.get("site"), full_text=mode)
+            FeedSpec(
+                url=url,
+                title=item.get("title"),
+                folder=item.get("folder"),
+                language=item.get("language"),
+                note=item.get("note"),
+                site_url=item.get("site"),
+                full_text=mode,
+            )
         )
     return listing
 
@@ -120,7 +128,19 @@ def write_yaml(specs: list[FeedSpec]) -> str:
     items = []
     for s in specs:
         item = {"url": s.url}
-        item.update({k: v for k, v in (("title", s.title), ("folder", s.folder), ("language", s.language), ("note", s.note), ("site", s.site_url)) if v})
+        item.update(
+            {
+                k: v
+                for k, v in (
+                    ("title", s.title),
+                    ("folder", s.folder),
+                    ("language", s.language),
+                    ("note", s.note),
+                    ("site", s.site_url),
+                )
+                if v
+            }
+        )
         if s.full_text and s.full_text != FullTextMode.AUTO:
             item["full_text"] = s.full_text.value
         items.append(item)
@@ -136,9 +156,13 @@ def read_opml(data: bytes, source: str = "OPML") -> FeedList:
         root = SafeET.fromstring(data.lstrip())
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
-        raise FeedError(f"{source}{f':{line}' if line else ''}: not an OPML document: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        raise FeedError(
+            f"{source}{f':{line}' if line else ''}: not an OPML document: {exc.msg if hasattr(exc, 'msg') else exc}"
+        ) from None
     except DefusedXmlException as exc:
-        raise FeedError(f"{source}: refused OPML document: {type(exc).__name__} (DTDs and entities are not allowed)") from None
+        raise FeedError(
+            f"{source}: refused OPML document: {type(exc).__name__} (DTDs and entities are not allowed)"
+        ) from None
     if root.tag.lower() != "opml":
         raise FeedError(f"{source}: not an OPML document: the root element is <{root.tag}>, not <opml>")
     body = root.find("body")
@@ -157,8 +181,14 @@ def read_opml(data: bytes, source: str = "OPML") -> FeedList:
                     listing.rejected.append(RejectedFeed(f"{source}: outline {label or url!r}", str(exc)))
                     continue
                 listing.specs.append(
-                    FeedSpec(url=url, title=label if label != url else None, folder=folder, language=outline.get("language"),
-                             note=outline.get("description"), site_url=outline.get("htmlUrl"))
+                    FeedSpec(
+                        url=url,
+                        title=label if label != url else None,
+                        folder=folder,
+                        language=outline.get("language"),
+                        note=outline.get("description"),
+                        site_url=outline.get("htmlUrl"),
+                    )
                 )
             else:
                 walk(outline, "/".join(filter(None, [folder, (label or "").replace("/", "-")])) or None)

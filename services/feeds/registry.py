@@ -1,4 +1,5 @@
 """Feeds the monitor polls."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,9 +34,7 @@ def parse_full_text_mode(value: object) -> FullTextMode:
     try:
         return FullTextMode(str(value).strip().lower())
     except ValueError:
-        raise FeedError(
-            f"full_text must be one of {', '.join(m.value for m in FullTextMode)}, not {value!r}"
-        ) from None
+        raise FeedError(f"full_text must be one of {', '.join(m.value for m in FullTextMode)}, not {value!r}") from None
 
 
 def validate_feed_url(url: str) -> str:
@@ -66,7 +65,11 @@ def add_feed(session: Session, spec: FeedSpec, now: datetime | None = None) -> t
 
 def find_feed(session: Session, ref: str) -> Feed:
     """A feed by id or URL."""
-    feed = session.get(Feed, int(ref)) if ref.isdigit() else session.execute(select(Feed).where(Feed.url == ref.strip())).scalar_one_or_none()
+    feed = (
+        session.get(Feed, int(ref))
+        if ref.isdigit()
+        else session.execute(select(Feed).where(Feed.url == ref.strip())).scalar_one_or_none()
+    )
     if feed is None:
         raise FeedError(f"no feed {ref!r} (give its id or URL; see `cnai feeds list`)")
     return feed
@@ -108,10 +111,20 @@ def feed_overview(session: Session, *, folder: str | None = None) -> list[FeedVi
         query = query.where(Feed.folder == folder)
     return [
         FeedView(
-            id=f.id, url=f.url, title=f.title, folder=f.folder, language=f.language,
-            health=FeedHealth.DISABLED if f.disabled_at else (FeedHealth.FAILING if f.consecutive_failures else FeedHealth.OK),
-            consecutive_failures=f.consecutive_failures, last_error=f.last_error, last_success_at=f.last_success_at,
-            next_poll_at=f.next_poll_at, disabled_reason=f.disabled_reason, full_text=f.full_text,
+            id=f.id,
+            url=f.url,
+            title=f.title,
+            folder=f.folder,
+            language=f.language,
+            health=FeedHealth.DISABLED
+            if f.disabled_at
+            else (FeedHealth.FAILING if f.consecutive_failures else FeedHealth.OK),
+            consecutive_failures=f.consecutive_failures,
+            last_error=f.last_error,
+            last_success_at=f.last_success_at,
+            next_poll_at=f.next_poll_at,
+            disabled_reason=f.disabled_reason,
+            full_text=f.full_text,
         )
         for f in session.execute(query).scalars()
     ]
@@ -125,7 +138,9 @@ def feed_specs(session: Session) -> list[FeedSpec]:
     ]
 
 
-def switch_off_feed(session: Session, *, ref: str, reason: str = "disabled by an operator", now: datetime | None = None) -> Feed:
+def switch_off_feed(
+    session: Session, *, ref: str, reason: str = "disabled by an operator", now: datetime | None = None
+) -> Feed:
     """Stop polling the feed ``ref`` (id or URL) until `cnai feeds enable`; its articles stay."""
     feed = find_feed(session, ref)
     if feed.disabled_at is None:

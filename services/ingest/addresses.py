@@ -12,6 +12,7 @@ a broad entry such as ``169.254.0.0/16`` does not open ``169.254.169.254``; only
 entry naming exactly that one address (``169.254.169.254/32``) does, so opening a
 link-local range can never expose instance credentials by accident.
 """
+
 from __future__ import annotations
 
 import ipaddress

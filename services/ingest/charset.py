@@ -6,6 +6,7 @@ then HTTP header) if the bytes decode with it; then GB18030 and Big5, scored by 
 many frequent Chinese characters each decoding yields (Big5 bytes read as GBK give
 private-use and rare characters, and the reverse); then Windows-1252.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -20,9 +21,19 @@ _PUA = re.compile("[\ue000-\uf8ff]")
 
 # Charsets that are subsets of a broader one: decode with the superset.
 SUPERSETS = {
-    "gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "euc-cn": "gb18030", "x-gbk": "gb18030",
-    "big5": "big5hkscs", "cp950": "big5hkscs", "x-big5": "big5hkscs", "big5-hkscs": "big5hkscs",
-    "iso-8859-1": "windows-1252", "latin-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "x-gbk": "gb18030",
+    "big5": "big5hkscs",
+    "cp950": "big5hkscs",
+    "x-big5": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "iso-8859-1": "windows-1252",
+    "latin-1": "windows-1252",
+    "latin1": "windows-1252",
+    "us-ascii": "windows-1252",
     "ascii": "windows-1252",
 }
 _BOMS = [

@@ -1,4 +1,5 @@
 """Simplified or Traditional: decided by characters that exist in only one of the two scripts."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """What a feed document yields: raw entries as published, then entries normalised and ready to store."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Fetch a feed over HTTP: conditional GET, size and time limits, redirects, Retry-After, SSRF checks."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -24,7 +25,9 @@ from services.settings import Settings
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 MAX_RETRY_AFTER_S = 24 * 3600.0
 #: Connections the per-process client keeps (open at once and idle keep-alive).
 WORKER_CLIENT_CONNECTIONS = 32
@@ -130,7 +133,9 @@ def fetch_feed(
     if scheme == "file":
         return _read_file(url, settings)
     if scheme not in {"http", "https"}:
-        raise FetchError(f"refused to fetch {url}: only http, https (and file: with FETCH_ALLOW_FILE_URLS) are fetched", refused=True)
+        raise FetchError(
+            f"refused to fetch {url}: only http, https (and file: with FETCH_ALLOW_FILE_URLS) are fetched", refused=True
+        )
     headers = {"User-Agent": settings.fetch_user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
@@ -179,8 +184,15 @@ def _ip_literal(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
 
 
 def _timeout_reason(exc: httpx.TimeoutException, settings: Settings) -> str:
-    kind = {"ConnectTimeout": "connecting", "ReadTimeout": "waiting for data", "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}
-    return f"timed out {kind.get(type(exc).__name__, '')} after {settings.fetch_timeout_s:g}s (FETCH_TIMEOUT_SECONDS)".replace("  ", " ")
+    kind = {
+        "ConnectTimeout": "connecting",
+        "ReadTimeout": "waiting for data",
+        "WriteTimeout": "sending",
+        "PoolTimeout": "waiting for a connection",
+    }
+    return f"timed out {kind.get(type(exc).__name__, '')} after {settings.fetch_timeout_s:g}s (FETCH_TIMEOUT_SECONDS)".replace(
+        "  ", " "
+    )
 
 
 def _get_following_redirects(
@@ -231,12 +243,19 @@ def _redirect_target(response: httpx.Response, url: str) -> str:
 
 
 def _result(
-    response: httpx.Response, url: str, headers: dict[str, str], permanent_to: str | None, settings: Settings, deadline: float
+    response: httpx.Response,
+    url: str,
+    headers: dict[str, str],
+    permanent_to: str | None,
+    settings: Settings,
+    deadline: float,
 ) -> FetchResult:
     status = response.status_code
     if status == 304:
         return FetchResult(
-            304, b"", url,
+            304,
+            b"",
+            url,
             etag=response.headers.get("ETag") or headers.get("If-None-Match"),
             last_modified=response.headers.get("Last-Modified") or headers.get("If-Modified-Since"),
             permanent_redirect_to=permanent_to,
@@ -250,7 +269,9 @@ def _result(
         raise FetchError(f"HTTP {status} {response.reason_phrase}".strip(), status, retry_after)
     body, wire = _read_limited(response, settings.fetch_max_bytes, deadline)
     return FetchResult(
-        status, body, url,
+        status,
+        body,
+        url,
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
         content_type=response.headers.get("Content-Type"),
@@ -282,10 +303,14 @@ class _Decoder:
 
     def _stage(self, i: int, data: bytes) -> zlib._Decompress:
         if self.stages[i] is None:
-            if self.names[i] == "deflate" and not (len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0):
+            if self.names[i] == "deflate" and not (
+                len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            ):
                 self.stages[i] = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
             else:
-                self.stages[i] = zlib.decompressobj(16 + zlib.MAX_WBITS if self.names[i] != "deflate" else zlib.MAX_WBITS)
+                self.stages[i] = zlib.decompressobj(
+                    16 + zlib.MAX_WBITS if self.names[i] != "deflate" else zlib.MAX_WBITS
+                )
         return self.stages[i]  # type: ignore[return-value]  # the stage was created just above
 
     def feed(self, data: bytes, final: bool = False) -> bytes:
@@ -316,7 +341,9 @@ def _read_limited(response: httpx.Response, max_bytes: int, deadline: float) -> 
     status = response.status_code
     declared = response.headers.get("Content-Length", "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(f"body of {int(declared)} bytes exceeds the limit of {max_bytes} bytes (FETCH_MAX_BYTES)", status)
+        raise FetchError(
+            f"body of {int(declared)} bytes exceeds the limit of {max_bytes} bytes (FETCH_MAX_BYTES)", status
+        )
     decoder = _Decoder(response.headers.get("Content-Encoding", ""), max_bytes, status)
     body = bytearray()
     wire = 0
@@ -344,7 +371,9 @@ def _read_file(url: str, settings: Settings) -> FetchResult:
     try:
         size = path.stat().st_size
         if size > settings.fetch_max_bytes:
-            raise FetchError(f"file of {size} bytes exceeds the limit of {settings.fetch_max_bytes} bytes (FETCH_MAX_BYTES)")
+            raise FetchError(
+                f"file of {size} bytes exceeds the limit of {settings.fetch_max_bytes} bytes (FETCH_MAX_BYTES)"
+            )
         body = path.read_bytes()
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror}") from exc

@@ -1,4 +1,5 @@
 """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1): a small reader into the same raw entries feedparser gives."""
+
 from __future__ import annotations
 
 import json

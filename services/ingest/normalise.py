@@ -1,4 +1,5 @@
 """Turn feed text into clean, comparable values: plain text, canonical URLs, languages, fingerprints."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,9 @@ from services.ingest.chinese import han_script
 
 _TAG = re.compile(r"<[^>]*>")
 _TAG_LIKE = re.compile(r"<\s*[A-Za-z/!]")
-_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article|figure|figcaption|pre|hr)\b[^>]*>", re.I)
+_BLOCK_TAG = re.compile(
+    r"</?(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article|figure|figcaption|pre|hr)\b[^>]*>", re.I
+)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
 _WHITESPACE = re.compile(r"\s+")

@@ -8,6 +8,7 @@ removed: entity declarations are the vehicle of billion-laughs, quadratic-blowup
 attacks, and feeds have no use for them. (feedparser's expat parser also has external
 entities switched off; removing the DOCTYPE makes that belt and braces.)
 """
+
 from __future__ import annotations
 
 import calendar
@@ -74,7 +75,9 @@ def _remove_doctype(text: str) -> tuple[str, str | None]:
     if "<!ENTITY" in doctype.upper():
         warning = "removed a DOCTYPE declaring entities (never expanded: billion-laughs/XXE protection)"
     elif "SYSTEM" in doctype.upper() or "PUBLIC" in doctype.upper():
-        warning = None if "netscape" in doctype.lower() else "removed a DOCTYPE referring to an external DTD (never fetched)"
+        warning = (
+            None if "netscape" in doctype.lower() else "removed a DOCTYPE referring to an external DTD (never fetched)"
+        )
     return text[:start] + text[end:], warning
 
 
@@ -134,8 +137,12 @@ def _xml_feed(document: bytes) -> RawFeed:
     if len(result.entries) > MAX_ENTRIES:
         warnings.append(f"{len(result.entries)} entries; only the first {MAX_ENTRIES} are kept")
     return RawFeed(
-        title=feed.get("title"), site_url=feed.get("link"), language=feed.get("language"),
-        version=version or "unknown", entries=entries, warnings=warnings,
+        title=feed.get("title"),
+        site_url=feed.get("link"),
+        language=feed.get("language"),
+        version=version or "unknown",
+        entries=entries,
+        warnings=warnings,
     )
 
 
@@ -238,7 +245,8 @@ def normalise_entries(raw: RawFeed, now: datetime, url: str | None = None) -> Pa
     return parsed
 
 
-def parse_feed(body: bytes, url: str | None = None, *, content_type: str | None = None, now: datetime | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str | None = None, *, content_type: str | None = None, now: datetime | None = None
+) -> ParsedFeed:
     """Entries of an RSS/Atom/RDF/JSON Feed document; raise ParseError if nothing in it is a feed."""
     return normalise_entries(read_document(body, content_type), now or datetime.now(timezone.utc), url)
-

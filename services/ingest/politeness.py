@@ -8,6 +8,7 @@ FETCH_PER_HOST_GAP_SECONDS between starts cluster-wide), on Redis's own clock. T
 concurrency cap (FETCH_PER_HOST_CONCURRENCY) stays per process. If Redis cannot be reached
 the limiter falls back to the process's own gap, so a broker outage never stops polling.
 """
+
 from __future__ import annotations
 
 import logging
@@ -114,7 +115,9 @@ class SharedHostLimiter(HostLimiter):
                 wait = self.reserve(host)
             except Exception as exc:  # Redis away: keep this process's own gap
                 if not self._warned:
-                    log.warning("politeness: Redis unavailable (%s); using this process's own per-host gap", type(exc).__name__)
+                    log.warning(
+                        "politeness: Redis unavailable (%s); using this process's own per-host gap", type(exc).__name__
+                    )
                     self._warned = True
                 with state.lock:
                     now = time.monotonic()

@@ -1,4 +1,5 @@
 """When each feed is polled next: adaptive intervals, backoff after failures, auto-disable."""
+
 from __future__ import annotations
 
 import random
@@ -101,7 +102,13 @@ def backoff_delay(failures: int, retry_after: float | None = None) -> timedelta:
 
 
 def record_failure(
-    feed: PollState, reason: str, now: datetime, settings: Settings, retry_after: float | None = None, *, can_disable: bool = True
+    feed: PollState,
+    reason: str,
+    now: datetime,
+    settings: Settings,
+    retry_after: float | None = None,
+    *,
+    can_disable: bool = True,
 ) -> None:
     """Back off exponentially with jitter (bounded at 24 h); disable after FEED_MAX_FAILURES failures in a row.
 

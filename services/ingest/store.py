@@ -6,6 +6,7 @@ Inserts of articles and feed entries skip rows another worker inserted a moment 
 (ON CONFLICT DO NOTHING) and resolve them to the existing rows instead, so two workers
 polling two feeds that carry the same article never fail and never duplicate it.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,13 +66,26 @@ def _insert_skipping_conflicts(session: Session, table: Table) -> Any:
     return dialect_insert(table).on_conflict_do_nothing()
 
 
-def _known_articles(session: Session, canonicals: list[str], fingerprints: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+def _known_articles(
+    session: Session, canonicals: list[str], fingerprints: list[str]
+) -> tuple[dict[str, int], dict[str, int]]:
     by_url: dict[str, int] = {}
     by_fp: dict[str, int] = {}
     for chunk in _chunks(canonicals):
-        by_url.update((u, i) for u, i in session.execute(select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))).all() if u)
+        by_url.update(
+            (u, i)
+            for u, i in session.execute(
+                select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))
+            ).all()
+            if u
+        )
     for chunk in _chunks(fingerprints):
-        by_fp.update((f, i) for f, i in session.execute(select(Article.fingerprint, Article.id).where(Article.fingerprint.in_(chunk))).all())
+        by_fp.update(
+            (f, i)
+            for f, i in session.execute(
+                select(Article.fingerprint, Article.id).where(Article.fingerprint.in_(chunk))
+            ).all()
+        )
     return by_url, by_fp
 
 
@@ -104,9 +118,11 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
         return result
     seen: set[str] = set()
     for chunk in _chunks([e.key for e in entries]):
-        seen.update(session.execute(
-            select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id, FeedEntry.entry_key.in_(chunk))
-        ).scalars())
+        seen.update(
+            session.execute(
+                select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id, FeedEntry.entry_key.in_(chunk))
+            ).scalars()
+        )
     fresh = [e for e in entries if e.key not in seen]
     if not fresh:
         return result
@@ -122,7 +138,7 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
         if existing is not None:
             targets.append((entry, existing, None))
             continue
-        index = (draft_of.get(entry.canonical_url) if entry.canonical_url else None)
+        index = draft_of.get(entry.canonical_url) if entry.canonical_url else None
         index = index if index is not None else draft_of.get(entry.fingerprint)
         if index is None:
             index = len(drafts)
@@ -137,7 +153,9 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
     for entry, existing, index in targets:
         article_id = existing if existing is not None else draft_ids[index]  # type: ignore[index]  # index is set whenever existing is None
         if article_id is not None:
-            entry_rows.append({"feed_id": feed_id, "entry_key": entry.key, "article_id": article_id, "first_seen_at": now})
+            entry_rows.append(
+                {"feed_id": feed_id, "entry_key": entry.key, "article_id": article_id, "first_seen_at": now}
+            )
     if entry_rows:
         session.execute(_insert_skipping_conflicts(session, FeedEntry.__table__), entry_rows)
     result.new_entries = len(entry_rows)
@@ -145,26 +163,45 @@ def store_entries(session: Session, feed_id: int, parsed: ParsedFeed, now: datet
 
 
 def _insert_articles(
-    session: Session, feed_id: int, drafts: list[Entry], now: datetime, result: StoreResult, feed_title: str | None = None
+    session: Session,
+    feed_id: int,
+    drafts: list[Entry],
+    now: datetime,
+    result: StoreResult,
+    feed_title: str | None = None,
 ) -> list[int | None]:
     """Insert new articles with their stories; returns each draft's article id (an existing one after a race)."""
     prune_story_bands(session, now)  # an indexed range delete, usually of nothing: keeps the index to the window
     keys = [event_keys(d.title, d.summary, d.language, d.link) for d in drafts]
     index_keys = [article_index_keys(d.features, k) for d, k in zip(drafts, keys)]
     matched = match_stories(
-        session, feed_id, [StoryArticle(set(d.features), k, feed_id, d.published or now, None, d.language) for d, k in zip(drafts, keys)], now, index_keys
+        session,
+        feed_id,
+        [StoryArticle(set(d.features), k, feed_id, d.published or now, None, d.language) for d, k in zip(drafts, keys)],
+        now,
+        index_keys,
     )
     opening = [i for i, story in enumerate(matched) if story is None]
     story_of: list[int] = [s or 0 for s in matched]
     if opening:
         outlet = _outlet_name(session, feed_id, feed_title)
         rows = [
-            {"title": drafts[i].title, "first_seen_at": now, "last_seen_at": now, "article_count": 1, "outlet_count": 1,
-             "languages": drafts[i].language or None, "first_outlet": outlet, "first_published_at": drafts[i].published or now}
+            {
+                "title": drafts[i].title,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "article_count": 1,
+                "outlet_count": 1,
+                "languages": drafts[i].language or None,
+                "first_outlet": outlet,
+                "first_published_at": drafts[i].published or now,
+            }
             for i in opening
         ]
         stories = Story.__table__
-        new_ids = session.execute(insert(stories).returning(stories.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        new_ids = (
+            session.execute(insert(stories).returning(stories.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        )
         for i, story_id in zip(opening, new_ids):
             story_of[i] = story_id
     joined: dict[int, int] = {}
@@ -194,9 +231,9 @@ def _insert_articles(
     if grown:
         stories = Story.__table__
         session.execute(
-            update(stories).where(stories.c.id == bindparam("sid")).values(
-                article_count=stories.c.article_count + bindparam("n"), last_seen_at=now
-            ),
+            update(stories)
+            .where(stories.c.id == bindparam("sid"))
+            .values(article_count=stories.c.article_count + bindparam("n"), last_seen_at=now),
             grown,
         )
     if grown:

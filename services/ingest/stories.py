@@ -16,6 +16,7 @@ few words ("Introducing Claude 2.1" / "Introducing Claude 4"), which the token m
 the rule that differing numbers in both titles mean different stories, and the rule that
 one feed never clusters with itself keep apart.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(?:k|m|mn|b|bn|million|billion|trillion
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")
 
 _rng = np.random.default_rng(20261122)
-_MULTIPLIERS = (_rng.integers(1, 2**63, size=BANDS * ROWS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)).reshape(-1, 1)
+_MULTIPLIERS = (_rng.integers(1, 2**63, size=BANDS * ROWS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)).reshape(
+    -1, 1
+)
 _OFFSETS = _rng.integers(0, 2**63, size=BANDS * ROWS, dtype=np.uint64).reshape(-1, 1)
 _BAND_SALTS = _rng.integers(0, 2**63, size=BANDS, dtype=np.uint64)
 
@@ -147,7 +150,9 @@ def similarity(a: set[int], b: set[int]) -> Similarity | None:
 
 
 def same_story(sim: Similarity | None) -> bool:
-    return sim is not None and (sim.jaccard >= SURE_JACCARD or (sim.jaccard >= MIN_JACCARD and sim.shared >= MIN_SHARED))
+    return sim is not None and (
+        sim.jaccard >= SURE_JACCARD or (sim.jaccard >= MIN_JACCARD and sim.shared >= MIN_SHARED)
+    )
 
 
 # Event matching (see services/ingest/story_keys.py): weights of shared evidence, tuned on half of
@@ -265,7 +270,9 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
         shared_words = {w for w in ka.title_words & kb.title_words if w not in shared_names and w not in stop_words()}
         score += min(LATIN_CAP, LATIN_WEIGHT * len(shared_words))
     if ka.title_grams and kb.title_grams:  # Chinese titles telling one development share characters beyond names
-        score += TITLE_GRAM_WEIGHT * 2 * len(ka.title_grams & kb.title_grams) / (len(ka.title_grams) + len(kb.title_grams))
+        score += (
+            TITLE_GRAM_WEIGHT * 2 * len(ka.title_grams & kb.title_grams) / (len(ka.title_grams) + len(kb.title_grams))
+        )
     sim = similarity(a.features, b.features)
     if not (ka.names & kb.names) - groups and not ka.versions & kb.versions and not same_story(sim):
         return None  # amounts and subjects alone do not make one story: a shared name or version must
@@ -274,7 +281,13 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     if _script(a.language) != _script(b.language):
         # stands in for the text similarity two languages cannot show; one shared name alone is weak evidence
         named = len((ka.names & kb.names) - groups)
-        other = ka.versions & kb.versions or _same_amounts(ka.numbers, kb.numbers) or ka.dates & kb.dates or ka.quoted & kb.quoted or ka.subjects & kb.subjects - places
+        other = (
+            ka.versions & kb.versions
+            or _same_amounts(ka.numbers, kb.numbers)
+            or ka.dates & kb.dates
+            or ka.quoted & kb.quoted
+            or ka.subjects & kb.subjects - places
+        )
         score += CROSS_LANGUAGE_BONUS if named >= 2 or other else SINGLE_NAME_CROSS_BONUS
     if same_story(sim):
         score = max(score, EVENT_THRESHOLD)
@@ -296,7 +309,11 @@ def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
     table = StoryBand.__table__
     for start in range(0, len(wanted), 200):
         parts = [
-            select(table.c.article_id).where(table.c.band == key).order_by(table.c.article_id.desc()).limit(KEY_LIMIT).subquery()
+            select(table.c.article_id)
+            .where(table.c.band == key)
+            .order_by(table.c.article_id.desc())
+            .limit(KEY_LIMIT)
+            .subquery()
             for key in wanted[start : start + 200]
         ]
         statement = union_all(*(select(part.c.article_id) for part in parts))
@@ -307,17 +324,33 @@ def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
 def _load(session: Session, condition: Any) -> dict[int, StoryArticle]:
     found: dict[int, StoryArticle] = {}
     for article_id, story_id, feed_id, packed, keys, published, language in session.execute(
-        select(Article.id, Article.story_id, Article.feed_id, Article.story_features, Article.story_keys, Article.published_at,
-               Article.language).where(condition)
+        select(
+            Article.id,
+            Article.story_id,
+            Article.feed_id,
+            Article.story_features,
+            Article.story_keys,
+            Article.published_at,
+            Article.language,
+        ).where(condition)
     ):
         found[article_id] = StoryArticle(
-            unpack_features(packed), EventKeys.from_json(json.loads(keys) if keys else None), feed_id, published, story_id, language
+            unpack_features(packed),
+            EventKeys.from_json(json.loads(keys) if keys else None),
+            feed_id,
+            published,
+            story_id,
+            language,
         )
     return found
 
 
 def match_stories(
-    session: Session, feed_id: int, articles: list[StoryArticle], now: datetime, index_keys: list[list[int]] | None = None
+    session: Session,
+    feed_id: int,
+    articles: list[StoryArticle],
+    now: datetime,
+    index_keys: list[list[int]] | None = None,
 ) -> list[int | None]:
     """For each new article, the recent story (from another feed) reporting the same development, or None.
 
@@ -327,7 +360,9 @@ def match_stories(
     do not depend on planner statistics. A candidate's story is joined when the best article
     scores EVENT_THRESHOLD and the story's members agree on average, none conflicting.
     """
-    keys_of = index_keys if index_keys is not None else [article_index_keys(sorted(a.features), a.keys) for a in articles]
+    keys_of = (
+        index_keys if index_keys is not None else [article_index_keys(sorted(a.features), a.keys) for a in articles]
+    )
     wanted = sorted({k for keys in keys_of for k in keys})
     if not wanted:
         return [None] * len(articles)
@@ -355,9 +390,16 @@ def match_stories(
         if best is not None:
             story_id = best[1]
             if story_id not in members:
-                rows = session.execute(
-                    select(Article.id).where(Article.story_id == story_id).order_by(Article.id.desc()).limit(STORY_MEMBERS)
-                ).scalars().all()
+                rows = (
+                    session.execute(
+                        select(Article.id)
+                        .where(Article.story_id == story_id)
+                        .order_by(Article.id.desc())
+                        .limit(STORY_MEMBERS)
+                    )
+                    .scalars()
+                    .all()
+                )
                 loaded = _load(session, Article.id.in_(rows)) if rows else {}
                 members[story_id] = list(loaded.values())
             scores = [event_score(article, m) for m in members[story_id]]
@@ -372,7 +414,9 @@ def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], n
     """Make new articles findable by later ones: one ``story_bands`` row per band and event key.
 
     ``articles``: (article id, index keys from ``article_index_keys``)."""
-    rows = [{"band": band, "article_id": article_id, "seen_at": now} for article_id, keys in articles for band in set(keys)]
+    rows = [
+        {"band": band, "article_id": article_id, "seen_at": now} for article_id, keys in articles for band in set(keys)
+    ]
     if rows:
         session.execute(insert(StoryBand.__table__), rows)
 
@@ -417,16 +461,25 @@ def refresh_coverage(session: Session, story_ids: Sequence[int], names: dict[int
             named = (names or {}).get(feed_id) if feed_id is not None else None
             entry["first"] = (published, named or outlet_name(title, url))
     updates = [
-        {"sid": sid, "outlets": len(c["feeds"]), "langs": ",".join(sorted(c["languages"]))[:64] or None,
-         "first_outlet": c["first"][1], "first_at": c["first"][0]}
+        {
+            "sid": sid,
+            "outlets": len(c["feeds"]),
+            "langs": ",".join(sorted(c["languages"]))[:64] or None,
+            "first_outlet": c["first"][1],
+            "first_at": c["first"][0],
+        }
         for sid, c in coverage.items()
     ]
     if updates:
         stories = Story.__table__
         session.execute(
-            update(stories).where(stories.c.id == bindparam("sid")).values(
-                outlet_count=bindparam("outlets"), languages=bindparam("langs"),
-                first_outlet=bindparam("first_outlet"), first_published_at=bindparam("first_at"),
+            update(stories)
+            .where(stories.c.id == bindparam("sid"))
+            .values(
+                outlet_count=bindparam("outlets"),
+                languages=bindparam("langs"),
+                first_outlet=bindparam("first_outlet"),
+                first_published_at=bindparam("first_at"),
             ),
             updates,
         )
@@ -453,8 +506,9 @@ class StoryCoverage:
 def story_coverage(session: Session, story_id: int) -> StoryCoverage | None:
     """Outlet count, first outlet and first time of a story; None when there is no such story."""
     row = session.execute(
-        select(Story.outlet_count, Story.first_outlet, Story.first_published_at, Story.first_seen_at, Story.languages)
-        .where(Story.id == story_id)
+        select(
+            Story.outlet_count, Story.first_outlet, Story.first_published_at, Story.first_seen_at, Story.languages
+        ).where(Story.id == story_id)
     ).first()
     if row is None:
         return None

@@ -12,6 +12,7 @@
 Versions and numbers of the title are kept apart: two titles that both carry them and share
 none report different developments.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,24 +28,64 @@ from services.classify.normalise import fold
 NAMES_FILE = Path(__file__).resolve().parents[2] / "config" / "stories" / "names.yaml"
 LEAD_CHARS = 300
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        1,
+    )
+}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_EN_DATE = re.compile(rf"\b({_MONTH_NAMES})\.? (\d{{1,2}})\b(?!\.\d|,\d)|\b(\d{{1,2}}) ({_MONTH_NAMES})\b", re.IGNORECASE)
+_EN_DATE = re.compile(
+    rf"\b({_MONTH_NAMES})\.? (\d{{1,2}})\b(?!\.\d|,\d)|\b(\d{{1,2}}) ({_MONTH_NAMES})\b", re.IGNORECASE
+)
 _EN_MONTH = re.compile(rf"\b({_MONTH_NAMES})\b", re.IGNORECASE)
 _ZH_DATE = re.compile(r"(\d{1,2}) ?月 ?(\d{1,2}) ?[日号]")
 _ZH_MONTH = re.compile(r"(\d{1,2}) ?月(?!份?\d)")
-_YEAR = re.compile(r"(?<![\d.$€£¥])((?:19|20)\d\d)(?![\d%]|[.,]\d)(?! ?(?:万|亿|千|百|美元|元|[kmbt]\b|bn\b|mn\b|billion|million|thousand|trillion|percent))(?: ?年)?", re.IGNORECASE)
+_YEAR = re.compile(
+    r"(?<![\d.$€£¥])((?:19|20)\d\d)(?![\d%]|[.,]\d)(?! ?(?:万|亿|千|百|美元|元|[kmbt]\b|bn\b|mn\b|billion|million|thousand|trillion|percent))(?: ?年)?",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(
     r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "trillion": 1e12, "tn": 1e12, "t": 1e12, "billion": 1e9, "bn": 1e9,
-          "b": 1e9, "million": 1e6, "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+_SCALE = {
+    "万亿": 1e12,
+    "亿": 1e8,
+    "万": 1e4,
+    "千": 1e3,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "t": 1e12,
+    "billion": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "million": 1e6,
+    "mn": 1e6,
+    "m": 1e6,
+    "thousand": 1e3,
+    "k": 1e3,
+}
 _VERSION = re.compile(r"(?<![a-z0-9.])((?:[a-z]+\d[a-z0-9.]*|\d+(?:\.\d+)?[a-z]+[a-z0-9.]*))(?![a-z0-9])")
-_NOT_VERSIONS = re.compile(r"^(?:\d+(?:\.\d+)?(?:k|m|b|bn|mn|tn|t|st|nd|rd|th|s|h|am|pm|x|g|gb|tb|mw|gw|ms|pct)|(?:19|20)\d\ds|q[1-4]|h[12]|fy\d+|g[0-9]{1,2}|[a-z]\d{5,}.*)$")
+_NOT_VERSIONS = re.compile(
+    r"^(?:\d+(?:\.\d+)?(?:k|m|b|bn|mn|tn|t|st|nd|rd|th|s|h|am|pm|x|g|gb|tb|mw|gw|ms|pct)|(?:19|20)\d\ds|q[1-4]|h[12]|fy\d+|g[0-9]{1,2}|[a-z]\d{5,}.*)$"
+)
 _QUOTED = re.compile(r"[「『“\"《【‘]([^「」『』“”\"《》【】‘’]{2,24})[」』”\"》】’]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 _NOT_QUOTED = frozenset({"港股通", "新股ipo", "新股", "快讯", "独家", "重磅", "视频", "图", "港股异动"})
@@ -63,7 +104,9 @@ class EventKeys:
     title_dates: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)
     quoted: set[str] = field(default_factory=set)  # names in quotation marks in the title (「天神之眼」, "VideoWorld")
-    title_words: set[str] = field(default_factory=set)  # Latin-script words of the title, lower-cased ("autogpt", "windows")
+    title_words: set[str] = field(
+        default_factory=set
+    )  # Latin-script words of the title, lower-cased ("autogpt", "windows")
     title_grams: set[str] = field(default_factory=set)  # Chinese character bigrams of the title ("芯片", "自研")
 
     def index_keys(self) -> set[str]:
@@ -107,7 +150,11 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
     chinese: list[tuple[str, str, str]] = []
     kind_of: dict[str, str] = {}
     for n, entry in enumerate(data["names"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("aliases"), list):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("aliases"), list)
+        ):
             raise ValueError(f"{path}: names[{n}]: needs `name` and an `aliases` list")
         kind = entry.get("kind", "name")
         if kind not in ("name", "subject", "place", "action"):
@@ -123,8 +170,10 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
                     english[alias.lower()] = canonical
             else:
                 chinese.append((alias, canonical, kind))
+
     def alternation(words: dict[str, str]) -> str:
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
     return NameCatalogue(
         english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})(?![A-Za-z0-9])", re.IGNORECASE),
         cased=re.compile(rf"(?<![A-Za-z0-9])({alternation(cased)})(?![A-Za-z0-9])") if cased else None,
@@ -176,7 +225,9 @@ def _numbers(text: str) -> tuple[set[str], set[str]]:
         spans.append(m.span())
     amounts: set[str] = set()
     for m in _NUMBER.finditer(text):
-        if any(start <= m.start() < end for start, end in spans) or (m.group(1)[0] == "0" and len(m.group(1)) >= 3 and "." not in m.group(1)):
+        if any(start <= m.start() < end for start, end in spans) or (
+            m.group(1)[0] == "0" and len(m.group(1)) >= 3 and "." not in m.group(1)
+        ):
             continue  # part of a date, or a stock code ("(09888)")
         amount = _amount(m.group(1), m.group(2))
         if amount is not None:

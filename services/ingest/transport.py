@@ -12,6 +12,7 @@ left until the deadline of the fetch running on this thread, so a server drippin
 byte a second, or sending headers forever, is cut off at the deadline even though
 httpx's own read timeout is per chunk.
 """
+
 from __future__ import annotations
 
 import socket
@@ -70,7 +71,9 @@ class _DeadlineStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout)))
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout, httpcore.ConnectTimeout))
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)

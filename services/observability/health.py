@@ -4,6 +4,7 @@ The worker and beat each run a heartbeat thread that rewrites a small JSON file 
 connected, when the Celery loop last ran; ``services.heartbeat_state``), so the
 probes (``python -m workers.probe``, and `cnai health worker|beat`) only read a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -75,7 +76,9 @@ def database_checks(database_url: str) -> list[Check]:
     if current == head:
         checks.append(Check("migrations", OK, f"at head {head}"))
     else:
-        checks.append(Check("migrations", FAIL, f"at {current or 'no revision'}, head is {head}: run `cnai db upgrade`"))
+        checks.append(
+            Check("migrations", FAIL, f"at {current or 'no revision'}, head is {head}: run `cnai db upgrade`")
+        )
     return checks
 
 
@@ -109,7 +112,11 @@ def pipeline_checks(session: Session, now: datetime) -> list[Check]:
     failing = count(Feed, active, Feed.consecutive_failures > 0)
     disabled = count(Feed, Feed.disabled_at.is_not(None))
     pending = count(Delivery, Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)))
-    stalled_deliveries = count(Delivery, Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)), Delivery.next_attempt_at <= now - STALLED_AFTER)
+    stalled_deliveries = count(
+        Delivery,
+        Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
+        Delivery.next_attempt_at <= now - STALLED_AFTER,
+    )
     failed = count(Delivery, Delivery.status == DeliveryStatus.FAILED)
 
     minutes = int(STALLED_AFTER.total_seconds() // 60)
@@ -120,13 +127,19 @@ def pipeline_checks(session: Session, now: datetime) -> list[Check]:
         f"{feeds_total} active, {due} due now"
         + (f", {stalled_feeds} overdue by more than {minutes} min: is a poll worker running?" if stalled_feeds else ""),
     )
-    failing_check = Check("failing feeds", WARN if failing else OK, f"{failing} failing, {disabled} disabled (`cnai feeds list`)")
+    failing_check = Check(
+        "failing feeds", WARN if failing else OK, f"{failing} failing, {disabled} disabled (`cnai feeds list`)"
+    )
     deliveries_status = FAIL if stalled_deliveries else (WARN if failed else OK)
     deliveries = Check(
         "deliveries",
         deliveries_status,
         f"{pending} pending, {failed} failed"
-        + (f", {stalled_deliveries} overdue by more than {minutes} min: is a deliver worker running?" if stalled_deliveries else ""),
+        + (
+            f", {stalled_deliveries} overdue by more than {minutes} min: is a deliver worker running?"
+            if stalled_deliveries
+            else ""
+        ),
     )
     return [feeds, failing_check, deliveries]
 

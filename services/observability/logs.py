@@ -4,6 +4,7 @@ Context fields (task id and name, feed, article, alert, delivery) reach each rec
 a caller passes them with ``extra={"feed_id": ...}``, or an entry point binds them for a stretch of
 work with ``bind_log_context(feed_id=...)`` (the Celery signals bind the task id and name).
 """
+
 from __future__ import annotations
 
 import json

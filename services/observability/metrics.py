@@ -8,6 +8,7 @@ adds them up. prometheus_client reads that variable when it is first imported, s
 imports it only on first use, and the worker sets the variable before (``workers.signals``).
 Queue depth is read from Redis at scrape time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,7 +34,9 @@ class _Instruments:
     def __init__(self) -> None:
         from prometheus_client import Counter, Histogram
 
-        self.feeds_polled = Counter("cnai_feeds_polled", "Feed polls, by outcome (ok, not_modified, error, skipped).", ["status"])
+        self.feeds_polled = Counter(
+            "cnai_feeds_polled", "Feed polls, by outcome (ok, not_modified, error, skipped).", ["status"]
+        )
         self.fetch_errors = Counter("cnai_fetch_errors", "Feed fetches or parses that failed.")
         self.articles_ingested = Counter("cnai_articles_ingested", "New articles stored.")
         self.articles_relevant = Counter("cnai_articles_relevant", "New articles classified relevant.")
@@ -44,7 +47,9 @@ class _Instruments:
         self.full_text_pages = Counter(
             "cnai_full_text_pages", "Article pages fetched for full text, by outcome (extracted, failed).", ["outcome"]
         )
-        self.full_text_failures = Counter("cnai_full_text_failures", "Full-text fetches or extractions that failed, by host.", ["host"])
+        self.full_text_failures = Counter(
+            "cnai_full_text_failures", "Full-text fetches or extractions that failed, by host.", ["host"]
+        )
         self.llm_requests = Counter(
             "cnai_llm_requests",
             "English translations asked of the LLM, by outcome (ok, cached, timeout, unreachable, http_error, malformed, "
@@ -156,7 +161,9 @@ class QueueDepthCollector:
         for queue, count in depths.items():
             depth.add_metric([queue], count)
         yield depth
-        yield GaugeMetricFamily("cnai_queue_unacked", "Messages delivered to a worker, not yet acknowledged.", value=unacked)
+        yield GaugeMetricFamily(
+            "cnai_queue_unacked", "Messages delivered to a worker, not yet acknowledged.", value=unacked
+        )
 
 
 def prepare_multiprocess_dir(path: Path) -> None:

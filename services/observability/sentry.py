@@ -6,6 +6,7 @@ secrets out: the SDK's EventScrubber blanks values under sensitive keys (passwor
 and ``scrub_event`` replaces every known secret value (``Settings.secrets()``: webhook URLs, SMTP
 and database passwords, the DSN) wherever it appears, e.g. inside an exception message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,17 @@ log = logging.getLogger(__name__)
 
 FILTERED = "[Filtered]"
 #: Keys whose values are blanked wherever they appear, in addition to the SDK's default list.
-EXTRA_DENYLIST = ["dsn", "sentry_dsn", "webhook", "webhook_url", "slack_webhook_url", "smtp_url", "database_url", "broker_url", "redis_url"]
+EXTRA_DENYLIST = [
+    "dsn",
+    "sentry_dsn",
+    "webhook",
+    "webhook_url",
+    "slack_webhook_url",
+    "smtp_url",
+    "database_url",
+    "broker_url",
+    "redis_url",
+]
 #: Secrets shorter than this are not replaced (they would mangle ordinary text).
 MIN_SECRET_LENGTH = 4
 
@@ -101,7 +112,9 @@ def init_cli_sentry() -> bool:
     """``init_sentry`` for a CLI command, without loading the settings (slow imports) when no DSN is configured."""
     in_env = any(name.upper() == "SENTRY_DSN" and value for name, value in os.environ.items())
     dotenv = Path(".env")
-    if not in_env and not (dotenv.is_file() and "SENTRY_DSN" in dotenv.read_text(encoding="utf-8", errors="ignore").upper()):
+    if not in_env and not (
+        dotenv.is_file() and "SENTRY_DSN" in dotenv.read_text(encoding="utf-8", errors="ignore").upper()
+    ):
         return False
     from services.settings import get_settings
 

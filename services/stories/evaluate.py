@@ -16,6 +16,7 @@ one language (Chinese and Traditional Chinese count as one) and over English–C
 ``part`` of the stories (a hash of the story id) can be reported apart, to tune on one part
 and check on the other.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -110,11 +111,18 @@ def read_labelled(path: Path) -> list[LabelledItem]:
             continue
         try:
             row = json.loads(line)
-            items.append(LabelledItem(
-                id=str(row["id"]), story=str(row["story"]), lang=str(row.get("lang") or ""), outlet=str(row["outlet"]),
-                title=str(row.get("title") or ""), summary=str(row.get("summary") or ""), link=str(row["link"]),
-                published=_published(str(row["published"])),
-            ))
+            items.append(
+                LabelledItem(
+                    id=str(row["id"]),
+                    story=str(row["story"]),
+                    lang=str(row.get("lang") or ""),
+                    outlet=str(row["outlet"]),
+                    title=str(row.get("title") or ""),
+                    summary=str(row.get("summary") or ""),
+                    link=str(row["link"]),
+                    published=_published(str(row["published"])),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise StoryEvalError(f"{path}:{number}: not a labelled story item ({type(exc).__name__}: {exc})") from exc
     if not items:
@@ -129,7 +137,7 @@ def part_of(story: str, parts: int = 2) -> int:
 
 def _rss(outlet: str, items: list[LabelledItem]) -> bytes:
     body = "".join(
-        f"<item><guid isPermaLink=\"false\">{escape(i.id)}</guid><link>{escape(i.link)}</link><title>{escape(i.title)}</title>"
+        f'<item><guid isPermaLink="false">{escape(i.id)}</guid><link>{escape(i.link)}</link><title>{escape(i.title)}</title>'
         f"<description>{escape(i.summary)}</description><pubDate>{format_datetime(i.published)}</pubDate></item>"
         for i in items
     )
@@ -165,7 +173,10 @@ def score_pairs(items: list[LabelledItem], predicted: dict[str, int | None]) -> 
 
 
 def group_labelled(
-    items: list[LabelledItem], order: EvalOrder = EvalOrder.STREAM, database_url: str | None = None, seed: int | None = None
+    items: list[LabelledItem],
+    order: EvalOrder = EvalOrder.STREAM,
+    database_url: str | None = None,
+    seed: int | None = None,
 ) -> dict[str, int | None]:
     """Ingest the items through parse_feed + store_entries; the story id each item's article ended up in.
 
@@ -194,7 +205,9 @@ def group_labelled(
                 for item in sorted(shifted, key=lambda i: (i.published, i.id)):
                     now = item.published + INGEST_DELAY
                     with unit_of_work(url) as session:
-                        store_entries(session, feed_of[item.outlet], parse_feed(_rss(item.outlet, [item]), now=now), now)
+                        store_entries(
+                            session, feed_of[item.outlet], parse_feed(_rss(item.outlet, [item]), now=now), now
+                        )
             else:
                 now = datetime.now(timezone.utc)
                 by_outlet: dict[str, list[LabelledItem]] = defaultdict(list)
@@ -209,7 +222,9 @@ def group_labelled(
                         store_entries(session, feed_of[outlet], parse_feed(_rss(outlet, batch), now=now), now)
             with unit_of_work(url) as session:
                 rows = session.execute(
-                    select(FeedEntry.feed_id, Article.guid, Article.url, Article.story_id).join(Article, Article.id == FeedEntry.article_id)
+                    select(FeedEntry.feed_id, Article.guid, Article.url, Article.story_id).join(
+                        Article, Article.id == FeedEntry.article_id
+                    )
                 ).all()
         finally:
             dispose_engines()
@@ -218,10 +233,14 @@ def group_labelled(
     return {i.id: by_guid.get(i.id, by_link.get(i.link)) for i in items}
 
 
-def evaluate_stories(path: Path, order: EvalOrder = EvalOrder.STREAM, parts: int = 2, seed: int | None = None) -> StoryEvalReport:
+def evaluate_stories(
+    path: Path, order: EvalOrder = EvalOrder.STREAM, parts: int = 2, seed: int | None = None
+) -> StoryEvalReport:
     items = read_labelled(path)
     predicted = group_labelled(items, order, seed=seed)
-    report = StoryEvalReport(file=str(path), order=str(order) if seed is None else f"{order}, seed {seed}", all=score_pairs(items, predicted))
+    report = StoryEvalReport(
+        file=str(path), order=str(order) if seed is None else f"{order}, seed {seed}", all=score_pairs(items, predicted)
+    )
     if parts > 1:
         for p in range(parts):
             subset = [i for i in items if part_of(i.story, parts) == p]

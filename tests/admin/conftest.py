@@ -1,4 +1,5 @@
 """A private PostgreSQL database holding a year of generated monitor data, shared by a test module."""
+
 from __future__ import annotations
 
 import uuid

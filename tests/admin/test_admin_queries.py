@@ -1,6 +1,7 @@
 """Every query of docs/admin-queries.sql runs on a year of data (100,000 articles), and the
 selective ones are answered from indexes; search and JSON filters use their indexes; the
 "why did this article not alert" query agrees with the outbox's own rules."""
+
 from __future__ import annotations
 
 import re
@@ -48,10 +49,12 @@ def test_the_dataset_is_a_year_of_realistic_data(admin_dataset: AdminDataset) ->
     assert counts["stories"] < ARTICLES * 0.7
     assert counts["alerts"] > 1000 and counts["deliveries"] > counts["alerts"]
     with admin_dataset.engine.connect() as connection:
-        span_days, chinese_share, relevant_share = connection.execute(text(
-            "SELECT extract(day FROM max(published_at) - min(published_at)),"
-            "       avg((language LIKE 'zh%')::int), avg(relevant::int) FROM article_verdicts"
-        )).one()
+        span_days, chinese_share, relevant_share = connection.execute(
+            text(
+                "SELECT extract(day FROM max(published_at) - min(published_at)),"
+                "       avg((language LIKE 'zh%')::int), avg(relevant::int) FROM article_verdicts"
+            )
+        ).one()
     assert span_days >= 360
     assert 0.25 < chinese_share < 0.5
     assert 0.1 < relevant_share < 0.3
@@ -60,19 +63,23 @@ def test_the_dataset_is_a_year_of_realistic_data(admin_dataset: AdminDataset) ->
 def test_the_dataset_keeps_every_foreign_key(admin_dataset: AdminDataset) -> None:
     """The loader skips foreign-key triggers for speed; nothing may point nowhere."""
     with admin_dataset.engine.connect() as connection:
-        foreign_keys = connection.execute(text("""
+        foreign_keys = connection.execute(
+            text("""
             SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, fa.attname
             FROM pg_constraint c
             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
             JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
             WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
-        """)).all()
+        """)
+        ).all()
         assert len(foreign_keys) >= 12
         for table, column, target, target_column in foreign_keys:
-            dangling = connection.execute(text(
-                f"SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL"
-                f" AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.{target_column} = t.{column})"
-            )).scalar_one()
+            dangling = connection.execute(
+                text(
+                    f"SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL"
+                    f" AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.{target_column} = t.{column})"
+                )
+            ).scalar_one()
             assert dangling == 0, f"{table}.{column} -> {target}"
 
 
@@ -88,12 +95,15 @@ def test_admin_query_runs_and_selective_ones_use_indexes(admin_dataset: AdminDat
         assert "fetch_log" not in sequentially_scanned(plan), f"{query.name} reads the whole fetch log"
 
 
-@pytest.mark.parametrize("condition", [
-    "topics ? 'standards'",
-    """topics @> '["standards"]'""",
-    "entities ? 'TC260'",
-    """entities @> '["Cyberspace Administration of China"]'""",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "topics ? 'standards'",
+        """topics @> '["standards"]'""",
+        "entities ? 'TC260'",
+        """entities @> '["Cyberspace Administration of China"]'""",
+    ],
+)
 def test_selective_topic_and_entity_filters_use_the_gin_indexes(admin_dataset: AdminDataset, condition: str) -> None:
     with admin_dataset.engine.connect() as connection:
         plan = _plan(connection, f"SELECT article_id, score FROM classifications WHERE {condition}")
@@ -111,9 +121,11 @@ def _search(connection: Connection, q: str) -> set[int]:
 def test_two_character_chinese_search_finds_every_article_by_the_bigram_index(admin_dataset: AdminDataset) -> None:
     with admin_dataset.engine.connect() as connection:
         found = _search(connection, "算力")
-        truth = set(connection.execute(text(
-            "SELECT id FROM articles WHERE title LIKE '%算力%' OR summary LIKE '%算力%'"
-        )).scalars())
+        truth = set(
+            connection.execute(
+                text("SELECT id FROM articles WHERE title LIKE '%算力%' OR summary LIKE '%算力%'")
+            ).scalars()
+        )
         plan = _plan(connection, "SELECT * FROM search_articles('算力')")
     assert found == truth and len(truth) > 100
     assert "ix_articles_text_han_bigrams" in indexes_used(plan)
@@ -122,9 +134,11 @@ def test_two_character_chinese_search_finds_every_article_by_the_bigram_index(ad
 def test_english_search_is_stemmed_full_text_by_its_index(admin_dataset: AdminDataset) -> None:
     with admin_dataset.engine.connect() as connection:
         found = _search(connection, '"export control"')  # singular: stemming finds "export controls"
-        truth = set(connection.execute(text(
-            "SELECT id FROM articles WHERE title ILIKE '%export control%' OR summary ILIKE '%export control%'"
-        )).scalars())
+        truth = set(
+            connection.execute(
+                text("SELECT id FROM articles WHERE title ILIKE '%export control%' OR summary ILIKE '%export control%'")
+            ).scalars()
+        )
         plan = _plan(connection, "SELECT * FROM search_articles('\"export control\"')")
     assert found == truth and len(truth) > 100
     assert "ix_articles_text_tsvector" in indexes_used(plan)
@@ -134,10 +148,14 @@ def test_mixed_search_needs_every_part_including_latin_words_inside_chinese_text
     with admin_dataset.engine.connect() as connection:
         found = _search(connection, "英伟达 H20")
         chinese_only = _search(connection, "英伟达")
-        truth = set(connection.execute(text(
-            "SELECT id FROM articles WHERE article_text(title, summary) LIKE '%英伟达%'"
-            " AND article_text(title, summary) ILIKE '%h20%'"
-        )).scalars())
+        truth = set(
+            connection.execute(
+                text(
+                    "SELECT id FROM articles WHERE article_text(title, summary) LIKE '%英伟达%'"
+                    " AND article_text(title, summary) ILIKE '%h20%'"
+                )
+            ).scalars()
+        )
     assert found == truth and found
     assert found <= chinese_only
 
@@ -159,18 +177,28 @@ def test_why_not_alert_query_applies_the_outbox_rules(admin_dataset: AdminDatase
         for article_id in sample:
             article = session.get(Article, article_id)
             verdict = session.scalars(
-                select(Classification).where(Classification.article_id == article_id)
-                .order_by(desc(Classification.created_at), desc(Classification.id)).limit(1)
+                select(Classification)
+                .where(Classification.article_id == article_id)
+                .order_by(desc(Classification.created_at), desc(Classification.id))
+                .limit(1)
             ).one()
-            rows = session.execute(text(query.sql.replace("a.article_id = 4242", "a.article_id = :id")),
-                                   {"id": article_id}).mappings().all()
+            rows = (
+                session.execute(
+                    text(query.sql.replace("a.article_id = 4242", "a.article_id = :id")), {"id": article_id}
+                )
+                .mappings()
+                .all()
+            )
             assert {row["subscription_id"] for row in rows} == set(subscriptions)
             for row in rows:
-                by_sql = row["enabled"] and row["relevant"] and all(
-                    row[rule] for rule in ("score_ok", "topics_ok", "entities_ok", "language_ok", "source_ok")
+                by_sql = (
+                    row["enabled"]
+                    and row["relevant"]
+                    and all(row[rule] for rule in ("score_ok", "topics_ok", "entities_ok", "language_ok", "source_ok"))
                 )
                 assert by_sql == subscription_matches(subscriptions[row["subscription_id"]], article, verdict), (
-                    article_id, row["subscription"]
+                    article_id,
+                    row["subscription"],
                 )
                 assert (row["outcome"] == "alerted") == (row["alert_id"] is not None)
                 checked += 1

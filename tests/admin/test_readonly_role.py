@@ -1,5 +1,6 @@
 """cnai_readonly can read every table and view and change nothing; its migration is safe to run in
 many databases of one cluster at once, and its downgrade leaves other databases alone."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -56,13 +57,22 @@ def reader_url(pg_url: str) -> Iterator[str]:
 
 
 def test_reader_can_select_every_table_view_and_search(pg_url: str, reader_url: str) -> None:
-    relations = [name for (name,) in _sql(pg_url, """
+    relations = [
+        name
+        for (name,) in _sql(
+            pg_url,
+            """
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v') ORDER BY 1
-    """)[0]]
+    """,
+        )[0]
+    ]
     assert {"articles", "alerts", "relevant_articles", "feed_health", "daily_topic_counts"} <= set(relations)
-    _sql(reader_url, *(f'SELECT * FROM "{name}" LIMIT 1' for name in relations),
-         "SELECT * FROM search_articles('export controls 算力')")
+    _sql(
+        reader_url,
+        *(f'SELECT * FROM "{name}" LIMIT 1' for name in relations),
+        "SELECT * FROM search_articles('export controls 算力')",
+    )
 
 
 @pytest.mark.parametrize("what", FORBIDDEN)
@@ -73,8 +83,12 @@ def test_reader_cannot_change_anything(reader_url: str, what: str) -> None:
 
 
 def test_tables_created_later_are_readable_through_default_privileges(pg_url: str, reader_url: str) -> None:
-    _sql(pg_url, "CREATE TABLE later_table (id int)", "COMMENT ON TABLE later_table IS 'test'",
-         "INSERT INTO later_table VALUES (7)")
+    _sql(
+        pg_url,
+        "CREATE TABLE later_table (id int)",
+        "COMMENT ON TABLE later_table IS 'test'",
+        "INSERT INTO later_table VALUES (7)",
+    )
     assert _sql(reader_url, "SELECT id FROM later_table") == [[(7,)]]
 
 
@@ -83,7 +97,8 @@ def test_downgrade_revokes_in_this_database_and_keeps_the_role_for_others(pg_url
     assert _sql(pg_url, privileges) == [[(True,)]]
     downgrade_database(pg_url, "0004")
     assert _sql(pg_url, privileges, "SELECT count(*) FROM pg_roles WHERE rolname = 'cnai_readonly'") == [
-        [(False,)], [(1,)]
+        [(False,)],
+        [(1,)],
     ]
     upgrade_database(pg_url)
     assert _sql(pg_url, privileges) == [[(True,)]]
@@ -101,8 +116,9 @@ def test_role_creation_tolerates_a_concurrent_creation_in_another_database(pg_ur
     """Two databases migrating at once both find the role missing; the second waits, then carries on."""
     role = f"cnai_ro_race_{uuid.uuid4().hex[:8]}"
     create_role = _role_sql(role)
-    conninfo = [make_url(u).set(drivername="postgresql").render_as_string(hide_password=False)
-                for u in (pg_url, empty_pg_url)]
+    conninfo = [
+        make_url(u).set(drivername="postgresql").render_as_string(hide_password=False) for u in (pg_url, empty_pg_url)
+    ]
     first_created = threading.Event()
     errors: list[BaseException] = []
 
@@ -138,14 +154,21 @@ def test_many_databases_migrate_at_once(empty_pg_url: str) -> None:
     _sql(empty_pg_url, *(f'CREATE DATABASE "{n}"' for n in names))
     try:
         migrations = [
-            subprocess.Popen([sys.executable, "-c", f"from services.migrations import upgrade_database; upgrade_database({url!r})"],
-                             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            subprocess.Popen(
+                [sys.executable, "-c", f"from services.migrations import upgrade_database; upgrade_database({url!r})"],
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             for url in urls
         ]
         for migration in migrations:
             output, _ = migration.communicate(timeout=120)
             assert migration.returncode == 0, output
         for url in urls:
-            assert _sql(url, "SELECT has_table_privilege('cnai_readonly', 'relevant_articles', 'SELECT')") == [[(True,)]]
+            assert _sql(url, "SELECT has_table_privilege('cnai_readonly', 'relevant_articles', 'SELECT')") == [
+                [(True,)]
+            ]
     finally:
         _sql(empty_pg_url, *(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names))

@@ -1,4 +1,5 @@
 """Fixtures for alert tests: SMTP sinks, a self-signed certificate, settings pointed at the local stand-ins."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Small builders for alert tests: a feed, a story with its article and classification, a subscription."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 Optionally STARTTLS or implicit TLS with a self-signed certificate made at test time by ``openssl``,
 and LOGIN/PLAIN authentication.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,11 @@ class Recorder:
 
 
 def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    if isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode():
+    if (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode()
+        and auth_data.password == PASSWORD.encode()
+    ):
         return AuthResult(success=True)
     return AuthResult(success=False, handled=False)
 
@@ -62,9 +67,26 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
         raise RuntimeError("openssl is needed to make a test certificate")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -72,7 +94,9 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
 class SMTPSink:
     """``tls``: None, "starttls" or "implicit"; ``auth``: require LOGIN with USER/PASSWORD."""
 
-    def __init__(self, *, tls: str | None = None, auth: bool = False, certificate: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self, *, tls: str | None = None, auth: bool = False, certificate: tuple[Path, Path] | None = None
+    ) -> None:
         self.recorder = Recorder()
         self.port = free_port()
         self.tls = tls

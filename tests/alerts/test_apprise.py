@@ -1,4 +1,5 @@
 """Other services through apprise, tested with a generic JSON webhook (json://) on the local HTTP server."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ The throw-away ``pigeon`` kind below is written as a module into a directory add
 file in services/alerts/channels/ would be: no other file is edited, yet subscriptions accept it, the CLI shows its
 target masked its way, and delivery sends through it with its own folding rule.
 """
+
 from __future__ import annotations
 
 import sys
@@ -63,9 +64,17 @@ def test_the_shipped_kinds_keep_their_rules() -> None:
     kinds = channel_kinds()
     assert set(kinds) >= {"apprise", "console", "email", "slack"}
     assert [name for name in ("apprise", "console", "email", "slack") if kinds[name].paced] == ["apprise", "slack"]
-    assert [name for name in ("apprise", "console", "email", "slack") if kinds[name].safe_to_resend] == ["console", "email"]
-    assert [name for name in ("apprise", "console", "email", "slack") if not kinds[name].folded_into_digest] == ["console"]
-    assert describe_target("slack", "https://hooks.slack.com/services/T1/B2/secret") == "https://hooks.slack.com/…(redacted)"
+    assert [name for name in ("apprise", "console", "email", "slack") if kinds[name].safe_to_resend] == [
+        "console",
+        "email",
+    ]
+    assert [name for name in ("apprise", "console", "email", "slack") if not kinds[name].folded_into_digest] == [
+        "console"
+    ]
+    assert (
+        describe_target("slack", "https://hooks.slack.com/services/T1/B2/secret")
+        == "https://hooks.slack.com/…(redacted)"
+    )
     assert describe_target("email", "desk@example.org") == "desk@example.org"
     with pytest.raises(ValueError, match="unknown channel kind 'pager'"):
         channel_kind("pager")
@@ -104,11 +113,17 @@ def test_a_new_kind_is_one_module(pigeon: object, sqlite_url: str, env: pytest.M
     report = deliver_due(get_settings(), make.NOW)
     sent = pigeon.SENT  # type: ignore[attr-defined]  # the module the registry loaded
     assert report.sent == 3 and report.digested == 0, report
-    assert sorted(title for _, title in sent) == ["Lab opens weights", "Ministry drafts compute rules", "Province funds chip fab"]
+    assert sorted(title for _, title in sent) == [
+        "Lab opens weights",
+        "Ministry drafts compute rules",
+        "Province funds chip fab",
+    ]
     assert {target for target, _ in sent} == {"loft-harbour"}
 
 
-def test_a_stored_channel_of_a_removed_kind_fails_alone(sqlite_url: str, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_stored_channel_of_a_removed_kind_fails_alone(
+    sqlite_url: str, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     env.setenv("DATABASE_URL", sqlite_url)
     with unit_of_work() as session:
         gone = make.channel(session, "old-pager", "pager", "0800-pager")

@@ -1,4 +1,5 @@
 """The real `cnai` command line: alerts test, list, show, retry; subscriptions add, list, load, remove."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,9 @@ WEBHOOK_PATH = "/services/T0001/B0001/XoXsecretWebhookToken"
 
 def cnai(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The installed console script, in a process of its own."""
-    return subprocess.run([str(CNAI), *args], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(CNAI), *args], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def run(*args: str) -> Result:
@@ -87,7 +90,9 @@ def test_alerts_list_show_and_retry(configured, env: pytest.MonkeyPatch) -> None
     with unit_of_work() as session:
         slack_channel = make.channel(session, "team-slack", "slack", "env:SLACK_WEBHOOK_URL")
         make.subscription(session, "team", [slack_channel])
-        make.alerted(session, title="CAC fines platform over unlabelled AI content", reasons=["policy term: fine", "entity: CAC"])
+        make.alerted(
+            session, title="CAC fines platform over unlabelled AI content", reasons=["policy term: fine", "entity: CAC"]
+        )
         make.alerted(session, title="MIIT opens compute voucher scheme")
     slack.script = [Response(404, b"no_service")]
     deliver_due(get_settings(), make.NOW)
@@ -104,8 +109,14 @@ def test_alerts_list_show_and_retry(configured, env: pytest.MonkeyPatch) -> None
 
     shown = run("alerts", "show", failed_id)
     assert shown.exit_code == 0
-    for expected in ("Subscription: team (instant)", "policy term: fine", "entity: CAC", "team-slack (slack)",
-                     "failed, 1 attempt(s)", "last error: Slack webhook refused the message: HTTP 404"):
+    for expected in (
+        "Subscription: team (instant)",
+        "policy term: fine",
+        "entity: CAC",
+        "team-slack (slack)",
+        "failed, 1 attempt(s)",
+        "last error: Slack webhook refused the message: HTTP 404",
+    ):
         assert expected in shown.stdout, expected
     assert_no_secret(shown.stdout)
 
@@ -121,9 +132,25 @@ def test_subscriptions_add_load_list_test_and_remove(configured, env: pytest.Mon
     for name, value in cli_env.items():
         env.setenv(name, value)
     secret_hook = "https://hooks.slack.example/services/T9/B9/AnotherSecretToken99"
-    added = run("subscriptions", "add", "chips", "--channel", f"slack:{secret_hook}", "--channel", "email:desk@example.org",
-                 "--topic", "chips_and_export_controls", "--language", "zh", "--min-score", "0.6",
-                 "--quiet", "22:00-07:00", "--tz", "Asia/Shanghai")
+    added = run(
+        "subscriptions",
+        "add",
+        "chips",
+        "--channel",
+        f"slack:{secret_hook}",
+        "--channel",
+        "email:desk@example.org",
+        "--topic",
+        "chips_and_export_controls",
+        "--language",
+        "zh",
+        "--min-score",
+        "0.6",
+        "--quiet",
+        "22:00-07:00",
+        "--tz",
+        "Asia/Shanghai",
+    )
     assert added.exit_code == 0, added.output
     assert "AnotherSecretToken99" not in added.stdout
 
@@ -138,8 +165,12 @@ def test_subscriptions_add_load_list_test_and_remove(configured, env: pytest.Mon
     assert listed.exit_code == 0
     rows = {line.split()[1]: line for line in listed.stdout.splitlines()[1:]}
     assert listed.stdout.split()[:2] == ["ID", "NAME"]
-    for expected in ("instant", "score>=0.6 topics=chips_and_export_controls languages=zh", "22:00-07:00 Asia/Shanghai",
-                     "high+normal instant, low in the daily digest at 08:00 Asia/Shanghai"):
+    for expected in (
+        "instant",
+        "score>=0.6 topics=chips_and_export_controls languages=zh",
+        "22:00-07:00 Asia/Shanghai",
+        "high+normal instant, low in the daily digest at 08:00 Asia/Shanghai",
+    ):
         assert expected in rows["chips"], rows["chips"]
     assert "daily digest at 08:00 Europe/Berlin" in rows["daily-brief"]
     assert "disabled" in rows["default"].split()

@@ -1,4 +1,5 @@
 """Delivery: retries with backoff, 429 Retry-After, pacing, timeouts, permanent failures, bursts, digests, quiet hours."""
+
 from __future__ import annotations
 
 import gzip
@@ -70,7 +71,9 @@ def test_server_errors_are_retried_with_exponential_backoff(slack_db: str, slack
     assert len(slack.accepted) == 1
 
 
-def test_after_the_last_attempt_a_delivery_fails_for_good(slack_db: str, slack: SlackStandIn, alert_env: pytest.MonkeyPatch) -> None:
+def test_after_the_last_attempt_a_delivery_fails_for_good(
+    slack_db: str, slack: SlackStandIn, alert_env: pytest.MonkeyPatch
+) -> None:
     alert_env.setenv("ALERT_MAX_ATTEMPTS", "2")
     get_settings.cache_clear()
     slack.script = [Response(503), Response(503), Response(503)]
@@ -183,7 +186,9 @@ def test_pacing_lets_a_burst_of_three_through_then_one_per_interval_and_honours_
         assert held is not None and timedelta(seconds=4) < held - started <= timedelta(seconds=6)
 
 
-def test_a_burst_above_the_threshold_becomes_one_digest(slack_db: str, slack: SlackStandIn, alert_env: pytest.MonkeyPatch) -> None:
+def test_a_burst_above_the_threshold_becomes_one_digest(
+    slack_db: str, slack: SlackStandIn, alert_env: pytest.MonkeyPatch
+) -> None:
     alert_env.setenv("ALERT_BURST_THRESHOLD", "20")
     get_settings.cache_clear()
     queue(25, topics=["chips_and_export_controls"])
@@ -203,7 +208,9 @@ def test_a_burst_above_the_threshold_becomes_one_digest(slack_db: str, slack: Sl
     assert len(slack.accepted) == 4
 
 
-def test_quiet_hours_hold_alerts_and_send_them_when_they_end(pg_url: str, alert_env: pytest.MonkeyPatch, smtp: SMTPSink) -> None:
+def test_quiet_hours_hold_alerts_and_send_them_when_they_end(
+    pg_url: str, alert_env: pytest.MonkeyPatch, smtp: SMTPSink
+) -> None:
     alert_env.setenv("DATABASE_URL", pg_url)
     alert_env.setenv("SMTP_URL", smtp.url())
     evening = T0.replace(hour=21, minute=50)  # quiet 22:00-07:00 Europe/Berlin = 21:00-06:00 UTC in November
@@ -222,13 +229,22 @@ def test_quiet_hours_hold_alerts_and_send_them_when_they_end(pg_url: str, alert_
     assert report.sent == 2 and len(smtp.messages) == 2, "held, not dropped"
 
 
-def test_a_daily_digest_subscription_sends_one_email_at_its_time(pg_url: str, alert_env: pytest.MonkeyPatch, smtp: SMTPSink) -> None:
+def test_a_daily_digest_subscription_sends_one_email_at_its_time(
+    pg_url: str, alert_env: pytest.MonkeyPatch, smtp: SMTPSink
+) -> None:
     alert_env.setenv("DATABASE_URL", pg_url)
     alert_env.setenv("SMTP_URL", smtp.url())
     with unit_of_work() as session:
         email = make.channel(session, "desk", "email", "desk@example.org")
-        make.subscription(session, "brief", [email], mode="digest", digest_schedule="daily", digest_time="08:00",
-                          timezone="Asia/Shanghai")  # 00:00 UTC
+        make.subscription(
+            session,
+            "brief",
+            [email],
+            mode="digest",
+            digest_schedule="daily",
+            digest_time="08:00",
+            timezone="Asia/Shanghai",
+        )  # 00:00 UTC
         for i, topic in enumerate(["regulation", "chips_and_export_controls", "regulation"]):
             make.alerted(session, now=T0 + timedelta(hours=i), title=f"Brief story {i}", topics=[topic])
     settings = get_settings()

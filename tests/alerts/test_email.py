@@ -1,4 +1,5 @@
 """Email alerts through a real SMTP server: TLS and login, multipart text + HTML, escaping, safe headers."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -12,7 +13,9 @@ from services.alerts.email import email_message, recipients, send_email
 from services.settings import get_settings
 from tests.alerts.smtp_sink import PASSWORD, SMTPSink
 
-HOSTILE = 'Breaking\r\nBcc: victim@example.org\r\n\r\n<script>alert("x")</script> <img src=x onerror=alert(1)> & <!channel>'
+HOSTILE = (
+    'Breaking\r\nBcc: victim@example.org\r\n\r\n<script>alert("x")</script> <img src=x onerror=alert(1)> & <!channel>'
+)
 
 
 def content(**overrides: object) -> AlertContent:
@@ -49,7 +52,9 @@ def test_sends_over_tls_with_login_as_multipart_text_and_html(
     env.setenv("SSL_CERT_FILE", str(certificate[0]))
     env.setenv("ALERT_EMAIL_FROM", "cnai-monitor@alerts.example.org")
     settings = get_settings()
-    reference = send_email(settings, "desk@example.org, Analyst <analyst@example.org>", email_message(content(), settings, "a7.d9"))
+    reference = send_email(
+        settings, "desk@example.org, Analyst <analyst@example.org>", email_message(content(), settings, "a7.d9")
+    )
     [received] = tls_sink.messages
     message = received.message
     assert received.rcpt_tos == ["desk@example.org", "analyst@example.org"]
@@ -81,13 +86,18 @@ def test_a_wrong_password_is_a_permanent_failure_that_names_no_secret(
         sink.stop()
 
 
-
-
 def test_hostile_titles_cannot_add_headers_or_markup(smtp: SMTPSink, env: pytest.MonkeyPatch) -> None:
     env.setenv("SMTP_URL", smtp.url())
     settings = get_settings()
-    hostile = content(title=HOSTILE, summary=HOSTILE, source=HOSTILE, reasons=[HOSTILE], entities=[HOSTILE],
-                      other_outlets=[Outlet(HOSTILE, "https://ok.example/")], url="javascript:alert(1)")
+    hostile = content(
+        title=HOSTILE,
+        summary=HOSTILE,
+        source=HOSTILE,
+        reasons=[HOSTILE],
+        entities=[HOSTILE],
+        other_outlets=[Outlet(HOSTILE, "https://ok.example/")],
+        url="javascript:alert(1)",
+    )
     send_email(settings, "desk@example.org", email_message(hostile, settings, "a1.d1"))
     [received] = smtp.messages
     message = received.message
@@ -115,7 +125,12 @@ def test_a_digest_email_groups_stories_by_topic(smtp: SMTPSink, env: pytest.Monk
     settings = get_settings()
     items = [
         content(alert_id=1, title="Chip export curbs widen", topics=["chips_and_export_controls"], score=0.9),
-        content(alert_id=2, title="Huawei Ascend shipments", topics=["chips_and_export_controls", "industry_and_investment"], score=0.7),
+        content(
+            alert_id=2,
+            title="Huawei Ascend shipments",
+            topics=["chips_and_export_controls", "industry_and_investment"],
+            score=0.7,
+        ),
         content(alert_id=3, title="Draft AI labelling rules", topics=["regulation"], score=0.8),
         content(alert_id=4, title="Untagged <b>story</b>", topics=[], score=0.5),
     ]
@@ -134,7 +149,9 @@ def test_a_digest_email_groups_stories_by_topic(smtp: SMTPSink, env: pytest.Monk
     assert "== Chips and export controls (2)" in text and "== Other (1)" in text
 
 
-def test_an_untrusted_certificate_is_refused_and_retried(certificate: tuple[Path, Path], env: pytest.MonkeyPatch) -> None:
+def test_an_untrusted_certificate_is_refused_and_retried(
+    certificate: tuple[Path, Path], env: pytest.MonkeyPatch
+) -> None:
     sink = SMTPSink(tls="starttls", auth=True, certificate=certificate).start()
     try:
         env.setenv("SMTP_URL", sink.url(login=True))

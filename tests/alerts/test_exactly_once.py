@@ -2,6 +2,7 @@
 between the send and its commit is resolved by policy (docs/alerts.md): email is sent again with the same
 Message-ID, Slack is never sent twice and the delivery is left failed as unconfirmed for `cnai alerts retry`.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ def stories_in_slack(slack: SlackStandIn) -> Counter[str]:
 
 def stories_in_email(smtp: SMTPSink) -> Counter[str]:
     return Counter(
-        story for r in smtp.messages for story in set(re.findall(r"S#\d+", r.message.get_body(("plain",)).get_content()))
+        story
+        for r in smtp.messages
+        for story in set(re.findall(r"S#\d+", r.message.get_body(("plain",)).get_content()))
     )
 
 
@@ -83,8 +86,9 @@ def test_concurrent_senders_deliver_each_story_exactly_once(
 
 def _start_sender(env_url: str, extra: dict[str, str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": env_url, "ALERT_PACE_SECONDS": "0", **extra}
-    return subprocess.Popen([sys.executable, "-c", SENDER], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", SENDER], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def _kill_once_sent(sender: subprocess.Popen, received: threading.Event, release: threading.Event) -> None:  # type: ignore[type-arg]

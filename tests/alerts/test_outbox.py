@@ -1,4 +1,5 @@
 """Which stories alert whom: subscription rules, one alert per story, the default subscription from env."""
+
 from __future__ import annotations
 
 import threading
@@ -27,7 +28,9 @@ def _names(alerts: list[Alert], session) -> set[str]:  # type: ignore[no-untyped
     return {session.get(Subscription, a.subscription_id).name for a in alerts}
 
 
-def test_subscriptions_filter_by_topic_language_score_entity_and_source(sqlite_url: str, alert_env: pytest.MonkeyPatch) -> None:
+def test_subscriptions_filter_by_topic_language_score_entity_and_source(
+    sqlite_url: str, alert_env: pytest.MonkeyPatch
+) -> None:
     alert_env.setenv("DATABASE_URL", sqlite_url)
     with unit_of_work() as session:
         console = make.channel(session, "console", "console", "stdout")
@@ -44,7 +47,10 @@ def test_subscriptions_filter_by_topic_language_score_entity_and_source(sqlite_u
 
         assert alerted_to(topics=["chips_and_export_controls"], language="en") == {"everything"}
         assert alerted_to(topics=["chips_and_export_controls"], language="zh-Hans") == {"everything", "chips-zh"}
-        assert alerted_to(topics=["chips_and_export_controls", "regulation"], language="zh-Hant") == {"everything", "chips-zh"}
+        assert alerted_to(topics=["chips_and_export_controls", "regulation"], language="zh-Hant") == {
+            "everything",
+            "chips-zh",
+        }
         assert alerted_to(topics=["regulation"], language="zh-Hans") == {"everything"}
         assert alerted_to(score=0.95) == {"everything", "strong"}
         assert alerted_to(entities=["DeepSeek", "Moonshot AI"]) == {"everything", "deepseek"}
@@ -65,8 +71,9 @@ def test_a_story_alerts_once_per_subscription_and_lists_later_outlets(
         later_feed = make.feed(session, "https://www.scmp.example/rss", "SCMP")
         from db.models import Article
 
-        article, verdict = make.article(session, "Moonshot AI unveils Kimi K3 model", source=later_feed,
-                                        story=session.get(Article, story).story)
+        article, verdict = make.article(
+            session, "Moonshot AI unveils Kimi K3 model", source=later_feed, story=session.get(Article, story).story
+        )
         assert queue_alerts(session, article, verdict, make.NOW) == []
         assert queue_alerts(session, article, verdict, make.NOW) == []
         assert session.execute(select(func.count()).select_from(Alert)).scalar_one() == 1
@@ -78,10 +85,14 @@ def test_a_story_alerts_once_per_subscription_and_lists_later_outlets(
 def lock_waiters(database_url: str) -> int:
     """Sessions of this database waiting for a lock another transaction holds."""
     with unit_of_work(database_url) as session:
-        return int(session.execute(text(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE NOT l.granted AND a.datname = current_database()"
-        )).scalar_one())
+        return int(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE NOT l.granted AND a.datname = current_database()"
+                )
+            ).scalar_one()
+        )
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
@@ -109,7 +120,9 @@ def test_two_workers_queueing_the_same_story_at_once_make_one_alert(pg_url: str,
     def worker_b() -> None:
         with unit_of_work() as session:
             a_inserted.wait(10)
-            outcome["b"] = queue_alerts(session, session.get(Article, ids[2]), ids[3], make.NOW)  # blocks until A commits
+            outcome["b"] = queue_alerts(
+                session, session.get(Article, ids[2]), ids[3], make.NOW
+            )  # blocks until A commits
         b_done.set()
 
     thread = CheckedThread(worker_b)
@@ -146,6 +159,8 @@ def test_slack_and_smtp_env_alone_give_a_working_default_subscription(
         make.alerted(session, title="Irrelevant", relevant=False)
     report = deliver_due(settings)
     assert report.sent == 3 and report.failed == 0
-    assert [m["text"] for m in slack.accepted] == ["CAC approves 20 more generative AI services (Example News, 2026-11-20 09:00 UTC, score 0.80)"]
+    assert [m["text"] for m in slack.accepted] == [
+        "CAC approves 20 more generative AI services (Example News, 2026-11-20 09:00 UTC, score 0.80)"
+    ]
     [mail] = smtp.messages
     assert mail.rcpt_tos == ["desk@example.org"] and "CAC approves" in mail.message["Subject"]

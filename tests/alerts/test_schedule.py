@@ -1,4 +1,5 @@
 """Quiet hours and digest slots, in the subscription's own time zone, across midnight and DST."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -43,6 +44,7 @@ def test_daily_digest_at_local_time_keeps_its_wall_clock_across_dst() -> None:
 def test_hourly_digest_at_the_given_minute() -> None:
     hourly = sub(mode="digest", digest_schedule="hourly", digest_time="00:15", timezone="Asia/Kolkata")  # UTC+5:30
     assert next_digest_at(hourly, utc(2026, 11, 20, 9, 0)) == utc(2026, 11, 20, 9, 45)  # 14:30 local -> 15:15 local
+
 
 def test_a_digest_slot_inside_quiet_hours_moves_to_their_end() -> None:
     digest = sub(mode="digest", digest_schedule="daily", digest_time="23:00", quiet_start="22:00", quiet_end="06:00")

@@ -1,4 +1,5 @@
 """Slack Block Kit: hostile feed text stays text, and every message fits Slack's limits."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,17 @@ def test_an_alert_shows_title_link_source_time_score_topics_entities_reasons_and
     payload = slack_payload(content())
     body = "\n".join(texts(payload))
     assert "*<https://news.example.com/a?x=1&amp;y=2|Beijing issues rules on generative AI>*" in body
-    for expected in ("Example News", "2026-11-20 09:30 UTC", "score 0.87", "regulation", "standards",
-                     "Cyberspace Administration of China", "interim measures", "<https://caixin.example/1|Caixin>", "SCMP"):
+    for expected in (
+        "Example News",
+        "2026-11-20 09:30 UTC",
+        "score 0.87",
+        "regulation",
+        "standards",
+        "Cyberspace Administration of China",
+        "interim measures",
+        "<https://caixin.example/1|Caixin>",
+        "SCMP",
+    ):
         assert expected in body, expected
     assert_within_limits(payload)
 
@@ -134,12 +144,27 @@ def test_clip_mrkdwn_never_cuts_inside_an_entity_or_link() -> None:
 
 
 def test_a_digest_of_the_largest_size_groups_by_topic_within_limits() -> None:
-    topics = ["regulation", "chips_and_export_controls", "model_releases", "funding_and_subsidies", "standards",
-              "compute_and_infrastructure", "industry_and_investment", "security_and_content_control",
-              "international_governance", "research_and_talent"]
+    topics = [
+        "regulation",
+        "chips_and_export_controls",
+        "model_releases",
+        "funding_and_subsidies",
+        "standards",
+        "compute_and_infrastructure",
+        "industry_and_investment",
+        "security_and_content_control",
+        "international_governance",
+        "research_and_talent",
+    ]
     items = [
-        content(alert_id=i, title=f"Story {i} " + "<!channel> & long title " * 20, topics=[topics[i % 11]] if i % 11 < 10 else [],
-                url=f"https://news.example.com/{i}?a=1&b=2", source="Source & <b>" * 10, score=(i % 100) / 100)
+        content(
+            alert_id=i,
+            title=f"Story {i} " + "<!channel> & long title " * 20,
+            topics=[topics[i % 11]] if i % 11 < 10 else [],
+            url=f"https://news.example.com/{i}?a=1&b=2",
+            source="Source & <b>" * 10,
+            score=(i % 100) / 100,
+        )
         for i in range(100)
     ]
     payload = slack_payload(Digest("cnai-monitor: 100 stories", "folded <!here>", items))

@@ -1,4 +1,5 @@
 """The classification contract: `cnai classify` reads JSON Lines and writes one verdict line per record."""
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,13 @@ CNAI = Path(sys.executable).parent / "cnai"
 VERDICT_KEYS = {"id", "relevant", "score", "topics", "entities", "reasons"}
 
 LINES = [
-    json.dumps({"id": "a", "title": "DeepSeek releases a new reasoning model", "summary": "The Hangzhou lab's R2 beats rivals."}),
+    json.dumps(
+        {
+            "id": "a",
+            "title": "DeepSeek releases a new reasoning model",
+            "summary": "The Hangzhou lab's R2 beats rivals.",
+        }
+    ),
     "this is not json",
     json.dumps({"id": 7, "title": "Bayern win the cup", "summary": "A football story."}),
     json.dumps(["an", "array"]),
@@ -24,7 +31,15 @@ LINES = [
     json.dumps({"id": "bad-title", "title": 12}),
     json.dumps({"id": "bad-summary", "title": "t", "summary": ["x"]}),
     "   ",
-    json.dumps({"id": "c", "title": "国家网信办发布生成式人工智能服务备案信息", "lang": "zh", "link": "https://www.cac.gov.cn/x"}, ensure_ascii=False),
+    json.dumps(
+        {
+            "id": "c",
+            "title": "国家网信办发布生成式人工智能服务备案信息",
+            "lang": "zh",
+            "link": "https://www.cac.gov.cn/x",
+        },
+        ensure_ascii=False,
+    ),
     json.dumps({"title": "无编号：百度发布文心大模型5.0", "summary": None}, ensure_ascii=False),
 ]
 
@@ -84,7 +99,9 @@ def test_cli_reads_a_file_and_writes_utf8_json_lines(tmp_path: Path) -> None:
     lines = result.stdout.decode("utf-8").splitlines()
     assert len(lines) == 9
     assert '"国家网信办"' not in result.stdout.decode("utf-8")  # no echo of the input
-    assert "entity \\\"Cyberspace Administration of China: 国家网信办\\\"" in result.stdout.decode("utf-8")  # ensure_ascii=False
+    assert 'entity \\"Cyberspace Administration of China: 国家网信办\\"' in result.stdout.decode(
+        "utf-8"
+    )  # ensure_ascii=False
     assert json.loads(lines[0])["relevant"] is True
 
 

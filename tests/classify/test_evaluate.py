@@ -1,4 +1,5 @@
 """`cnai eval`: metrics, per-language figures and the keyword baseline."""
+
 from __future__ import annotations
 
 import hashlib
@@ -84,7 +85,9 @@ def test_bad_label_names_the_line(tmp_path: Path) -> None:
 def test_cli_eval_json(labelled_file: Path) -> None:
     cnai = Path(sys.executable).parent / "cnai"
     command = [str(cnai)] if cnai.exists() else [sys.executable, "-c", "from cli.main import cli; cli()"]
-    result = subprocess.run([*command, "eval", str(labelled_file), "--json"], capture_output=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [*command, "eval", str(labelled_file), "--json"], capture_output=True, cwd=REPO_ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr.decode()
     report = json.loads(result.stdout)
     assert report["classifier_version"].startswith("lex-")
@@ -110,8 +113,12 @@ def topics_file(tmp_path: Path) -> Path:
 
 def test_topic_micro_figures_and_priority_matrix(labelled_file: Path, topics_file: Path) -> None:
     items = read_labelled(labelled_file)
-    predicted = {1: (["model_releases"], "high"), 2: (["regulation"], "normal"), 4: (["model_releases"], "high"),
-                 5: (["industry_and_investment", "model_releases"], None)}
+    predicted = {
+        1: (["model_releases"], "high"),
+        2: (["regulation"], "normal"),
+        4: (["model_releases"], "high"),
+        5: (["industry_and_investment", "model_releases"], None),
+    }
 
     def classify(batch):  # type: ignore[no-untyped-def]
         out = []
@@ -133,26 +140,44 @@ def test_topic_micro_figures_and_priority_matrix(labelled_file: Path, topics_fil
 def test_calibration_brier_and_bins() -> None:
     cal = calibration([True, False, True, False], [0.95, 0.05, 0.55, 0.45])
     assert cal.brier == pytest.approx((0.05**2 + 0.05**2 + 0.45**2 + 0.45**2) / 4)
-    assert [(b["low"], b["n"], b["relevant_rate"]) for b in cal.bins] == [(0.0, 1, 0.0), (0.4, 1, 0.0), (0.5, 1, 1.0), (0.9, 1, 1.0)]
+    assert [(b["low"], b["n"], b["relevant_rate"]) for b in cal.bins] == [
+        (0.0, 1, 0.0),
+        (0.4, 1, 0.0),
+        (0.5, 1, 1.0),
+        (0.9, 1, 1.0),
+    ]
 
 
 def test_bad_topic_label_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_text('{"id": 1, "topics": ["regulation"], "priority": "high"}\n{"id": 2, "topics": ["weather"], "priority": "high"}\n')
+    path.write_text(
+        '{"id": 1, "topics": ["regulation"], "priority": "high"}\n{"id": 2, "topics": ["weather"], "priority": "high"}\n'
+    )
     with pytest.raises(ValueError, match="t.jsonl:2"):
         read_topic_labels(path)
 
 
-def test_cli_eval_with_topics_prints_topic_figures_matrix_and_calibration(labelled_file: Path, topics_file: Path) -> None:
+def test_cli_eval_with_topics_prints_topic_figures_matrix_and_calibration(
+    labelled_file: Path, topics_file: Path
+) -> None:
     cnai = Path(sys.executable).parent / "cnai"
     command = [str(cnai)] if cnai.exists() else [sys.executable, "-c", "from cli.main import cli; cli()"]
-    result = subprocess.run([*command, "eval", str(labelled_file), "--topics", str(topics_file)], capture_output=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [*command, "eval", str(labelled_file), "--topics", str(topics_file)],
+        capture_output=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr.decode()
     out = result.stdout.decode()
     assert "topics (4 labelled items): micro P" in out and "priority confusion matrix" in out
     assert "calibration: Brier score" in out and "must-see (high) marked high" in out
-    as_json = subprocess.run([*command, "eval", str(labelled_file), "--topics", str(topics_file), "--json"],
-                             capture_output=True, cwd=REPO_ROOT, timeout=60)
+    as_json = subprocess.run(
+        [*command, "eval", str(labelled_file), "--topics", str(topics_file), "--json"],
+        capture_output=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     report = json.loads(as_json.stdout)
     assert set(report["topics"]["priority_matrix"]) == {"high", "normal", "low"} and "brier" in report["calibration"]
 
@@ -179,7 +204,10 @@ def test_held_out_slice_quality_gate() -> None:
     assert figures.fp <= 1 and figures.precision >= 0.92, figures.as_dict()
     assert figures.f1 >= result.baseline["all"].f1 + 0.15, (figures.as_dict(), result.baseline["all"].as_dict())
     for language in ("en", "zh"):
-        assert result.classifier[language].fn + result.classifier[language].fp <= 1, (language, result.classifier[language].as_dict())
+        assert result.classifier[language].fn + result.classifier[language].fp <= 1, (
+            language,
+            result.classifier[language].as_dict(),
+        )
 
 
 FRESH = Path(__file__).parent / "data" / "fresh_labelled.jsonl"
@@ -218,5 +246,7 @@ def test_fresh_triage_quality_gate() -> None:
 
 
 def test_held_out_rule_picks_by_id_only() -> None:
-    assert [i for i in range(20) if held_out(i)] == [i for i in range(20) if int(hashlib.sha1(str(i).encode()).hexdigest(), 16) % 5 == 0]
+    assert [i for i in range(20) if held_out(i)] == [
+        i for i in range(20) if int(hashlib.sha1(str(i).encode()).hexdigest(), 16) % 5 == 0
+    ]
     assert held_out("a") is held_out("a")

@@ -1,4 +1,5 @@
 """Reader labels, re-classification and training on the labels table, on real databases."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -37,19 +38,27 @@ def test_reclassify_adds_the_current_version_once(db_url: str) -> None:
         relevant = _article(session, "DeepSeek releases R2 reasoning model", NOW)
         done = _article(session, "Bayern win the cup", NOW + timedelta(hours=1))
         old = _article(session, "Baidu unveils Ernie 5.0", NOW - timedelta(days=30))
-        session.add(Classification(article_id=done.id, classifier_version=classifier_version(), relevant=False, score=0.0))
-        session.add(Classification(article_id=relevant.id, classifier_version="lex-00000000", relevant=False, score=0.1))
+        session.add(
+            Classification(article_id=done.id, classifier_version=classifier_version(), relevant=False, score=0.0)
+        )
+        session.add(
+            Classification(article_id=relevant.id, classifier_version="lex-00000000", relevant=False, score=0.1)
+        )
         ids = relevant.id, done.id, old.id
     with unit_of_work(db_url) as session:
         assert reclassify_articles(session, NOW - timedelta(days=1), batch_size=1) == 1
     with unit_of_work(db_url) as session:
         assert reclassify_articles(session, NOW - timedelta(days=1)) == 0
-        rows = session.scalars(select(Classification).where(Classification.classifier_version == classifier_version())).all()
+        rows = session.scalars(
+            select(Classification).where(Classification.classifier_version == classifier_version())
+        ).all()
         by_article = {row.article_id: row for row in rows}
         assert set(by_article) == {ids[0], ids[1]}
         new = by_article[ids[0]]
         assert new.relevant and new.score >= 0.5 and "DeepSeek" in new.entities and new.reasons
-        assert new.priority in ("high", "normal", "low") and 1 <= len(new.reader_reasons or []) <= 3  # stored with the verdict
+        assert (
+            new.priority in ("high", "normal", "low") and 1 <= len(new.reader_reasons or []) <= 3
+        )  # stored with the verdict
         assert by_article[ids[1]].priority is None  # not relevant: no priority
     with pytest.raises(ValueError, match="timezone-aware"):
         with unit_of_work(db_url) as session:
@@ -85,8 +94,13 @@ def test_reclassify_command(db_url: str) -> None:
 def test_train_on_the_labels_table(sqlite_url: str, env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     env.setenv("DATABASE_URL", sqlite_url)
     titles = {
-        "DeepSeek releases open model": True, "国家网信办发布生成式人工智能备案": True, "Huawei Ascend powers LLM training": True,
-        "智谱发布新一代大模型": True, "Bayern win the cup": False, "上海房价小幅上涨": False, "OpenAI releases GPT-5": False,
+        "DeepSeek releases open model": True,
+        "国家网信办发布生成式人工智能备案": True,
+        "Huawei Ascend powers LLM training": True,
+        "智谱发布新一代大模型": True,
+        "Bayern win the cup": False,
+        "上海房价小幅上涨": False,
+        "OpenAI releases GPT-5": False,
         "China's exports rise": False,
     }
     with unit_of_work(sqlite_url) as session:

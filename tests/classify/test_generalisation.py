@@ -1,6 +1,7 @@
 """Classes of stories the lexicon must get right beyond any one headline: a lab's own
 channels, export-control instruments, Traditional Chinese reports on the mainland, the
 Chinese-language prior, ordinary words that are also company names."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,19 @@ def _has_reason(verdict, text: str) -> bool:  # type: ignore[no-untyped-def]
     [
         ("Kimi Vendor Verifier", "Rebuilding the", "https://www.kimi.com/blog/kimi-vendor-verifier.html", "Kimi"),
         ("January update", "Improved function calling.", "https://api-docs.deepseek.com/news/news260115", "DeepSeek"),
-        ("VTP-Base-f16d64", "[HuggingFace Model] | image-feature-extraction", "https://huggingface.co/MiniMaxAI/VTP-Base-f16d64", "MiniMax"),
+        (
+            "VTP-Base-f16d64",
+            "[HuggingFace Model] | image-feature-extraction",
+            "https://huggingface.co/MiniMaxAI/VTP-Base-f16d64",
+            "MiniMax",
+        ),
         ("Model card", "", "https://modelscope.cn/models/deepseek-ai/DeepSeek-Coder-Lite-Test", "DeepSeek"),
-        ("TopoMesh: Mesh Autoencoding", "A VAE-Diffusion pipeline.", "https://seed.bytedance.com/en/public_papers/topomesh", "ByteDance Seed"),
+        (
+            "TopoMesh: Mesh Autoencoding",
+            "A VAE-Diffusion pipeline.",
+            "https://seed.bytedance.com/en/public_papers/topomesh",
+            "ByteDance Seed",
+        ),
     ],
 )
 def test_items_on_a_chinese_labs_own_channel_are_relevant(title: str, summary: str, link: str, lab: str) -> None:
@@ -33,21 +44,30 @@ def test_items_on_a_chinese_labs_own_channel_are_relevant(title: str, summary: s
 
 
 def test_the_same_text_elsewhere_is_not_a_lab_story() -> None:
-    on_channel = score_article("Kimi Vendor Verifier", "Rebuilding the", "en", "https://www.kimi.com/blog/kimi-vendor-verifier.html")
-    elsewhere = score_article("Kimi Vendor Verifier", "Rebuilding the", "en", "https://example.com/blog/kimi-vendor-verifier.html")
+    on_channel = score_article(
+        "Kimi Vendor Verifier", "Rebuilding the", "en", "https://www.kimi.com/blog/kimi-vendor-verifier.html"
+    )
+    elsewhere = score_article(
+        "Kimi Vendor Verifier", "Rebuilding the", "en", "https://example.com/blog/kimi-vendor-verifier.html"
+    )
     assert on_channel.relevant and not elsewhere.relevant
 
 
 def test_a_parent_companys_general_code_account_is_not_a_lab_channel() -> None:
     verdict = score_article(
-        "sonic", "[GitHub Repo] | A blazingly fast JSON serializing & deserializing library.", "en", "https://github.com/bytedance/sonic"
+        "sonic",
+        "[GitHub Repo] | A blazingly fast JSON serializing & deserializing library.",
+        "en",
+        "https://github.com/bytedance/sonic",
     )
     assert not verdict.relevant
     assert not _has_reason(verdict, "official channel")
 
 
 def test_a_weak_alias_counts_on_its_labs_channel() -> None:
-    verdict = score_article("Hailuo 02 is live", "Cinematic camera moves.", "en", "https://www.minimax.io/news/hailuo-02")
+    verdict = score_article(
+        "Hailuo 02 is live", "Cinematic camera moves.", "en", "https://www.minimax.io/news/hailuo-02"
+    )
     assert verdict.relevant
     assert verdict.entities == ["MiniMax"]
 

@@ -1,4 +1,5 @@
 """The learned layer: trains on a few examples, round-trips through its artefact, blends with the lexicon."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,16 +17,32 @@ from services.settings import get_settings
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RELEVANT = [
-    "DeepSeek releases open-source reasoning model", "Alibaba's Qwen tops open model leaderboard",
-    "China's CAC publishes generative AI filing list", "Moonshot AI raises funds for Kimi chatbot",
-    "Huawei Ascend chips power Chinese LLM training", "Beijing subsidises large language model start-ups",
-    "国家网信办发布生成式人工智能服务备案", "智谱发布新一代大模型", "百度文心一言用户突破三亿",
-    "工信部推动算力基础设施建设", "字节跳动豆包大模型降价", "国产AI芯片寒武纪营收大增",
+    "DeepSeek releases open-source reasoning model",
+    "Alibaba's Qwen tops open model leaderboard",
+    "China's CAC publishes generative AI filing list",
+    "Moonshot AI raises funds for Kimi chatbot",
+    "Huawei Ascend chips power Chinese LLM training",
+    "Beijing subsidises large language model start-ups",
+    "国家网信办发布生成式人工智能服务备案",
+    "智谱发布新一代大模型",
+    "百度文心一言用户突破三亿",
+    "工信部推动算力基础设施建设",
+    "字节跳动豆包大模型降价",
+    "国产AI芯片寒武纪营收大增",
 ]
 IRRELEVANT = [
-    "Bayern Munich win the cup final", "Stocks rally as inflation cools", "New pasta recipe for summer",
-    "OpenAI releases GPT-5 model", "Anthropic raises money for Claude", "China's exports rise in July",
-    "上海房价小幅上涨", "国足世预赛失利", "夏季旅游高峰到来", "谷歌发布新款手机", "中国汽车出口创新高", "美联储维持利率不变",
+    "Bayern Munich win the cup final",
+    "Stocks rally as inflation cools",
+    "New pasta recipe for summer",
+    "OpenAI releases GPT-5 model",
+    "Anthropic raises money for Claude",
+    "China's exports rise in July",
+    "上海房价小幅上涨",
+    "国足世预赛失利",
+    "夏季旅游高峰到来",
+    "谷歌发布新款手机",
+    "中国汽车出口创新高",
+    "美联储维持利率不变",
 ]
 
 

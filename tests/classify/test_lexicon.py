@@ -1,4 +1,5 @@
 """The lexicon data files load, validate, and reject malformed entries with a useful message."""
+
 from __future__ import annotations
 
 import shutil
@@ -29,8 +30,22 @@ def test_shipped_lexicon_loads_and_covers_the_beat() -> None:
     assert lexicon.pattern_count > 1000
     kinds = {entity.kind.name for entity in lexicon.entities.values()}
     assert {"china_ai_company", "china_ai_model", "china_regulator", "china_ai_chip", "china_ai_policy"} <= kinds
-    for name in ("DeepSeek", "Qwen", "ERNIE", "Kimi", "Zhipu AI", "MiniMax", "Doubao", "Hunyuan", "Huawei Ascend",
-                 "Cambricon", "Cyberspace Administration of China", "MIIT", "TC260", "Interim Measures for Generative AI Services"):
+    for name in (
+        "DeepSeek",
+        "Qwen",
+        "ERNIE",
+        "Kimi",
+        "Zhipu AI",
+        "MiniMax",
+        "Doubao",
+        "Hunyuan",
+        "Huawei Ascend",
+        "Cambricon",
+        "Cyberspace Administration of China",
+        "MIIT",
+        "TC260",
+        "Interim Measures for Generative AI Services",
+    ):
         assert name in lexicon.entities, name
     assert set(lexicon.topic_descriptions) == set(TOPICS)
 
@@ -54,7 +69,11 @@ def test_digest_changes_with_the_data(lexicon_copy: Path) -> None:
     ("file", "change", "message"),
     [
         ("topics.yaml", lambda d: d["topics"].pop("standards"), "taxonomy"),
-        ("topics.yaml", lambda d: d["topics"].update(weather={"description": "x", "groups": [{"w": 1, "terms": ["rain"]}]}), "taxonomy"),
+        (
+            "topics.yaml",
+            lambda d: d["topics"].update(weather={"description": "x", "groups": [{"w": 1, "terms": ["rain"]}]}),
+            "taxonomy",
+        ),
         ("terms.yaml", lambda d: d["ai"][0].update(w=1.5), "weight must be a number in 0..1"),
         ("terms.yaml", lambda d: d["ai"][0]["terms"].append(42), "not a non-empty string"),
         ("terms.yaml", lambda d: d.update(gossip=[{"w": 0.5, "terms": ["x"]}]), "unknown sections"),
@@ -64,7 +83,11 @@ def test_digest_changes_with_the_data(lexicon_copy: Path) -> None:
         ("scoring.yaml", lambda d: d.pop("threshold"), "threshold: missing"),
         ("scoring.yaml", lambda d: d.pop("account_hosts"), "account_hosts: missing"),
         ("terms.yaml", lambda d: d.pop("policy"), "policy: missing section"),
-        ("entities.yaml", lambda d: d["entities"][0].update(hosts=["https://deepseek.com/"]), "is not a bare host name"),
+        (
+            "entities.yaml",
+            lambda d: d["entities"][0].update(hosts=["https://deepseek.com/"]),
+            "is not a bare host name",
+        ),
         ("entities.yaml", lambda d: d["entities"][0].update(accounts=["deepseek-ai/models"]), "is not an org handle"),
         ("entities.yaml", lambda d: d["entities"][1].update(hosts=["deepseek.com"]), "already belongs to 'DeepSeek'"),
     ],

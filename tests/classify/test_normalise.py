@@ -1,4 +1,5 @@
 """Text folding: entities, tags, full-width forms, separators, Traditional → Simplified."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,7 +37,9 @@ def test_simplified_text_is_left_alone() -> None:
 
 
 def test_a_single_traditional_character_in_a_long_simplified_text_is_not_traditional() -> None:
-    _, traditional = fold("国务院常务会议研究部署人工智能产业发展，会议指出要加快推进大模型应用落地，後续还将出台配套政策措施")
+    _, traditional = fold(
+        "国务院常务会议研究部署人工智能产业发展，会议指出要加快推进大模型应用落地，後续还将出台配套政策措施"
+    )
     assert not traditional
 
 

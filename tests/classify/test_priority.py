@@ -90,7 +90,11 @@ def test_priority_file_is_part_of_the_classifier_version(lexicon_copy: Path) -> 
         ("月之暗面完成10亿美元新一轮融资", "投资方包括多家大型科技公司，公司将继续投入大模型研发。", "zh"),
         ("国家市场监管总局约谈一家外国芯片公司，要求说明AI芯片安全风险", "", "zh"),
         # round 2 classes: a Chinese directive on chips, an intergovernmental step, a flagship chip, a leader
-        ("Chinese regulators order cloud firms to halt orders of Nvidia H20 chips", "Officials cited security concerns.", "en"),
+        (
+            "Chinese regulators order cloud firms to halt orders of Nvidia H20 chips",
+            "Officials cited security concerns.",
+            "en",
+        ),
         ("China and the US agree to hold talks on military uses of AI", "The dialogue will start next spring.", "en"),
         ("中国在联合国提出全球人工智能能力建设倡议", "倡议呼吁各国共享大模型技术成果。", "zh"),
         ("Huawei unveils next Ascend AI chip roadmap for data centres", "", "en"),

@@ -1,4 +1,5 @@
 """score_article on the cases that make or break the beat, and on the customer's seed articles."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,9 @@ from tests.support.services import unavailable
 
 SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
 NEUTRAL_PHRASES = [
-    term for group in yaml.safe_load((LEXICON_DIR / "terms.yaml").read_text(encoding="utf-8"))["neutral"] for term in group["terms"]
+    term
+    for group in yaml.safe_load((LEXICON_DIR / "terms.yaml").read_text(encoding="utf-8"))["neutral"]
+    for term in group["terms"]
 ]
 
 
@@ -41,14 +44,18 @@ def test_core_stories_are_relevant(title: str, summary: str) -> None:
 
 
 def test_traditional_chinese_is_understood() -> None:
-    verdict = score_article("中國人工智慧晶片出口管制升級，輝達H20受影響", "美國商務部再度收緊對華AI晶片出口。", lang="zh-Hant")
+    verdict = score_article(
+        "中國人工智慧晶片出口管制升級，輝達H20受影響", "美國商務部再度收緊對華AI晶片出口。", lang="zh-Hant"
+    )
     assert verdict.relevant
     assert "Nvidia H20" in verdict.entities
     assert "chips_and_export_controls" in verdict.topics
 
 
 def test_taiwan_ai_governance_is_peripheral_not_core() -> None:
-    verdict = score_article("行政院會通過人工智慧基本法草案，國內產業界表示歡迎", "數位發展部將負責推動相關配套措施。", lang="zh-Hant")
+    verdict = score_article(
+        "行政院會通過人工智慧基本法草案，國內產業界表示歡迎", "數位發展部將負責推動相關配套措施。", lang="zh-Hant"
+    )
     assert not verdict.relevant
     assert any("Taiwan" in r for r in verdict.reasons)
 
@@ -66,14 +73,19 @@ def test_mixed_language_title() -> None:
         ("Alice said she would maintain the main campaign against the rain in Beijing", "AI campaign in Beijing"),
         ("Mai Tai cocktails return to Beijing bars", "AI returns to Beijing bars"),
         ("Thai airline adds flights to Chengdu", "AI airline adds flights to Chengdu"),
-        ("Said to be the main rival, Kaiser plans Shanghai expansion", "Said to be the main AI rival, Kaiser plans Shanghai expansion"),
+        (
+            "Said to be the main rival, Kaiser plans Shanghai expansion",
+            "Said to be the main AI rival, Kaiser plans Shanghai expansion",
+        ),
         # "LLM" and "GPU" inside longer tokens
         ("LLMBERG ferries add a Shanghai route", "LLM ferries add a Shanghai route"),
     ],
 )
 def test_short_terms_do_not_match_inside_words_or_names(inside: str, as_a_word: str) -> None:
     """None of these inputs is a lexicon entry: the whole-word rule alone keeps the short term out."""
-    assert not any(phrase.casefold() in inside.casefold() for phrase in NEUTRAL_PHRASES), "input must not be a stop-phrase"
+    assert not any(phrase.casefold() in inside.casefold() for phrase in NEUTRAL_PHRASES), (
+        "input must not be a stop-phrase"
+    )
     verdict = score_article(inside, "")
     assert not verdict.relevant, verdict.reasons
     assert not any(r.startswith("AI term") for r in verdict.reasons), verdict.reasons
@@ -82,7 +94,9 @@ def test_short_terms_do_not_match_inside_words_or_names(inside: str, as_a_word: 
 
 
 def test_ai_story_without_china_is_irrelevant() -> None:
-    verdict = score_article("OpenAI launches GPT-5 with better reasoning", "The model beats Claude and Gemini on coding benchmarks.")
+    verdict = score_article(
+        "OpenAI launches GPT-5 with better reasoning", "The model beats Claude and Gemini on coding benchmarks."
+    )
     assert not verdict.relevant
     assert "no China link found" in verdict.reasons
     assert "OpenAI" in verdict.entities
@@ -94,7 +108,9 @@ def test_chinese_language_story_about_foreign_ai_is_irrelevant() -> None:
 
 
 def test_china_story_without_ai_is_irrelevant() -> None:
-    verdict = score_article("China's exports rose 5% in July as trade tensions eased", "Beijing reported a record surplus with the EU.")
+    verdict = score_article(
+        "China's exports rose 5% in July as trade tensions eased", "Beijing reported a record surplus with the EU."
+    )
     assert not verdict.relevant
     assert "no AI term found" in verdict.reasons
 

@@ -1,6 +1,7 @@
 """The command line as a user meets it, through the installed `cnai` executable: bad settings, a database that is
 missing, unreachable or unmigrated, malformed files, failed feeds, tables and JSON, confirmations, subscriptions that
 could never match, labels by the ids `alerts show` prints, and classify/eval input errors."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ SCRUBBED = ("SLACK_", "SMTP_", "SENTRY_", "DATABASE_", "ALERT_", "LOG_", "REDIS_
 def cnai(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """The real executable in a process of its own; no terminal (stdin is a pipe), PYTHONPATH passed through."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)}
-    return subprocess.run([CNAI, *args], env={**base, **env}, capture_output=True, text=True, timeout=120, input=stdin or "")
+    return subprocess.run(
+        [CNAI, *args], env={**base, **env}, capture_output=True, text=True, timeout=120, input=stdin or ""
+    )
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -40,9 +43,12 @@ def one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.fixture
 def db(tmp_path: Path) -> dict[str, str]:
     """A migrated SQLite database, made by `cnai db upgrade`."""
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
-           "FETCH_PER_HOST_GAP_SECONDS": "0",
-           "ALERT_BACKFILL_HOURS": "1000000"}  # the sample feeds are from 2023: alert them on a feed's first poll
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "FETCH_PER_HOST_GAP_SECONDS": "0",
+        "ALERT_BACKFILL_HOURS": "1000000",
+    }  # the sample feeds are from 2023: alert them on a feed's first poll
     upgraded = cnai(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     return env
@@ -54,7 +60,11 @@ def db(tmp_path: Path) -> dict[str, str]:
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", ("feeds", "list")),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", ("classify",)),
         ({"REDIS_URL": "foo://bar"}, "REDIS_URL", ("alerts", "list")),
-        ({"POLL_MIN_INTERVAL_SECONDS": "7200", "POLL_MAX_INTERVAL_SECONDS": "600"}, "POLL_MIN_INTERVAL_SECONDS", ("poll",)),
+        (
+            {"POLL_MIN_INTERVAL_SECONDS": "7200", "POLL_MAX_INTERVAL_SECONDS": "600"},
+            "POLL_MIN_INTERVAL_SECONDS",
+            ("poll",),
+        ),
         ({"DATABASE_URL": "mysql://db.example/cnai"}, "DATABASE_URL", ("db", "upgrade")),
         ({"CELERY_BROKER_URL": "carrier-pigeon://loft"}, "CELERY_BROKER_URL", ("subscriptions", "list")),
     ],
@@ -85,7 +95,9 @@ def _free_port() -> int:
     [("feeds", "list"), ("poll",), ("db", "upgrade")],
 )
 def test_missing_and_unreachable_postgres_databases_are_one_line(command: tuple[str, ...]) -> None:
-    missing = make_url(TEST_DATABASE_URL).set(database="cnai_cli_no_such_database").render_as_string(hide_password=False)
+    missing = (
+        make_url(TEST_DATABASE_URL).set(database="cnai_cli_no_such_database").render_as_string(hide_password=False)
+    )
     line = one_clear_line(cnai({"DATABASE_URL": missing}, *command))
     assert "cnai_cli_no_such_database" in line and "does not exist" in line and "cnai db upgrade" in line, line
     closed = make_url(TEST_DATABASE_URL).set(port=_free_port()).render_as_string(hide_password=False)
@@ -95,8 +107,14 @@ def test_missing_and_unreachable_postgres_databases_are_one_line(command: tuple[
 
 @pytest.mark.parametrize(
     "command",
-    [("feeds", "add", "--no-discover", "https://feeds.example/rss"), ("alerts", "show", "1"), ("subscriptions", "list"),
-     ("poll",), ("label", "1", "relevant"), ("health",)],
+    [
+        ("feeds", "add", "--no-discover", "https://feeds.example/rss"),
+        ("alerts", "show", "1"),
+        ("subscriptions", "list"),
+        ("poll",),
+        ("label", "1", "relevant"),
+        ("health",),
+    ],
 )
 def test_an_unmigrated_database_says_run_cnai_db_upgrade(tmp_path: Path, command: tuple[str, ...]) -> None:
     result = cnai({"DATABASE_URL": f"sqlite:///{tmp_path / 'never-migrated.db'}"}, *command)
@@ -143,7 +161,9 @@ def test_opml_import_adds_the_good_entries_and_names_the_bad_one(db: dict[str, s
 
 def test_yaml_import_lists_each_bad_entry_with_its_line(db: dict[str, str], tmp_path: Path) -> None:
     listing = tmp_path / "feeds.yaml"
-    listing.write_text("feeds:\n  - url: https://one.example/rss\n  - title: no address\n  - url: gopher://old.example/\n")
+    listing.write_text(
+        "feeds:\n  - url: https://one.example/rss\n  - title: no address\n  - url: gopher://old.example/\n"
+    )
     result = cnai(db, "feeds", "import", str(listing))
     assert result.returncode == 1 and "1 new" in result.stdout
     assert f"{listing}:3" in result.stderr and f"{listing}:4" in result.stderr, result.stderr

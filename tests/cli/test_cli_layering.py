@@ -1,4 +1,5 @@
 """The command line only parses, calls a service function and prints: no models, no queries in cli/."""
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """The documented command sequence, run as a user would: db upgrade, feeds add, poll, poll again."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,9 @@ def _cnai(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([CNAI, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_upgrade_add_poll_delivers_to_slack_once(tmp_path: Path, http_server: LocalHTTPServer, slack: SlackStandIn) -> None:
+def test_upgrade_add_poll_delivers_to_slack_once(
+    tmp_path: Path, http_server: LocalHTTPServer, slack: SlackStandIn
+) -> None:
     feed_url = http_server.serve_file("/feed.xml", SAMPLES / "customer_seeds.xml")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_", "SENTRY_", "DATABASE_"))},

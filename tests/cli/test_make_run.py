@@ -1,4 +1,5 @@
 """The README's first command: `make run` works offline and a second run finds nothing new."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The schema comes only from migrations, which go up, down and up again, and match the models."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ The linters live in their own virtualenv, `.venv-tools/` (checkov pins dependenc
 clash with ours), built from deploy/tools-requirements.txt; see docs/deploy.md. A missing tool
 fails the test under CI=true and skips it, with the install command as reason, elsewhere.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,17 +23,21 @@ from tests.support.services import unavailable
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO_ROOT / "deploy" / "k8s"
 TOOLS_BIN = REPO_ROOT / ".venv-tools" / "bin"
-INSTALL_HINT = (
-    "python3 -m venv .venv-tools && .venv-tools/bin/pip install -r deploy/tools-requirements.txt"
-)
+INSTALL_HINT = "python3 -m venv .venv-tools && .venv-tools/bin/pip install -r deploy/tools-requirements.txt"
 
 # Oldest Kubernetes the manifests must be valid for (PDB unhealthyPodEvictionPolicy, KEDA 2.x).
 K8S_VERSION = "1.30.0"
 
 # What is applied: each overlay, plus every optional component on top of the example overlay.
 OVERLAYS = ("overlays/example", "overlays/example-keda")
-COMPONENTS = ("components/keda", "components/flower", "components/monitoring", "components/egress-proxy",
-              "components/sentry-in-cluster", "components/rsshub")
+COMPONENTS = (
+    "components/keda",
+    "components/flower",
+    "components/monitoring",
+    "components/egress-proxy",
+    "components/sentry-in-cluster",
+    "components/rsshub",
+)
 
 
 def missing(what: str) -> NoReturn:
@@ -54,7 +59,9 @@ def build_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """What gets applied: each overlay, and the example overlay plus each optional component."""
     directories = {name: K8S_DIR / name for name in OVERLAYS}
     for component in COMPONENTS:
-        directories[f"overlays/example+{component}"] = component_build_dir(tmp_path_factory.mktemp("kustomize"), component)
+        directories[f"overlays/example+{component}"] = component_build_dir(
+            tmp_path_factory.mktemp("kustomize"), component
+        )
     return directories
 
 
@@ -94,14 +101,25 @@ def checkov_reports(rendered_files: list[Path]) -> dict[str, dict]:
     checkov = find_tool("checkov")
     sources = sorted(str(p.relative_to(REPO_ROOT)) for p in K8S_DIR.rglob("*.yaml"))
     command = [
-        checkov, "--framework", "kubernetes", "dockerfile", "--output", "json", "--skip-download",
-        "-f", "Dockerfile", *sources, *map(str, rendered_files),
+        checkov,
+        "--framework",
+        "kubernetes",
+        "dockerfile",
+        "--output",
+        "json",
+        "--skip-download",
+        "-f",
+        "Dockerfile",
+        *sources,
+        *map(str, rendered_files),
     ]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE", "LOG_LEVEL": "WARNING"}
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     try:
         parsed = json.loads(result.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"checkov printed no JSON (exit {result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        pytest.fail(
+            f"checkov printed no JSON (exit {result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     reports = parsed if isinstance(parsed, list) else [parsed]
     return {report["check_type"]: report for report in reports}

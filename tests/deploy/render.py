@@ -5,6 +5,7 @@ namespace, images, inline strategic-merge patches on maps, `$patch: delete`). An
 raises, so a new feature in a kustomization cannot be silently ignored by the tests; where
 `kubectl` exists, a test checks that this renderer and `kubectl kustomize` agree.
 """
+
 from __future__ import annotations
 
 import copy
@@ -101,7 +102,7 @@ def split_image(ref: str) -> tuple[str, str]:
     name = ref.split("@", 1)[0]
     if ":" in name.rsplit("/", 1)[-1]:
         name = name.rsplit(":", 1)[0]
-    return name, ref[len(name):]
+    return name, ref[len(name) :]
 
 
 def pod_containers(objects: list[Manifest]) -> list[Manifest]:

@@ -1,4 +1,5 @@
 """docs/deploy.md must describe the manifests as they are."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,17 @@ def test_every_command_and_probe_is_documented_verbatim(doc: str) -> None:
 def test_every_named_object_is_documented(doc: str, builds: dict[str, list[Manifest]]) -> None:
     for objects in builds.values():
         for obj in objects:
-            if obj["kind"] in ("Deployment", "Job", "HorizontalPodAutoscaler", "ScaledObject", "PodDisruptionBudget",
-                               "ConfigMap", "ServiceAccount", "NetworkPolicy", "Service"):
+            if obj["kind"] in (
+                "Deployment",
+                "Job",
+                "HorizontalPodAutoscaler",
+                "ScaledObject",
+                "PodDisruptionBudget",
+                "ConfigMap",
+                "ServiceAccount",
+                "NetworkPolicy",
+                "Service",
+            ):
                 assert f"`{obj['metadata']['name']}`" in doc, f"{obj['kind']}/{obj['metadata']['name']}"
 
 
@@ -48,7 +58,7 @@ def test_documented_label_selectors_select_something(doc: str, builds: dict[str,
 
 def test_documented_settings_are_the_configmap_ones(doc: str, builds: dict[str, list[Manifest]]) -> None:
     base = config_map(builds["overlays/example+components/keda"])
-    table = doc[doc.index("| Setting |"):]
+    table = doc[doc.index("| Setting |") :]
     table = table[: table.index("\n\n")]
     first_cells = [row.split("|")[1] for row in table.splitlines()[2:]]
     documented = {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
@@ -76,12 +86,19 @@ def test_quoted_manifest_fields_are_the_real_values(doc: str, builds: dict[str, 
     assert [p for p in pairs if p not in fields] == []
 
 
-def test_every_alert_runbook_and_symptom_link_points_at_a_section_of_operations_md(builds: dict[str, list[Manifest]]) -> None:
+def test_every_alert_runbook_and_symptom_link_points_at_a_section_of_operations_md(
+    builds: dict[str, list[Manifest]],
+) -> None:
     operations = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
-    anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", operations, re.M)}
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", operations, re.M)
+    }
     rules = [o for objects in builds.values() for o in objects if o["kind"] == "PrometheusRule"]
     assert rules
-    linked = {r["annotations"]["runbook"].split("#", 1)[1] for o in rules for g in o["spec"]["groups"] for r in g["rules"]}
+    linked = {
+        r["annotations"]["runbook"].split("#", 1)[1] for o in rules for g in o["spec"]["groups"] for r in g["rules"]
+    }
     linked |= set(re.findall(r"\]\(#([\w-]+)\)", operations))
     assert linked - anchors == set()
     for runbook in ("crashloopbackoff", "queue-backlog", "failed-migration", "stuck-beat-lock", "disk-growth"):

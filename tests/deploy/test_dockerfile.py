@@ -1,4 +1,5 @@
 """The Dockerfile and its build context, checked without a Docker engine."""
+
 from __future__ import annotations
 
 import json
@@ -154,8 +155,18 @@ def test_build_context_holds_what_the_dockerfile_copies() -> None:
         assert not excluded_by_dockerignore(source, patterns), f"COPY {source}: excluded by .dockerignore"
 
 
-@pytest.mark.parametrize("path", [".env", ".venv/bin/python", ".venv-tools/bin/checkov", ".git/config",
-                                  "var/cnai.db", "tests/conftest.py", "services/__pycache__/settings.cpython-311.pyc"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        ".venv/bin/python",
+        ".venv-tools/bin/checkov",
+        ".git/config",
+        "var/cnai.db",
+        "tests/conftest.py",
+        "services/__pycache__/settings.cpython-311.pyc",
+    ],
+)
 def test_build_context_leaves_out_local_state(path: str) -> None:
     assert excluded_by_dockerignore(path, dockerignore_patterns())
 

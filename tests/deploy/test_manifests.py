@@ -1,4 +1,5 @@
 """The Kubernetes manifests under deploy/k8s, validated offline and against the code they run."""
+
 from __future__ import annotations
 
 import json
@@ -109,14 +110,18 @@ def test_every_manifest_file_is_listed_once() -> None:
 
 
 def test_every_overlay_and_component_is_exercised_by_a_build() -> None:
-    kinds = {str(p.relative_to(K8S_DIR)): read_kustomization(p).get("kind", "Kustomization") for p in kustomization_dirs()}
+    kinds = {
+        str(p.relative_to(K8S_DIR)): read_kustomization(p).get("kind", "Kustomization") for p in kustomization_dirs()
+    }
     assert {d for d, kind in kinds.items() if kind == "Component"} == set(COMPONENTS)
     assert {d for d in kinds if d.startswith("overlays/")} == set(OVERLAYS)
 
 
 def test_renderer_agrees_with_kubectl_kustomize(build_dirs: dict[str, Path], builds: dict[str, list[Manifest]]) -> None:
     """The offline renderer must produce what the real kustomize produces."""
-    kubectl = require_binary("kubectl", "the offline renderer is checked against `kubectl kustomize` (.ci/run installs it)")
+    kubectl = require_binary(
+        "kubectl", "the offline renderer is checked against `kubectl kustomize` (.ci/run installs it)"
+    )
     for name, directory in build_dirs.items():
         result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
@@ -129,24 +134,35 @@ def test_renderer_agrees_with_kubectl_kustomize(build_dirs: dict[str, Path], bui
 
 def run_kubernetes_validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     tool = find_tool("kubernetes-validate")
-    return subprocess.run([tool, "--strict", "--kubernetes-version", K8S_VERSION, *map(str, paths)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [tool, "--strict", "--kubernetes-version", K8S_VERSION, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_rendered_objects_match_the_kubernetes_schema(rendered_files: list[Path]) -> None:
     result = run_kubernetes_validate(rendered_files)
     lines = (result.stdout + result.stderr).splitlines()
-    problems = [line for line in lines if not line.startswith("INFO") and not any(
-        f"api version {group}" in line for group in CRD_GROUPS)]
+    problems = [
+        line
+        for line in lines
+        if not line.startswith("INFO") and not any(f"api version {group}" in line for group in CRD_GROUPS)
+    ]
     assert result.returncode == 0 and problems == [], "\n".join(lines)
     passed = sum(" passed for resource " in line for line in lines)
-    expected = sum(1 for path in rendered_files for obj in load_manifests(path) if not obj["apiVersion"].startswith(CRD_GROUPS))
+    expected = sum(
+        1 for path in rendered_files for obj in load_manifests(path) if not obj["apiVersion"].startswith(CRD_GROUPS)
+    )
     assert passed == expected
 
 
 def test_schema_validation_rejects_a_misspelt_field(builds: dict[str, list[Manifest]], tmp_path: Path) -> None:
     """Control: strict validation catches a typo that kubectl would silently drop."""
-    [deployment] = [o for o in builds["overlays/example"] if object_key(o) == ("Deployment", "cnai", "cnai-worker-poll")]
+    [deployment] = [
+        o for o in builds["overlays/example"] if object_key(o) == ("Deployment", "cnai", "cnai-worker-poll")
+    ]
     broken = json.loads(json.dumps(deployment))
     broken["spec"]["template"]["spec"]["containers"][0]["livenesProbes"] = {}
     path = tmp_path / "broken.yaml"
@@ -165,8 +181,15 @@ def test_keda_scaled_objects_target_worker_queues(builds: dict[str, list[Manifes
             scaled_found = True
             assert scaled["apiVersion"] == "keda.sh/v1alpha1"
             spec = scaled["spec"]
-            assert set(spec) <= {"scaleTargetRef", "minReplicaCount", "maxReplicaCount", "pollingInterval",
-                                 "cooldownPeriod", "advanced", "triggers"}
+            assert set(spec) <= {
+                "scaleTargetRef",
+                "minReplicaCount",
+                "maxReplicaCount",
+                "pollingInterval",
+                "cooldownPeriod",
+                "advanced",
+                "triggers",
+            }
             target = deployments[spec["scaleTargetRef"]["name"]]
             queues = worker_queues(target)
             assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
@@ -174,8 +197,16 @@ def test_keda_scaled_objects_target_worker_queues(builds: dict[str, list[Manifes
             for trigger in spec["triggers"]:
                 assert trigger["type"] == "redis"
                 meta = trigger["metadata"]
-                assert set(meta) <= {"address", "databaseIndex", "listName", "listLength", "activationListLength",
-                                     "enableTLS", "passwordFromEnv", "usernameFromEnv"}
+                assert set(meta) <= {
+                    "address",
+                    "databaseIndex",
+                    "listName",
+                    "listLength",
+                    "activationListLength",
+                    "enableTLS",
+                    "passwordFromEnv",
+                    "usernameFromEnv",
+                }
                 assert meta["address"] == f"{broker.hostname}:{broker.port}", "KEDA must read the broker's Redis"
                 assert meta["databaseIndex"] == (broker.path.strip("/") or "0")
                 assert isinstance(meta["listLength"], str) and int(meta["listLength"]) > 0
@@ -185,9 +216,12 @@ def test_keda_scaled_objects_target_worker_queues(builds: dict[str, list[Manifes
 @pytest.mark.parametrize("name", [*OVERLAYS, *(f"overlays/example+{c}" for c in COMPONENTS)])
 def test_each_worker_has_exactly_one_autoscaler(builds: dict[str, list[Manifest]], name: str) -> None:
     objects = builds[name]
-    scalers = Counter(o["spec"]["scaleTargetRef"]["name"] for o in objects
-                      if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject"))
-    workers = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment" and component(o).startswith("worker-")}
+    scalers = Counter(
+        o["spec"]["scaleTargetRef"]["name"] for o in objects if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")
+    )
+    workers = {
+        o["metadata"]["name"] for o in objects if o["kind"] == "Deployment" and component(o).startswith("worker-")
+    }
     assert scalers == {w: 1 for w in workers}
 
 
@@ -205,15 +239,27 @@ def test_checkov_skips_are_the_documented_ones_with_reasons(checkov_reports: dic
     skipped = checkov_reports["kubernetes"]["results"]["skipped_checks"]
     assert {c["check_id"] for c in skipped} <= CHECKOV_SKIPS
     for check in skipped:
-        assert len(check["check_result"].get("suppress_comment", "")) > 30, f"{check['check_id']} skipped without a reason"
+        assert len(check["check_result"].get("suppress_comment", "")) > 30, (
+            f"{check['check_id']} skipped without a reason"
+        )
     docs = (REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     assert all(check_id in docs for check_id in CHECKOV_SKIPS)
 
 
 def test_checkov_evaluated_the_hardening_of_every_workload(checkov_reports: dict[str, dict]) -> None:
     passed = checkov_reports["kubernetes"]["results"]["passed_checks"]
-    hardening = {"CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31", "CKV_K8S_37", "CKV_K8S_38",
-                 "CKV_K8S_40", "CKV_K8S_11", "CKV_K8S_13"}
+    hardening = {
+        "CKV_K8S_20",
+        "CKV_K8S_22",
+        "CKV_K8S_23",
+        "CKV_K8S_28",
+        "CKV_K8S_31",
+        "CKV_K8S_37",
+        "CKV_K8S_38",
+        "CKV_K8S_40",
+        "CKV_K8S_11",
+        "CKV_K8S_13",
+    }
     by_resource: dict[str, set[str]] = {}
     for check in passed:
         by_resource.setdefault(check["resource"], set()).add(check["check_id"])
@@ -265,7 +311,9 @@ def test_base_workloads_all_use_the_one_image() -> None:
             for container in containers(obj):
                 name, tag = split_image(container["image"])
                 if where in THIRD_PARTY_IMAGES:
-                    assert name == THIRD_PARTY_IMAGES[where] and tag.startswith("@sha256:") and len(tag) == 72, container["image"]
+                    assert name == THIRD_PARTY_IMAGES[where] and tag.startswith("@sha256:") and len(tag) == 72, (
+                        container["image"]
+                    )
                 else:
                     images.add(name)
     assert images == {IMAGE_NAME}
@@ -298,8 +346,12 @@ def test_beat_is_a_single_replica_replaced_with_recreate(builds: dict[str, list[
     [beat] = [o for o in builds["overlays/example"] if o["kind"] == "Deployment" and component(o) == "beat"]
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"] == {"type": "Recreate"}
-    assert not any(o["spec"].get("scaleTargetRef", {}).get("name") == beat["metadata"]["name"]
-                   for objects in builds.values() for o in objects if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject"))
+    assert not any(
+        o["spec"].get("scaleTargetRef", {}).get("name") == beat["metadata"]["name"]
+        for objects in builds.values()
+        for o in objects
+        if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")
+    )
 
 
 def test_worker_deployments_leave_replicas_to_the_autoscaler_and_have_a_pdb(builds: dict[str, list[Manifest]]) -> None:
@@ -333,14 +385,24 @@ print(json.dumps({"queues": [q.name for q in app.conf.task_queues], "tasks": tas
 def celery_facts() -> dict:
     """Queues and hard time limits as the Celery app declares them (in a clean interpreter)."""
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
-    result = subprocess.run([sys.executable, "-c", CELERY_INTROSPECTION], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CELERY_INTROSPECTION],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def test_every_celery_queue_has_exactly_one_worker_deployment(builds: dict[str, list[Manifest]], celery_facts: dict) -> None:
-    workers = [o for o in builds["overlays/example"] if o["kind"] == "Deployment" and component(o).startswith("worker-")]
+def test_every_celery_queue_has_exactly_one_worker_deployment(
+    builds: dict[str, list[Manifest]], celery_facts: dict
+) -> None:
+    workers = [
+        o for o in builds["overlays/example"] if o["kind"] == "Deployment" and component(o).startswith("worker-")
+    ]
     consumed = [q for w in workers for q in worker_queues(w)]
     assert sorted(consumed) == sorted(celery_facts["queues"])
     routed = {t["queue"] for t in celery_facts["tasks"].values()}
@@ -353,10 +415,14 @@ def test_grace_period_outlasts_the_longest_task(builds: dict[str, list[Manifest]
     assert tasks, "the Celery app declares no task"
     for name, task in tasks.items():
         assert task["time_limit"], f"{name} has no hard time limit: a stuck task would block shutdown forever"
-    for worker in (o for o in builds["overlays/example"] if o["kind"] == "Deployment" and component(o).startswith("worker-")):
+    for worker in (
+        o for o in builds["overlays/example"] if o["kind"] == "Deployment" and component(o).startswith("worker-")
+    ):
         limits = [t["time_limit"] for t in tasks.values() if t["queue"] in worker_queues(worker)]
         grace = worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        assert limits and grace > max(limits), f"{worker['metadata']['name']}: grace {grace}s <= task limit {max(limits or [0])}s"
+        assert limits and grace > max(limits), (
+            f"{worker['metadata']['name']}: grace {grace}s <= task limit {max(limits or [0])}s"
+        )
 
 
 def env_names_read_by_the_code() -> set[str]:
@@ -387,17 +453,23 @@ def test_secrets_are_in_the_secret_only(builds: dict[str, list[Manifest]]) -> No
         for obj in objects:
             for container in containers(obj):
                 expected = [{"configMapRef": {"name": "cnai-config"}}, {"secretRef": {"name": "cnai-secrets"}}]
-                assert container.get("envFrom") == (expected if ours(container) else None), "third parties get no secrets"
-    assert not any(o["kind"] == "Secret" for objects in builds.values() for o in objects), \
+                assert container.get("envFrom") == (expected if ours(container) else None), (
+                    "third parties get no secrets"
+                )
+    assert not any(o["kind"] == "Secret" for objects in builds.values() for o in objects), (
         "applying the manifests must never overwrite the real Secret"
+    )
 
 
 def test_metrics_port_agrees_everywhere(builds: dict[str, list[Manifest]]) -> None:
     objects = builds["overlays/example"]
     port = int(config_map(objects)["METRICS_PORT"])
     assert f"EXPOSE {port}" in (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
-    [policy] = [o for o in objects if o["kind"] == "NetworkPolicy" and o["spec"].get("ingress")
-                and o["metadata"]["name"] == "cnai-monitor"]
+    [policy] = [
+        o
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and o["spec"].get("ingress") and o["metadata"]["name"] == "cnai-monitor"
+    ]
     assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
     workers = [o for o in objects if o["kind"] == "Deployment" and component(o).startswith("worker-")]
     for worker in workers:
@@ -418,7 +490,9 @@ def test_heartbeat_files_and_feeds_file_resolve_in_the_pods(builds: dict[str, li
 def run_probe(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     args = command.split()
     assert args[0] == "python"
-    return subprocess.run([sys.executable, *args[1:]], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, *args[1:]], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize(("role", "variable"), [("worker", "WORKER_HEARTBEAT_FILE"), ("beat", "BEAT_HEARTBEAT_FILE")])
@@ -442,7 +516,9 @@ def test_probe_commands_honour_their_contract(tmp_path: Path, role: str, variabl
         outcomes[name] = {kind: run_probe(command, env).returncode for kind, command in probes.items()}
     stale = time.time() - 300
     os.utime(heartbeat, (stale, stale))
-    outcomes["heartbeat thread stopped"] = {kind: run_probe(command, env).returncode for kind, command in probes.items()}
+    outcomes["heartbeat thread stopped"] = {
+        kind: run_probe(command, env).returncode for kind, command in probes.items()
+    }
     heartbeat.unlink()
     outcomes["no file"] = {kind: run_probe(command, env).returncode for kind, command in probes.items()}
     assert outcomes == {
@@ -455,9 +531,13 @@ def test_probe_commands_honour_their_contract(tmp_path: Path, role: str, variabl
 
 
 def test_probe_imports_neither_celery_nor_sentry_nor_pydantic(tmp_path: Path) -> None:
-    code = ("import sys, runpy; sys.argv = ['probe', 'worker', 'liveness']\n"
-            "try:\n    runpy.run_module('workers.probe', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'celery', 'sentry_sdk', 'pydantic', 'sqlalchemy', 'kombu', 'redis', 'click'}))")
+    code = (
+        "import sys, runpy; sys.argv = ['probe', 'worker', 'liveness']\n"
+        "try:\n    runpy.run_module('workers.probe', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'celery', 'sentry_sdk', 'pydantic', 'sqlalchemy', 'kombu', 'redis', 'click'}))"
+    )
     env = {**os.environ, "WORKER_HEARTBEAT_FILE": str(tmp_path / "hb")}
-    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

@@ -1,4 +1,5 @@
 """Shared pieces of the fault tests: distinct small feeds, and reading back what was stored."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,10 @@ def feed_body(name: str, items: int = 3) -> bytes:
         f"<description>{name} reports on the {PLACES[i % len(PLACES)]} (item {i}).</description></item>"
         for i in range(items)
     )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
-            f"<link>https://{name}.example/</link>{entries}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+        f"<link>https://{name}.example/</link>{entries}</channel></rss>"
+    ).encode()
 
 
 def serve_feed(server: LocalHTTPServer, name: str, handler: Callable | None = None) -> str:
@@ -41,7 +44,9 @@ def register(database_url: str, urls: list[str]) -> list[int]:
 
 def entries_of(database_url: str, feed_id: int) -> int:
     with unit_of_work(database_url) as session:
-        return session.execute(select(func.count()).select_from(FeedEntry).where(FeedEntry.feed_id == feed_id)).scalar_one()
+        return session.execute(
+            select(func.count()).select_from(FeedEntry).where(FeedEntry.feed_id == feed_id)
+        ).scalar_one()
 
 
 def assert_stored_once(database_url: str, feed_ids: list[int], per_feed: int = 3) -> None:
@@ -49,10 +54,14 @@ def assert_stored_once(database_url: str, feed_ids: list[int], per_feed: int = 3
     with unit_of_work(database_url) as session:
         for feed_id in feed_ids:
             keys = session.execute(select(FeedEntry.entry_key).where(FeedEntry.feed_id == feed_id)).scalars().all()
-            assert len(keys) == per_feed == len(set(keys)), f"feed {feed_id}: {len(keys)} entries stored, expected {per_feed}"
+            assert len(keys) == per_feed == len(set(keys)), (
+                f"feed {feed_id}: {len(keys)} entries stored, expected {per_feed}"
+            )
         articles = session.execute(select(func.count()).select_from(Article)).scalar_one()
         distinct_urls = session.execute(select(func.count(func.distinct(Article.canonical_url)))).scalar_one()
-        assert articles == distinct_urls == per_feed * len(feed_ids), f"{articles} articles for {per_feed * len(feed_ids)} items"
+        assert articles == distinct_urls == per_feed * len(feed_ids), (
+            f"{articles} articles for {per_feed * len(feed_ids)} items"
+        )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, log: Callable[[], str] | None = None) -> None:

@@ -1,4 +1,5 @@
 """A TCP forwarder that can be switched off: while down nothing listens on its port (connection refused)."""
+
 from __future__ import annotations
 
 import socket

@@ -3,6 +3,7 @@
 "A minute" runs on the delivery clock that ``deliver_due(now=...)`` takes, so the test sweeps every 15 s
 of simulated time (as beat does) without waiting: while down, both refuse connections (nothing listens).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -70,7 +71,12 @@ def slack_outage(slack: SlackStandIn) -> Iterator[Outage]:
 
 
 def test_slack_and_smtp_down_for_a_minute(
-    fault_env: pytest.MonkeyPatch, pg_url: str, http_server: LocalHTTPServer, slack: SlackStandIn, slack_outage: Outage, smtp: SMTPServer
+    fault_env: pytest.MonkeyPatch,
+    pg_url: str,
+    http_server: LocalHTTPServer,
+    slack: SlackStandIn,
+    slack_outage: Outage,
+    smtp: SMTPServer,
 ) -> None:
     fault_env.setenv("DATABASE_URL", pg_url)
     fault_env.setenv("SLACK_WEBHOOK_URL", f"http://127.0.0.1:{slack_outage.port}{slack.path}")
@@ -92,14 +98,18 @@ def test_slack_and_smtp_down_for_a_minute(
         report = deliver_due(settings, start + timedelta(seconds=second))
         failed_attempts += report.retrying
         if second < 60:
-            assert set(report.sent_by_channel) <= {"console"} and report.failed == 0, f"at +{second}s, both down: {report}"
+            assert set(report.sent_by_channel) <= {"console"} and report.failed == 0, (
+                f"at +{second}s, both down: {report}"
+            )
     deliver_due(settings, start + timedelta(hours=2))
 
     assert failed_attempts >= 2, "the outage was never noticed"
     assert len(slack.accepted) == 5, f"{len(slack.accepted)} Slack messages for 5 alerts"
     assert len({m["text"] for m in slack.accepted}) == 5, "an alert was posted to Slack twice"
     assert len(smtp.inbox.messages) == 5, f"{len(smtp.inbox.messages)} emails for 5 alerts"
-    ids = [next(line for line in m.split(b"\r\n") if line.lower().startswith(b"message-id:")) for m in smtp.inbox.messages]
+    ids = [
+        next(line for line in m.split(b"\r\n") if line.lower().startswith(b"message-id:")) for m in smtp.inbox.messages
+    ]
     assert len(set(ids)) == 5, "an alert was emailed twice"
     with unit_of_work(pg_url) as session:
         statuses = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())

@@ -1,4 +1,5 @@
 """PostgreSQL restarted, or down for a few seconds, in the middle of a poll cycle (a cluster of the test's own)."""
+
 from __future__ import annotations
 
 import threading
@@ -41,7 +42,9 @@ def leases_expired(database_url: str) -> bool:
     now = datetime.now(timezone.utc)
     with unit_of_work(database_url) as session:
         leases = session.execute(select(Feed.lease_until)).scalars().all()
-    return all(until is None or (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) < now for until in leases)
+    return all(
+        until is None or (until if until.tzinfo else until.replace(tzinfo=timezone.utc)) < now for until in leases
+    )
 
 
 def breaking(name: str, action: Callable[[], object]) -> Callable[[Request], Response]:
@@ -73,7 +76,9 @@ def test_postgres_restarted_during_a_poll(database_url: str, cluster: PGCluster,
         assert feed.last_error is None and feed.consecutive_failures == 0 and feed.lease_until is None
 
 
-def test_postgres_down_for_seconds_during_a_poll(database_url: str, cluster: PGCluster, http_server: LocalHTTPServer) -> None:
+def test_postgres_down_for_seconds_during_a_poll(
+    database_url: str, cluster: PGCluster, http_server: LocalHTTPServer
+) -> None:
     """The server stops while a feed is being fetched and is back three seconds later, so that feed's write
     meets the outage. The cycle either records the failure or stops with the database error (a Celery task
     would fail, and its feed be dispatched again); nothing is written half, and once the database is back and

@@ -3,6 +3,7 @@
 Real Celery workers (``celery -A workers.app worker``) on a redis-server of the test's own and a
 PostgreSQL database of the test's own.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,12 @@ QUEUES = ("dispatch", "poll", "classify", "deliver")
 def client(broker_url: str) -> Celery:
     """A producer only, configured like the workers' routing (one queue per kind of work)."""
     app = Celery("cnai-test-client", broker=broker_url, set_as_current=False)
-    app.conf.update(task_serializer="json", accept_content=["json"], task_queues=[Queue(q, routing_key=q) for q in QUEUES],
-                    broker_connection_retry_on_startup=True)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_queues=[Queue(q, routing_key=q) for q in QUEUES],
+        broker_connection_retry_on_startup=True,
+    )
     return app
 
 
@@ -87,9 +92,18 @@ def lease_expired(database_url: str, feed_id: int) -> bool:
 
 
 def worker_env(database_url: str, broker_url: str, **extra: str) -> dict[str, str]:
-    return {"DATABASE_URL": database_url, "REDIS_URL": broker_url, "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "FETCH_PER_HOST_GAP_SECONDS": "0", "FETCH_TIMEOUT_SECONDS": "5", "METRICS_PORT": "0",
-            "SLACK_WEBHOOK_URL": "", "SMTP_URL": "", "SENTRY_DSN": "", **extra}
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": broker_url,
+        "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "FETCH_PER_HOST_GAP_SECONDS": "0",
+        "FETCH_TIMEOUT_SECONDS": "5",
+        "METRICS_PORT": "0",
+        "SLACK_WEBHOOK_URL": "",
+        "SMTP_URL": "",
+        "SENTRY_DSN": "",
+        **extra,
+    }
 
 
 def lose_everything(server: PrivateRedis) -> None:
@@ -105,7 +119,11 @@ def lose_everything(server: PrivateRedis) -> None:
 
 
 def test_redis_restart_keeps_queued_polls_and_dispatch_recovers_lost_ones(
-    fault_env: pytest.MonkeyPatch, pg_url: str, private_redis: PrivateRedis, http_server: LocalHTTPServer, tmp_path: Path
+    fault_env: pytest.MonkeyPatch,
+    pg_url: str,
+    private_redis: PrivateRedis,
+    http_server: LocalHTTPServer,
+    tmp_path: Path,
 ) -> None:
     broker = private_redis.url
     f1, f2, f3, f4 = register(pg_url, [serve_feed(http_server, n) for n in ("alpha", "bravo", "charlie", "delta")])
@@ -119,7 +137,9 @@ def test_redis_restart_keeps_queued_polls_and_dispatch_recovers_lost_ones(
         assert queued(broker) == 2, "queued tasks lost on a clean Redis restart"
 
         worker.start()
-        wait_until(lambda: entries_of(pg_url, f1) == 3 and entries_of(pg_url, f2) == 3, 30, "alpha and bravo", worker.output)
+        wait_until(
+            lambda: entries_of(pg_url, f1) == 3 and entries_of(pg_url, f2) == 3, 30, "alpha and bravo", worker.output
+        )
 
         # 2. Redis restarted under a running worker: it reconnects and takes new work.
         private_redis.restart()
@@ -164,12 +184,22 @@ class Stall:
 
 
 # Short limits so leases and the visibility timeout expire within the test (the order is checked at start-up).
-SHORT_LIMITS = {"ALERT_SWEEP_SECONDS": "2", "TASK_SOFT_TIME_LIMIT_SECONDS": "3", "TASK_TIME_LIMIT_SECONDS": "4",
-                "POLL_LEASE_SECONDS": "5", "BROKER_VISIBILITY_TIMEOUT_SECONDS": "6", "ALERT_CLAIM_SECONDS": "10"}
+SHORT_LIMITS = {
+    "ALERT_SWEEP_SECONDS": "2",
+    "TASK_SOFT_TIME_LIMIT_SECONDS": "3",
+    "TASK_TIME_LIMIT_SECONDS": "4",
+    "POLL_LEASE_SECONDS": "5",
+    "BROKER_VISIBILITY_TIMEOUT_SECONDS": "6",
+    "ALERT_CLAIM_SECONDS": "10",
+}
 
 
 def test_a_worker_killed_mid_poll_loses_nothing(
-    fault_env: pytest.MonkeyPatch, pg_url: str, private_redis: PrivateRedis, http_server: LocalHTTPServer, tmp_path: Path
+    fault_env: pytest.MonkeyPatch,
+    pg_url: str,
+    private_redis: PrivateRedis,
+    http_server: LocalHTTPServer,
+    tmp_path: Path,
 ) -> None:
     broker = private_redis.url
     stall_pool, stall_node = Stall("echo"), Stall("foxtrot")
@@ -188,7 +218,12 @@ def test_a_worker_killed_mid_poll_loses_nothing(
         assert stall_pool.arrived.wait(30), first.output()[-3000:]
         assert first.kill_pool_processes(), "no pool process to kill"
         stall_pool.release.set()
-        wait_until(lambda: "exited with 'signal 9 (SIGKILL)'" in first.output(), 20, "Celery to notice the dead pool process", first.output)
+        wait_until(
+            lambda: "exited with 'signal 9 (SIGKILL)'" in first.output(),
+            20,
+            "Celery to notice the dead pool process",
+            first.output,
+        )
         wait_until(lambda: lease_expired(pg_url, f1), 30, "echo's poll lease (POLL_LEASE_SECONDS) to expire")
         queue_dispatch(broker)
         wait_until(lambda: entries_of(pg_url, f1) == 3, 30, "echo polled after its lease expired", first.output)

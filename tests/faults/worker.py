@@ -1,4 +1,5 @@
 """A real Celery worker subprocess (``celery -A workers.app worker``) that a test may kill."""
+
 from __future__ import annotations
 
 import os
@@ -24,10 +25,31 @@ class CeleryWorker:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "dispatch,poll,classify,deliver",
-                 "-c", "1", "--pool", "prefork", "-l", "INFO", "-n", f"{self.name}-{os.getpid()}@%h",
-                 "--without-mingle", "--without-gossip"],
-                cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.app",
+                    "worker",
+                    "-Q",
+                    "dispatch,poll,classify,deliver",
+                    "-c",
+                    "1",
+                    "--pool",
+                    "prefork",
+                    "-l",
+                    "INFO",
+                    "-n",
+                    f"{self.name}-{os.getpid()}@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

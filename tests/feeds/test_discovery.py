@@ -1,4 +1,5 @@
 """`cnai feeds add` given a web page finds the page's feeds; given a feed, keeps it."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,12 @@ RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><
 
 
 def settings() -> Settings:
-    return Settings(FETCH_ALLOWED_NETWORKS="127.0.0.0/8", FETCH_TIMEOUT_SECONDS=1, FETCH_DEADLINE_SECONDS=2, FETCH_PER_HOST_GAP_SECONDS=0)  # type: ignore[call-arg]
+    return Settings(
+        FETCH_ALLOWED_NETWORKS="127.0.0.0/8",
+        FETCH_TIMEOUT_SECONDS=1,
+        FETCH_DEADLINE_SECONDS=2,
+        FETCH_PER_HOST_GAP_SECONDS=0,
+    )  # type: ignore[call-arg]
 
 
 def test_feed_links_are_read_from_link_elements_only() -> None:
@@ -31,17 +37,23 @@ def test_feed_links_are_read_from_link_elements_only() -> None:
         "https://cdn.example/china.atom",
         "https://harbour.example/news/feeds/all.json",
     ]
-    assert feed_links('<base href="https://base.example/x/"><link rel=alternate type=application/rss+xml href=rss>', "https://a.example/") == [
-        "https://base.example/x/rss"
-    ]
+    assert feed_links(
+        '<base href="https://base.example/x/"><link rel=alternate type=application/rss+xml href=rss>',
+        "https://a.example/",
+    ) == ["https://base.example/x/rss"]
 
 
 def test_a_page_is_replaced_by_its_feeds_and_a_feed_is_kept(http_server: LocalHTTPServer) -> None:
     http_server.routes["/"] = Response(200, PAGE.encode(), {"Content-Type": "text/html; charset=utf-8"})
     http_server.routes["/feed.xml"] = Response(200, RSS, {"Content-Type": "application/xml"})
-    http_server.routes["/plain"] = Response(200, b"<html><head></head><body>nothing</body></html>", {"Content-Type": "text/html"})
+    http_server.routes["/plain"] = Response(
+        200, b"<html><head></head><body>nothing</body></html>", {"Content-Type": "text/html"}
+    )
 
-    assert discover_feed_urls(http_server.url("/"), settings())[:2] == [http_server.url("/feeds/all.rss"), "https://cdn.example/china.atom"]
+    assert discover_feed_urls(http_server.url("/"), settings())[:2] == [
+        http_server.url("/feeds/all.rss"),
+        "https://cdn.example/china.atom",
+    ]
     assert discover_feed_urls(http_server.url("/feed.xml"), settings()) == [http_server.url("/feed.xml")]
     with pytest.raises(FeedError, match="links to no RSS, Atom or JSON feed"):
         discover_feed_urls(http_server.url("/plain"), settings())
@@ -54,7 +66,9 @@ def test_discovery_obeys_the_fetch_rules(http_server: LocalHTTPServer) -> None:
         discover_feed_urls(http_server.url("/"), closed)
 
 
-def test_cnai_feeds_add_discovers_from_a_page(env: pytest.MonkeyPatch, sqlite_url: str, http_server: LocalHTTPServer) -> None:
+def test_cnai_feeds_add_discovers_from_a_page(
+    env: pytest.MonkeyPatch, sqlite_url: str, http_server: LocalHTTPServer
+) -> None:
     env.setenv("DATABASE_URL", sqlite_url)
     env.setenv("FETCH_ALLOWED_NETWORKS", "127.0.0.0/8")
     env.setenv("FETCH_PER_HOST_GAP_SECONDS", "0")

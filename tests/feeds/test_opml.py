@@ -1,4 +1,5 @@
 """OPML import and export keep titles and (nested) folders; hostile OPML is refused, never expanded."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """A migrated SQLite file per test, copied from one template migrated once per run (the corpus has ~70 cycles)."""
+
 from __future__ import annotations
 
 import shutil

@@ -5,6 +5,7 @@ generated here at test time. ``serve`` installs the feed and returns its URL; ``
 outcome as the operator would see it in the database (``fetch_log.error``, ``feeds.last_error``,
 the articles stored), never the ingestion code's internals.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -104,9 +105,15 @@ def clear_error(pattern: str) -> Callable[[Outcome], None]:
 
     def check(outcome: Outcome) -> None:
         _not_a_crash(outcome)
-        assert outcome.status == "error", f"expected a recorded error, got status {outcome.status!r} with {outcome.entries} entries"
-        assert outcome.error and re.search(pattern, outcome.error, re.I), f"fetch_log.error {outcome.error!r} does not match /{pattern}/"
-        assert outcome.last_error == outcome.error or (outcome.last_error and re.search(pattern, outcome.last_error, re.I))
+        assert outcome.status == "error", (
+            f"expected a recorded error, got status {outcome.status!r} with {outcome.entries} entries"
+        )
+        assert outcome.error and re.search(pattern, outcome.error, re.I), (
+            f"fetch_log.error {outcome.error!r} does not match /{pattern}/"
+        )
+        assert outcome.last_error == outcome.error or (
+            outcome.last_error and re.search(pattern, outcome.last_error, re.I)
+        )
         assert outcome.consecutive_failures == 1
         assert outcome.entries == 0 and not outcome.articles
 
@@ -172,7 +179,9 @@ def no_secret(outcome: Outcome) -> None:
 
 
 def no_probe_request(outcome: Outcome) -> None:
-    assert not [p for p in outcome.requests if p.startswith("/xxe-probe")], f"the parser fetched an external entity: {outcome.requests}"
+    assert not [p for p in outcome.requests if p.startswith("/xxe-probe")], (
+        f"the parser fetched an external entity: {outcome.requests}"
+    )
 
 
 def all_of(*checks: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
@@ -198,7 +207,9 @@ def sane_dates(allowed_historic: frozenset[str] = frozenset()) -> Callable[[Outc
     return check
 
 
-def no_format_characters(fields: tuple[str, ...] = ("title", "summary"), categories: tuple[str, ...] = ("Cc", "Cf")) -> Callable[[Outcome], None]:
+def no_format_characters(
+    fields: tuple[str, ...] = ("title", "summary"), categories: tuple[str, ...] = ("Cc", "Cf")
+) -> Callable[[Outcome], None]:
     def check(outcome: Outcome) -> None:
         texts = [("feed title", outcome.feed_title or "")]
         texts += [(f"{a.guid}.{name}", getattr(a, name) or "") for a in outcome.articles for name in fields]
@@ -230,7 +241,10 @@ def titles_capped(limit: int) -> Callable[[Outcome], None]:
 
 def truncated_items(outcome: Outcome) -> None:
     """The complete items before the cut are kept; a half item, if kept, is the one that was cut."""
-    complete = ["City library extends its weekend opening hours", "Harbour authority approves a new ferry terminal design"]
+    complete = [
+        "City library extends its weekend opening hours",
+        "Harbour authority approves a new ferry terminal design",
+    ]
     assert outcome.titles[:2] == complete, f"complete items lost: {outcome.titles}"
     assert all(t in complete or t.startswith("Regional rail timetable cha") for t in outcome.titles), outcome.titles
     assert outcome.error, "a malformed feed that parsed must still leave a warning in fetch_log.error"
@@ -277,8 +291,10 @@ def rss_document(items: list[str], title: str = "Generated feed") -> bytes:
     ).encode()
 
 
-_WORDS = ("harbour ferry museum bakery orchard choir lighthouse tram glacier meadow quarry canal lantern "
-          "festival archive garden bridge market village island river valley forest castle workshop").split()
+_WORDS = (
+    "harbour ferry museum bakery orchard choir lighthouse tram glacier meadow quarry canal lantern "
+    "festival archive garden bridge market village island river valley forest castle workshop"
+).split()
 
 
 @lru_cache(maxsize=1)
@@ -296,7 +312,12 @@ def ten_thousand_entries() -> bytes:
 def oversize_feed() -> bytes:
     """A valid feed of about 2.4 MB: over the 1 MB limit by more than a factor of two."""
     filler = "A long, perfectly ordinary summary about harbours and ferries. " * 60
-    return rss_document([f"<item><guid>big-{i}</guid><title>Big {i}</title><description>{filler}</description></item>\n" for i in range(600)])
+    return rss_document(
+        [
+            f"<item><guid>big-{i}</guid><title>Big {i}</title><description>{filler}</description></item>\n"
+            for i in range(600)
+        ]
+    )
 
 
 def _gzip_stream(chunks: Iterator[bytes]) -> bytes:
@@ -342,7 +363,9 @@ def quadratic_blowup() -> bytes:
 
 def enormous_title() -> bytes:
     title = "An enormous headline about the harbour ferry " + "and the ferry again " * 15_000
-    return rss_document([f"<item><guid>huge-title</guid><title>{title}</title><description>{'word ' * 20_000}</description></item>"])
+    return rss_document(
+        [f"<item><guid>huge-title</guid><title>{title}</title><description>{'word ' * 20_000}</description></item>"]
+    )
 
 
 def _cjk(rng: random.Random, n: int) -> str:
@@ -351,7 +374,9 @@ def _cjk(rng: random.Random, n: int) -> str:
 
 def enormous_cjk_guid() -> bytes:
     guid = _cjk(random.Random(1), 20_000)
-    return rss_document([f"<item><guid>{guid}</guid><title>人工智能监管新规公布</title><link>https://cjk.example/guid</link></item>"])
+    return rss_document(
+        [f"<item><guid>{guid}</guid><title>人工智能监管新规公布</title><link>https://cjk.example/guid</link></item>"]
+    )
 
 
 def enormous_cjk_link() -> bytes:
@@ -360,15 +385,22 @@ def enormous_cjk_link() -> bytes:
 
 
 def nul_characters() -> bytes:
-    return rss_document([
-        "<item><guid>nul&#0;guid\x00</guid><title>NUL&#0; in the canal\x00 story</title>"
-        "<link>https://nul.example/a\x00b</link><description>Body&#0; with\x00 NULs &lt;b&gt;&#0;&lt;/b&gt;</description></item>"
-    ], "NUL\x00feed")
+    return rss_document(
+        [
+            "<item><guid>nul&#0;guid\x00</guid><title>NUL&#0; in the canal\x00 story</title>"
+            "<link>https://nul.example/a\x00b</link><description>Body&#0; with\x00 NULs &lt;b&gt;&#0;&lt;/b&gt;</description></item>"
+        ],
+        "NUL\x00feed",
+    )
 
 
 def deep_nesting() -> bytes:
     depth = 60_000
-    return rss_document([f"<item><guid>deep-1</guid><title>Deeply nested quarry story</title><description>{'<d>' * depth}text{'</d>' * depth}</description></item>"])
+    return rss_document(
+        [
+            f"<item><guid>deep-1</guid><title>Deeply nested quarry story</title><description>{'<d>' * depth}text{'</d>' * depth}</description></item>"
+        ]
+    )
 
 
 def endless(chunk: bytes) -> Iterator[bytes]:
@@ -387,67 +419,281 @@ CASES: list[HostileCase] = [
     # not a feed at all
     HostileCase("html_page", _served("html_page.html", "text/html; charset=utf-8"), clear_error(NOT_A_FEED)),
     HostileCase("json_error_document", _served("json_error.json", "application/json"), clear_error(NOT_A_FEED)),
-    HostileCase("empty_body", lambda ctx: ctx.route("/empty", Response(200, b"", {"Content-Type": "application/rss+xml"})), clear_error(NOT_A_FEED)),
-    HostileCase("whitespace_body", lambda ctx: ctx.route("/blank", Response(200, b"\n \r\n\t \n", {"Content-Type": "application/rss+xml"})), clear_error(NOT_A_FEED)),
-    HostileCase("binary_garbage", lambda ctx: ctx.route("/garbage", Response(200, random.Random(7).randbytes(65_536), {"Content-Type": "application/octet-stream"})), clear_error(NOT_A_FEED)),
+    HostileCase(
+        "empty_body",
+        lambda ctx: ctx.route("/empty", Response(200, b"", {"Content-Type": "application/rss+xml"})),
+        clear_error(NOT_A_FEED),
+    ),
+    HostileCase(
+        "whitespace_body",
+        lambda ctx: ctx.route("/blank", Response(200, b"\n \r\n\t \n", {"Content-Type": "application/rss+xml"})),
+        clear_error(NOT_A_FEED),
+    ),
+    HostileCase(
+        "binary_garbage",
+        lambda ctx: ctx.route(
+            "/garbage", Response(200, random.Random(7).randbytes(65_536), {"Content-Type": "application/octet-stream"})
+        ),
+        clear_error(NOT_A_FEED),
+    ),
     HostileCase("xml_but_not_a_feed", _served("sitemap_not_a_feed.xml", "application/xml"), clear_error(NOT_A_FEED)),
-    HostileCase("gzip_file_without_content_encoding", lambda ctx: ctx.route("/feed.xml.gz", Response(200, gzip.compress((CORPUS / "good.xml").read_bytes()), {"Content-Type": "application/gzip"})), clear_error(NOT_A_FEED)),
+    HostileCase(
+        "gzip_file_without_content_encoding",
+        lambda ctx: ctx.route(
+            "/feed.xml.gz",
+            Response(200, gzip.compress((CORPUS / "good.xml").read_bytes()), {"Content-Type": "application/gzip"}),
+        ),
+        clear_error(NOT_A_FEED),
+    ),
     HostileCase(
         "truncated_xml",
         _served("truncated.xml"),
         error_or_parsed(NOT_A_FEED, truncated_items),
     ),
-    HostileCase("truncated_transfer", lambda ctx: ctx.route("/short", Response(200, iter([(CORPUS / "good.xml").read_bytes()[:500]]), {"Content-Type": "application/rss+xml", "Content-Length": "5000"})), clear_error(NETWORK)),
-    HostileCase("redirect_loop", lambda ctx: ctx.route("/loop", lambda request: Response(302, b"", {"Location": request.path})), clear_error(REDIRECTS)),
+    HostileCase(
+        "truncated_transfer",
+        lambda ctx: ctx.route(
+            "/short",
+            Response(
+                200,
+                iter([(CORPUS / "good.xml").read_bytes()[:500]]),
+                {"Content-Type": "application/rss+xml", "Content-Length": "5000"},
+            ),
+        ),
+        clear_error(NETWORK),
+    ),
+    HostileCase(
+        "redirect_loop",
+        lambda ctx: ctx.route("/loop", lambda request: Response(302, b"", {"Location": request.path})),
+        clear_error(REDIRECTS),
+    ),
     # XML attacks
-    HostileCase("billion_laughs", _served("billion_laughs.xml"), within(5, error_or_parsed(XML_REFUSED, nothing_expanded))),
-    HostileCase("quadratic_blowup", lambda ctx: ctx.route("/quadratic", Response(200, quadratic_blowup(), {"Content-Type": "application/rss+xml"})), within(5, error_or_parsed(XML_REFUSED, nothing_expanded))),
+    HostileCase(
+        "billion_laughs", _served("billion_laughs.xml"), within(5, error_or_parsed(XML_REFUSED, nothing_expanded))
+    ),
+    HostileCase(
+        "quadratic_blowup",
+        lambda ctx: ctx.route("/quadratic", Response(200, quadratic_blowup(), {"Content-Type": "application/rss+xml"})),
+        within(5, error_or_parsed(XML_REFUSED, nothing_expanded)),
+    ),
     HostileCase("xxe_local_file", _templated("xxe_local_file.xml"), error_or_parsed(XML_REFUSED, no_secret)),
-    HostileCase("xxe_url", _templated("xxe_url.xml"), all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret))),
-    HostileCase("xxe_parameter_entity", _templated("xxe_parameter_entity.xml"), all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret))),
-    HostileCase("external_dtd", _templated("external_dtd.xml"), all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret))),
-    HostileCase("xinclude", _templated("xinclude.xml"), all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret))),
-    HostileCase("deep_nesting", lambda ctx: ctx.route("/deep", Response(200, deep_nesting(), {"Content-Type": "application/rss+xml"})), within(10, error_or_parsed(XML_REFUSED + "|" + NOT_A_FEED + "|depth|nest", entries_exactly(1)))),
+    HostileCase(
+        "xxe_url", _templated("xxe_url.xml"), all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret))
+    ),
+    HostileCase(
+        "xxe_parameter_entity",
+        _templated("xxe_parameter_entity.xml"),
+        all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret)),
+    ),
+    HostileCase(
+        "external_dtd",
+        _templated("external_dtd.xml"),
+        all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret)),
+    ),
+    HostileCase(
+        "xinclude", _templated("xinclude.xml"), all_of(no_probe_request, error_or_parsed(XML_REFUSED, no_secret))
+    ),
+    HostileCase(
+        "deep_nesting",
+        lambda ctx: ctx.route("/deep", Response(200, deep_nesting(), {"Content-Type": "application/rss+xml"})),
+        within(10, error_or_parsed(XML_REFUSED + "|" + NOT_A_FEED + "|depth|nest", entries_exactly(1))),
+    ),
     # compression
-    HostileCase("gzip_bomb", lambda ctx: ctx.route("/gzbomb", Response(200, gzip_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})), within(5, clear_error(TOO_BIG))),
-    HostileCase("gzip_bomb_inside_xml", lambda ctx: ctx.route("/gzxml", Response(200, gzip_xml_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})), within(5, clear_error(TOO_BIG))),
-    HostileCase("deflate_bomb", lambda ctx: ctx.route("/deflate", Response(200, deflate_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"})), within(5, clear_error(TOO_BIG))),
-    HostileCase("double_gzip_bomb", lambda ctx: ctx.route("/gzgz", Response(200, double_gzip_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip, gzip"})), within(5, clear_error(TOO_BIG))),
+    HostileCase(
+        "gzip_bomb",
+        lambda ctx: ctx.route(
+            "/gzbomb", Response(200, gzip_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})
+        ),
+        within(5, clear_error(TOO_BIG)),
+    ),
+    HostileCase(
+        "gzip_bomb_inside_xml",
+        lambda ctx: ctx.route(
+            "/gzxml",
+            Response(200, gzip_xml_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}),
+        ),
+        within(5, clear_error(TOO_BIG)),
+    ),
+    HostileCase(
+        "deflate_bomb",
+        lambda ctx: ctx.route(
+            "/deflate",
+            Response(200, deflate_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "deflate"}),
+        ),
+        within(5, clear_error(TOO_BIG)),
+    ),
+    HostileCase(
+        "double_gzip_bomb",
+        lambda ctx: ctx.route(
+            "/gzgz",
+            Response(
+                200, double_gzip_bomb(), {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip, gzip"}
+            ),
+        ),
+        within(5, clear_error(TOO_BIG)),
+    ),
     # size
-    HostileCase("oversize_declared_length", lambda ctx: ctx.route("/big", Response(200, oversize_feed(), {"Content-Type": "application/rss+xml"})), clear_error(TOO_BIG)),
-    HostileCase("oversize_undeclared_length", lambda ctx: ctx.route("/big-stream", Response(200, iter([oversize_feed()[i:i + 65536] for i in range(0, len(oversize_feed()), 65536)]), {"Content-Type": "application/rss+xml"})), clear_error(TOO_BIG)),
-    HostileCase("endless_body", lambda ctx: ctx.route("/endless", Response(200, endless(b"<item><guid>e{i}</guid><title>Endless {i}</title></item>" * 50), {"Content-Type": "application/rss+xml"})), within(DEADLINE_S + 2, clear_error(TOO_BIG + "|" + TIMED_OUT))),
-    HostileCase("lying_small_content_length", lambda ctx: ctx.raw(dribble(http_head("Content-Length: 100\r\n") + (CORPUS / "good.xml").read_bytes(), iter(()), 0.1)), error_or_parsed(NOT_A_FEED + "|" + NETWORK, entries_exactly(0))),
+    HostileCase(
+        "oversize_declared_length",
+        lambda ctx: ctx.route("/big", Response(200, oversize_feed(), {"Content-Type": "application/rss+xml"})),
+        clear_error(TOO_BIG),
+    ),
+    HostileCase(
+        "oversize_undeclared_length",
+        lambda ctx: ctx.route(
+            "/big-stream",
+            Response(
+                200,
+                iter([oversize_feed()[i : i + 65536] for i in range(0, len(oversize_feed()), 65536)]),
+                {"Content-Type": "application/rss+xml"},
+            ),
+        ),
+        clear_error(TOO_BIG),
+    ),
+    HostileCase(
+        "endless_body",
+        lambda ctx: ctx.route(
+            "/endless",
+            Response(
+                200,
+                endless(b"<item><guid>e{i}</guid><title>Endless {i}</title></item>" * 50),
+                {"Content-Type": "application/rss+xml"},
+            ),
+        ),
+        within(DEADLINE_S + 2, clear_error(TOO_BIG + "|" + TIMED_OUT)),
+    ),
+    HostileCase(
+        "lying_small_content_length",
+        lambda ctx: ctx.raw(
+            dribble(http_head("Content-Length: 100\r\n") + (CORPUS / "good.xml").read_bytes(), iter(()), 0.1)
+        ),
+        error_or_parsed(NOT_A_FEED + "|" + NETWORK, entries_exactly(0)),
+    ),
     # time
-    HostileCase("one_byte_per_second", lambda ctx: ctx.raw(dribble(http_head() + b'<?xml version="1.0"?><rss version="2.0"><channel>', itertools.repeat(b" "), 1.0)), within(DEADLINE_S + 2, clear_error(TIMED_OUT)), env={"FETCH_TIMEOUT_SECONDS": "2.5"}),
-    HostileCase("headers_one_byte_per_half_second", lambda ctx: ctx.raw(dribble(b"HTTP/1.1 200 OK\r\nX-Padding: ", itertools.repeat(b"a"), 0.5)), within(DEADLINE_S + 2, clear_error(TIMED_OUT))),
+    HostileCase(
+        "one_byte_per_second",
+        lambda ctx: ctx.raw(
+            dribble(http_head() + b'<?xml version="1.0"?><rss version="2.0"><channel>', itertools.repeat(b" "), 1.0)
+        ),
+        within(DEADLINE_S + 2, clear_error(TIMED_OUT)),
+        env={"FETCH_TIMEOUT_SECONDS": "2.5"},
+    ),
+    HostileCase(
+        "headers_one_byte_per_half_second",
+        lambda ctx: ctx.raw(dribble(b"HTTP/1.1 200 OK\r\nX-Padding: ", itertools.repeat(b"a"), 0.5)),
+        within(DEADLINE_S + 2, clear_error(TIMED_OUT)),
+    ),
     HostileCase("never_answers", lambda ctx: ctx.raw(say_nothing()), within(DEADLINE_S + 2, clear_error(TIMED_OUT))),
-    HostileCase("headers_then_silence", lambda ctx: ctx.raw(dribble(http_head("Content-Length: 5000\r\n") + b"<?xml", iter(()), 0.1)), within(DEADLINE_S + 2, clear_error(TIMED_OUT))),
+    HostileCase(
+        "headers_then_silence",
+        lambda ctx: ctx.raw(dribble(http_head("Content-Length: 5000\r\n") + b"<?xml", iter(()), 0.1)),
+        within(DEADLINE_S + 2, clear_error(TIMED_OUT)),
+    ),
     # volume
-    HostileCase("ten_thousand_entries", lambda ctx: ctx.route("/bulk", Response(200, ten_thousand_entries(), {"Content-Type": "application/rss+xml"})), within(60, parsed(entries_exactly(10_000))), heavy=True, env={"FETCH_MAX_BYTES": str(4 * MAX_BYTES)}),
+    HostileCase(
+        "ten_thousand_entries",
+        lambda ctx: ctx.route("/bulk", Response(200, ten_thousand_entries(), {"Content-Type": "application/rss+xml"})),
+        within(60, parsed(entries_exactly(10_000))),
+        heavy=True,
+        env={"FETCH_MAX_BYTES": str(4 * MAX_BYTES)},
+    ),
     # dates
-    HostileCase("absurd_dates_rss", _served("absurd_dates.xml"), parsed(all_of(entries_exactly(12), sane_dates(frozenset({"date-epoch-negative"}))))),
-    HostileCase("absurd_dates_atom", _served("atom_absurd_dates.xml", "application/atom+xml"), parsed(all_of(entries_exactly(5), sane_dates()))),
+    HostileCase(
+        "absurd_dates_rss",
+        _served("absurd_dates.xml"),
+        parsed(all_of(entries_exactly(12), sane_dates(frozenset({"date-epoch-negative"})))),
+    ),
+    HostileCase(
+        "absurd_dates_atom",
+        _served("atom_absurd_dates.xml", "application/atom+xml"),
+        parsed(all_of(entries_exactly(5), sane_dates())),
+    ),
     # invisible and control characters
-    HostileCase("control_characters", _served("control_characters.xml"), parsed(all_of(entries_exactly(3), no_format_characters(), words_kept("harbour report", "ferry timetable", "museum news")))),
-    HostileCase("c1_control_characters", _served("c1_controls.xml"), parsed(all_of(entries_exactly(2), no_format_characters(), words_kept("tram depot", "bakery story")))),
-    HostileCase("bidi_and_zero_width", _served("bidi_zero_width.xml"), parsed(all_of(entries_exactly(4), no_format_characters(("title",)), words_kept("glass museum", "chess club", "seed library", "night market")))),
-    HostileCase("nul_characters", lambda ctx: ctx.route("/nul", Response(200, nul_characters(), {"Content-Type": "application/rss+xml"})), parsed(all_of(entries_exactly(1), no_format_characters(("title", "summary", "guid", "url", "summary_html"), ("Cc",)), words_kept("canal")))),
+    HostileCase(
+        "control_characters",
+        _served("control_characters.xml"),
+        parsed(
+            all_of(
+                entries_exactly(3),
+                no_format_characters(),
+                words_kept("harbour report", "ferry timetable", "museum news"),
+            )
+        ),
+    ),
+    HostileCase(
+        "c1_control_characters",
+        _served("c1_controls.xml"),
+        parsed(all_of(entries_exactly(2), no_format_characters(), words_kept("tram depot", "bakery story"))),
+    ),
+    HostileCase(
+        "bidi_and_zero_width",
+        _served("bidi_zero_width.xml"),
+        parsed(
+            all_of(
+                entries_exactly(4),
+                no_format_characters(("title",)),
+                words_kept("glass museum", "chess club", "seed library", "night market"),
+            )
+        ),
+    ),
+    HostileCase(
+        "nul_characters",
+        lambda ctx: ctx.route("/nul", Response(200, nul_characters(), {"Content-Type": "application/rss+xml"})),
+        parsed(
+            all_of(
+                entries_exactly(1),
+                no_format_characters(("title", "summary", "guid", "url", "summary_html"), ("Cc",)),
+                words_kept("canal"),
+            )
+        ),
+    ),
     # charsets
-    HostileCase("gbk_declared_as_utf8", _served("gbk_declared_utf8.xml"), error_or_parsed(NOT_A_FEED + "|charset|encod|decod", exact_chinese(ZH_TITLES))),
-    HostileCase("utf8_declared_as_gbk", _served("utf8_declared_gbk.xml"), error_or_parsed(NOT_A_FEED + "|charset|encod|decod", exact_chinese(ZH_TITLES))),
-    HostileCase("http_charset_contradicts_document", _served("gbk_declared_gbk.xml", "application/rss+xml; charset=utf-8"), error_or_parsed(NOT_A_FEED + "|charset|encod|decod", exact_chinese(ZH_TITLES))),
-    HostileCase("gbk_charset_only_in_http_header", _served("no_declaration_gbk.xml", "application/rss+xml; charset=GBK"), parsed(exact_chinese(ZH_TITLES))),
+    HostileCase(
+        "gbk_declared_as_utf8",
+        _served("gbk_declared_utf8.xml"),
+        error_or_parsed(NOT_A_FEED + "|charset|encod|decod", exact_chinese(ZH_TITLES)),
+    ),
+    HostileCase(
+        "utf8_declared_as_gbk",
+        _served("utf8_declared_gbk.xml"),
+        error_or_parsed(NOT_A_FEED + "|charset|encod|decod", exact_chinese(ZH_TITLES)),
+    ),
+    HostileCase(
+        "http_charset_contradicts_document",
+        _served("gbk_declared_gbk.xml", "application/rss+xml; charset=utf-8"),
+        error_or_parsed(NOT_A_FEED + "|charset|encod|decod", exact_chinese(ZH_TITLES)),
+    ),
+    HostileCase(
+        "gbk_charset_only_in_http_header",
+        _served("no_declaration_gbk.xml", "application/rss+xml; charset=GBK"),
+        parsed(exact_chinese(ZH_TITLES)),
+    ),
     HostileCase("gbk_declared", _served("gbk_declared_gbk.xml"), parsed(exact_chinese(ZH_TITLES))),
     HostileCase("gb18030_declared", _served("gb18030_declared.xml"), parsed(exact_chinese(ZH_TITLES))),
     HostileCase("big5_declared", _served("big5_declared.xml"), parsed(exact_chinese(ZH_HANT_TITLES))),
     HostileCase("utf16_with_bom", _served("utf16_bom.xml", "application/xml"), parsed(exact_chinese(ZH_TITLES))),
     # duplicates and sizes
     HostileCase("duplicate_guids", _served("duplicate_guids.xml"), parsed(entries_exactly(2))),
-    HostileCase("duplicate_links_without_guid", _served("duplicate_links_no_guid.xml"), parsed(entries_exactly(1, "Beekeepers count a strong spring for wild pollinators"))),
-    HostileCase("enormous_title", lambda ctx: ctx.route("/huge-title", Response(200, enormous_title(), {"Content-Type": "application/rss+xml"})), parsed(all_of(entries_exactly(1), titles_capped(2000)))),
-    HostileCase("enormous_cjk_guid", lambda ctx: ctx.route("/cjk-guid", Response(200, enormous_cjk_guid(), {"Content-Type": "application/rss+xml"})), parsed(entries_exactly(1, "人工智能监管新规公布"))),
-    HostileCase("enormous_cjk_link", lambda ctx: ctx.route("/cjk-link", Response(200, enormous_cjk_link(), {"Content-Type": "application/rss+xml"})), parsed(entries_exactly(1, "大模型备案名单更新"))),
+    HostileCase(
+        "duplicate_links_without_guid",
+        _served("duplicate_links_no_guid.xml"),
+        parsed(entries_exactly(1, "Beekeepers count a strong spring for wild pollinators")),
+    ),
+    HostileCase(
+        "enormous_title",
+        lambda ctx: ctx.route("/huge-title", Response(200, enormous_title(), {"Content-Type": "application/rss+xml"})),
+        parsed(all_of(entries_exactly(1), titles_capped(2000))),
+    ),
+    HostileCase(
+        "enormous_cjk_guid",
+        lambda ctx: ctx.route("/cjk-guid", Response(200, enormous_cjk_guid(), {"Content-Type": "application/rss+xml"})),
+        parsed(entries_exactly(1, "人工智能监管新规公布")),
+    ),
+    HostileCase(
+        "enormous_cjk_link",
+        lambda ctx: ctx.route("/cjk-link", Response(200, enormous_cjk_link(), {"Content-Type": "application/rss+xml"})),
+        parsed(entries_exactly(1, "大模型备案名单更新")),
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """Poll hostile feeds between good ones in one real cycle, and read back what the operator would see."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ from services.settings import Settings
 from tests.hostile.corpus import CORPUS, Outcome
 from tests.support.http import LocalHTTPServer, Response
 
-GOOD_TITLES = sorted([
-    "Lighthouse keepers of the Baltic coast share their winter routines",
-    "Orchard growers in Normandy report a record cider apple harvest",
-    "A volunteer choir restores a forgotten eighteenth-century oratorio",
-])
+GOOD_TITLES = sorted(
+    [
+        "Lighthouse keepers of the Baltic coast share their winter routines",
+        "Orchard growers in Normandy report a record cider apple harvest",
+        "A volunteer choir restores a forgotten eighteenth-century oratorio",
+    ]
+)
 
 
 @dataclass
@@ -33,13 +36,21 @@ class PolledCycle:
         with unit_of_work() as session:
             feed = session.get(Feed, feed_id)
             assert feed is not None
-            log = session.execute(
-                select(FetchLog).where(FetchLog.feed_id == feed_id).order_by(FetchLog.id.desc())
-            ).scalars().first()
-            articles = list(session.execute(
-                select(Article).join(FeedEntry, FeedEntry.article_id == Article.id).where(FeedEntry.feed_id == feed_id)
-            ).scalars())
-            entries = session.execute(select(func.count()).select_from(FeedEntry).where(FeedEntry.feed_id == feed_id)).scalar_one()
+            log = (
+                session.execute(select(FetchLog).where(FetchLog.feed_id == feed_id).order_by(FetchLog.id.desc()))
+                .scalars()
+                .first()
+            )
+            articles = list(
+                session.execute(
+                    select(Article)
+                    .join(FeedEntry, FeedEntry.article_id == Article.id)
+                    .where(FeedEntry.feed_id == feed_id)
+                ).scalars()
+            )
+            entries = session.execute(
+                select(func.count()).select_from(FeedEntry).where(FeedEntry.feed_id == feed_id)
+            ).scalar_one()
             return Outcome(
                 status=polled[feed_id].status,
                 error=log.error if log else polled[feed_id].error,
@@ -77,9 +88,13 @@ def assert_good_feeds_unharmed(cycle: PolledCycle) -> None:
             assert feed is not None and feed.last_error is None and feed.consecutive_failures == 0, (
                 f"{name} was harmed by its neighbour: {feed and feed.last_error}"
             )
-            titles = sorted(session.execute(
-                select(Article.title).join(FeedEntry, FeedEntry.article_id == Article.id).where(FeedEntry.feed_id == feed.id)
-            ).scalars())
+            titles = sorted(
+                session.execute(
+                    select(Article.title)
+                    .join(FeedEntry, FeedEntry.article_id == Article.id)
+                    .where(FeedEntry.feed_id == feed.id)
+                ).scalars()
+            )
             assert titles == GOOD_TITLES, f"{name} stored {titles}"
 
 

@@ -3,6 +3,7 @@
 Every connection gives up on its own after ``give_up_s`` so a client without a deadline makes
 the test fail on its duration instead of hanging the suite.
 """
+
 from __future__ import annotations
 
 import socket

@@ -1,5 +1,6 @@
 """Hostile and broken feeds end in a clear recorded error or a correct parse, never a crash, and never
 harm the good feeds polled in the same cycle (see corpus.py for the inputs and their expected endings)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,7 +37,9 @@ def hostile_context(env: pytest.MonkeyPatch, http_server: LocalHTTPServer, tmp_p
     env.setenv("FETCH_MAX_BYTES", str(MAX_BYTES))
     env.setenv("FETCH_PER_HOST_GAP_SECONDS", "0")
     ctx = Context(http_server, write_secret(tmp_path, SECRET_MARKER))
-    http_server.routes[ctx.probe_path] = Response(200, f'<!ENTITY leak "{SECRET_MARKER}">'.encode(), {"Content-Type": "application/xml-dtd"})
+    http_server.routes[ctx.probe_path] = Response(
+        200, f'<!ENTITY leak "{SECRET_MARKER}">'.encode(), {"Content-Type": "application/xml-dtd"}
+    )
     yield ctx
     for server in ctx.raw_servers:
         server.stop()
@@ -61,7 +64,9 @@ def test_hostile_feed_ends_cleanly_between_good_feeds(
 
 
 @pytest.mark.postgres
-def test_every_hostile_feed_in_one_cycle_on_postgres(pg_url: str, env: pytest.MonkeyPatch, hostile_context: Context) -> None:
+def test_every_hostile_feed_in_one_cycle_on_postgres(
+    pg_url: str, env: pytest.MonkeyPatch, hostile_context: Context
+) -> None:
     """The corpus as a production cycle meets it: PostgreSQL, concurrent fetches, batched writes, one
     feed's failure never leaking into the next."""
     env.setenv("DATABASE_URL", pg_url)

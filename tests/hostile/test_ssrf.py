@@ -5,6 +5,7 @@ opens them (and metadata addresses only when named exactly).
 Traffic only ever goes to 127.0.0.1 / ::1. For private and metadata addresses the refusal happens before
 connecting; were it missing, the very short timeouts below bound the one connection attempt it would make.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,7 +61,11 @@ def poll_all(urls: list[str]) -> dict[str, tuple[str | None, int, int]]:
     results = {}
     with unit_of_work() as session:
         for url, feed_id in ids.items():
-            log = session.execute(select(FetchLog).where(FetchLog.feed_id == feed_id).order_by(FetchLog.id)).scalars().first()
+            log = (
+                session.execute(select(FetchLog).where(FetchLog.feed_id == feed_id).order_by(FetchLog.id))
+                .scalars()
+                .first()
+            )
             entries = len(session.execute(select(FeedEntry).where(FeedEntry.feed_id == feed_id)).scalars().all())
             results[url] = (log.error if log else "never polled", entries, log.duration_ms if log else 0)
     return results
@@ -77,7 +82,9 @@ def refusal_problem(error: str | None, entries: int, also: str = "") -> str | No
     return None
 
 
-def assert_all_refused(results: dict[str, tuple[str | None, int, int]], also: str = "", max_ms: int | None = None) -> None:
+def assert_all_refused(
+    results: dict[str, tuple[str | None, int, int]], also: str = "", max_ms: int | None = None
+) -> None:
     problems = []
     for url, (error, entries, duration_ms) in results.items():
         problem = refusal_problem(error, entries, also)
@@ -101,7 +108,11 @@ LOOPBACK_FORMS = [
     "http://[::ffff:7f00:1]:{port}/feed.xml",
     "http://news.example@127.0.0.1:{port}/feed.xml",
 ]
-IPV6_LOOPBACK_FORMS = ["http://[::1]:{v6port}/feed.xml", "http://[::]:{v6port}/feed.xml", "http://[0:0:0:0:0:0:0:1]:{v6port}/feed.xml"]
+IPV6_LOOPBACK_FORMS = [
+    "http://[::1]:{v6port}/feed.xml",
+    "http://[::]:{v6port}/feed.xml",
+    "http://[0:0:0:0:0:0:0:1]:{v6port}/feed.xml",
+]
 NON_LOCAL = [
     "http://10.0.0.1/feed.xml",
     "http://10.255.255.254:8080/feed.xml",
@@ -167,25 +178,36 @@ def test_a_redirect_from_an_allowed_address_to_a_refused_one_is_refused(
 
 def test_metadata_stays_refused_under_a_broad_allow_list(ssrf_env: pytest.MonkeyPatch) -> None:
     ssrf_env.setenv("FETCH_ALLOWED_NETWORKS", "0.0.0.0/0,::/0,169.254.0.0/16,100.64.0.0/10")
-    results = poll_all([
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[fd00:ec2::254]/latest/meta-data/",
-        "http://100.100.100.200/latest/meta-data/",
-        "http://169.254.170.2/v2/credentials",
-    ])
+    results = poll_all(
+        [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/latest/meta-data/",
+            "http://100.100.100.200/latest/meta-data/",
+            "http://169.254.170.2/v2/credentials",
+        ]
+    )
     assert_all_refused(results, max_ms=250)
     assert all("metadata" in (error or "").lower() for error, _, _ in results.values()), results
 
 
 def _cnai(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     cnai = Path(sys.executable).with_name("cnai")
-    return subprocess.run([str(cnai), *args], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
-                          env={**os.environ, **env})
+    return subprocess.run(
+        [str(cnai), *args], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, env={**os.environ, **env}
+    )
 
 
-def test_cnai_poll_reports_the_refusal_and_feeds_list_shows_it(sqlite_url: str, http_server: LocalHTTPServer, tmp_path: Path) -> None:
+def test_cnai_poll_reports_the_refusal_and_feeds_list_shows_it(
+    sqlite_url: str, http_server: LocalHTTPServer, tmp_path: Path
+) -> None:
     http_server.routes["/feed.xml"] = Response(200, GOOD, {"Content-Type": "application/rss+xml"})
-    env = {"DATABASE_URL": sqlite_url, "FETCH_ALLOWED_NETWORKS": "", "FETCH_TIMEOUT_SECONDS": "0.3", "SLACK_WEBHOOK_URL": "", "SMTP_URL": ""}
+    env = {
+        "DATABASE_URL": sqlite_url,
+        "FETCH_ALLOWED_NETWORKS": "",
+        "FETCH_TIMEOUT_SECONDS": "0.3",
+        "SLACK_WEBHOOK_URL": "",
+        "SMTP_URL": "",
+    }
     for url in (http_server.url("/feed.xml"), "http://169.254.169.254/latest/meta-data/"):
         added = _cnai(["feeds", "add", "--no-discover", url], env)
         assert added.returncode == 0, added.stderr
@@ -202,12 +224,18 @@ def test_cnai_poll_reports_the_refusal_and_feeds_list_shows_it(sqlite_url: str, 
     import json
 
     rows = json.loads(listed.stdout)
-    assert len(rows) == 2 and all(r["consecutive_failures"] == 1 and re.search(REFUSED, r["last_error"] or "", re.I) for r in rows), rows
+    assert len(rows) == 2 and all(
+        r["consecutive_failures"] == 1 and re.search(REFUSED, r["last_error"] or "", re.I) for r in rows
+    ), rows
 
 
 def test_cnai_feeds_add_never_fetches_a_refused_address(sqlite_url: str, http_server: LocalHTTPServer) -> None:
     """Feed discovery on ``cnai feeds add`` goes through the same guard as polling."""
-    http_server.routes["/page"] = Response(200, b'<html><link rel="alternate" type="application/rss+xml" href="/feed.xml"></html>', {"Content-Type": "text/html"})
+    http_server.routes["/page"] = Response(
+        200,
+        b'<html><link rel="alternate" type="application/rss+xml" href="/feed.xml"></html>',
+        {"Content-Type": "text/html"},
+    )
     env = {"DATABASE_URL": sqlite_url, "FETCH_ALLOWED_NETWORKS": "", "FETCH_TIMEOUT_SECONDS": "0.3"}
     result = _cnai(["feeds", "add", http_server.url("/page")], env)
     assert "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
 """The ``polling`` fixture: a migrated database and settings for polls against the local feed server."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,5 +21,3 @@ def polling(env: pytest.MonkeyPatch, backend_url: str) -> Settings:
     for name, value in FAST.items():
         env.setenv(name, value)
     return get_settings()
-
-

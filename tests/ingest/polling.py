@@ -1,4 +1,5 @@
 """Helpers for ingestion tests: settings for the local feed server, adding and polling feeds, reading them back."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -55,7 +56,6 @@ def feed(feed_id: int) -> Feed:
         row = session.get(Feed, feed_id)
         assert row is not None
         return row
-
 
 
 class SilentServer:

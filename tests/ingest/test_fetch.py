@@ -1,4 +1,5 @@
 """Fetching over real HTTP from a local server: conditional GET, redirects, status codes, time and size limits."""
+
 from __future__ import annotations
 
 import gzip
@@ -49,7 +50,11 @@ def test_second_poll_sends_the_validators_and_gets_304(polling, http_server: Loc
     assert "cnai-monitor" in requests[0].headers["user-agent"]
     assert "gzip" in requests[0].headers["accept-encoding"]
     with unit_of_work() as session:
-        statuses = session.execute(select(FetchLog.status_code).where(FetchLog.feed_id == feed_id).order_by(FetchLog.id)).scalars().all()
+        statuses = (
+            session.execute(select(FetchLog.status_code).where(FetchLog.feed_id == feed_id).order_by(FetchLog.id))
+            .scalars()
+            .all()
+        )
     assert statuses == [200, 304]
     assert feed(feed_id).consecutive_failures == 0
 
@@ -65,7 +70,9 @@ def test_gzip_and_deflate_bodies_are_decoded(http_server: LocalHTTPServer) -> No
         assert result.wire_bytes < len(RSS)
 
 
-def test_permanent_redirect_updates_the_stored_url_and_a_temporary_one_does_not(polling, http_server: LocalHTTPServer) -> None:  # type: ignore[no-untyped-def]
+def test_permanent_redirect_updates_the_stored_url_and_a_temporary_one_does_not(
+    polling, http_server: LocalHTTPServer
+) -> None:  # type: ignore[no-untyped-def]
     http_server.routes["/old.xml"] = Response(301, b"", {"Location": "/new.xml"})
     http_server.routes["/new.xml"] = Response(200, RSS, {"Content-Type": "application/rss+xml"})
     http_server.routes["/moving.xml"] = Response(302, b"", {"Location": "/new.xml"})
@@ -135,7 +142,9 @@ def test_oversize_bodies_are_refused_declared_or_streamed(http_server: LocalHTTP
     http_server.routes["/declared"] = Response(200, big)
     http_server.routes["/streamed"] = Response(200, iter([big[i : i + 65536] for i in range(0, len(big), 65536)]))
     settings = fetch_settings(FETCH_MAX_BYTES="1000000")
-    with pytest.raises(FetchError, match=r"body of 2000011 bytes exceeds the limit of 1000000 bytes \(FETCH_MAX_BYTES\)"):
+    with pytest.raises(
+        FetchError, match=r"body of 2000011 bytes exceeds the limit of 1000000 bytes \(FETCH_MAX_BYTES\)"
+    ):
         fetch_feed(http_server.url("/declared"), settings)
     with pytest.raises(FetchError, match=r"exceeds the limit of 1000000 bytes"):
         fetch_feed(http_server.url("/streamed"), settings)

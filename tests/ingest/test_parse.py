@@ -1,4 +1,5 @@
 """Parsing real feed files and hostile variants of them: charsets, formats, XML attacks, dates, junk characters."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ def traditional() -> bytes:
         ("gbk", "GBK", "application/rss+xml; charset=utf-8"),  # the header contradicts the document
     ],
 )
-def test_gb_encodings_decode_to_the_same_titles_as_the_utf8_original(encoding: str, declared: str | None, content_type: str | None) -> None:
+def test_gb_encodings_decode_to_the_same_titles_as_the_utf8_original(
+    encoding: str, declared: str | None, content_type: str | None
+) -> None:
     original = shared_file(KR)
     expected = titles(original)
     assert expected and any("\u4e00" <= c <= "\u9fff" for c in expected[0])
@@ -76,7 +79,12 @@ def test_utf8_declared_as_gbk_and_utf8_with_bom_are_read_as_utf8() -> None:
     assert titles(original.decode("utf-8").encode("utf-16")) == expected
 
 
-FORMATS = ["feedrs_rss_1.0_iso8859.xml", "feedrs_atom_mediarss_reddit_1.xml", "feedjira_FeedBurnerXHTML.xml", "zh_swiftgg_atom.xml"]
+FORMATS = [
+    "feedrs_rss_1.0_iso8859.xml",
+    "feedrs_atom_mediarss_reddit_1.xml",
+    "feedjira_FeedBurnerXHTML.xml",
+    "zh_swiftgg_atom.xml",
+]
 
 
 def test_every_shared_sample_parses_with_entries() -> None:
@@ -110,7 +118,9 @@ def test_a_truncated_feed_keeps_its_complete_entries_and_records_the_warning() -
 def test_entity_attacks_are_never_expanded() -> None:
     laughs = (
         b'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY lol "lol">\n'
-        + b"".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">\n'.encode() for i in range(1, 10))
+        + b"".join(
+            f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">\n'.encode() for i in range(1, 10)
+        )
         + b']>\n<rss version="2.0"><channel><title>x</title><item><title>Laughs &lol9;</title><guid>1</guid>'
         b"<description>&lol9;</description></item></channel></rss>"
     )
@@ -133,10 +143,20 @@ def test_json_feed() -> None:
         "title": "JSON news",
         "home_page_url": "https://json.example/",
         "items": [
-            {"id": "1", "url": "https://json.example/a?utm_source=x", "title": "DeepSeek releases a new model",
-             "content_html": "<p>It is <b>open</b> weights.</p>", "date_published": "2026-11-20T08:00:00+08:00",
-             "authors": [{"name": "Li Wei"}]},
-            {"id": "2", "url": "https://json.example/b", "content_text": "深度求索发布新一代开源大模型", "date_modified": "2026-11-21T00:00:00Z"},
+            {
+                "id": "1",
+                "url": "https://json.example/a?utm_source=x",
+                "title": "DeepSeek releases a new model",
+                "content_html": "<p>It is <b>open</b> weights.</p>",
+                "date_published": "2026-11-20T08:00:00+08:00",
+                "authors": [{"name": "Li Wei"}],
+            },
+            {
+                "id": "2",
+                "url": "https://json.example/b",
+                "content_text": "深度求索发布新一代开源大模型",
+                "date_modified": "2026-11-21T00:00:00Z",
+            },
         ],
     }
     parsed = parse_feed(json.dumps(document).encode(), content_type="application/feed+json", now=NOW)
@@ -164,7 +184,9 @@ def test_absurd_dates_become_missing_and_slightly_future_ones_now() -> None:
         "soon": (NOW + timedelta(hours=5)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
         "good": "Sat, 21 Nov 2026 19:30:00 +0800",
     }
-    items = "".join(f"<item><guid>{k}</guid><title>Item {k}</title><pubDate>{v}</pubDate></item>" for k, v in dates.items())
+    items = "".join(
+        f"<item><guid>{k}</guid><title>Item {k}</title><pubDate>{v}</pubDate></item>" for k, v in dates.items()
+    )
     published = {e.guid: e.published for e in parse_feed(rss(items), now=NOW).entries}
     for key in ("year0", "year9999", "plus25", "iso25", "epoch"):
         assert published[key] is None, key
@@ -203,7 +225,9 @@ def test_a_huge_guid_is_hashed_into_a_short_key() -> None:
     assert entry.key.startswith("guid:sha256:") and len(entry.key) < 100
 
 
-@pytest.mark.parametrize("body", [b"", b"  \n ", b"<html><body><p>Hello</p></body></html>", b"\x00\x01\x02garbage" * 100])
+@pytest.mark.parametrize(
+    "body", [b"", b"  \n ", b"<html><body><p>Hello</p></body></html>", b"\x00\x01\x02garbage" * 100]
+)
 def test_documents_that_are_not_feeds_raise(body: bytes) -> None:
     with pytest.raises(ParseError, match="not a feed"):
         parse_feed(body, now=NOW)

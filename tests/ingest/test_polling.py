@@ -1,4 +1,5 @@
 """The dispatcher's side: leases that keep two workers off one feed, parallel cycles, adaptive schedules."""
+
 from __future__ import annotations
 
 import threading
@@ -64,7 +65,9 @@ def test_a_poll_that_lost_its_lease_writes_nothing(polling, http_server: LocalHT
         assert session.execute(select(func.count()).select_from(FetchLog)).scalar_one() == 0
 
 
-def test_only_due_unleased_feeds_are_dispatched_and_a_duplicate_task_does_nothing(polling, http_server: LocalHTTPServer) -> None:  # type: ignore[no-untyped-def]
+def test_only_due_unleased_feeds_are_dispatched_and_a_duplicate_task_does_nothing(
+    polling, http_server: LocalHTTPServer
+) -> None:  # type: ignore[no-untyped-def]
     from services.poll import poll_one_in_own_transaction
 
     http_server.routes["/feed.xml"] = Response(200, RSS)
@@ -97,7 +100,9 @@ class Overlap:
         self.together.wait(self.patience)
         with self.lock:
             self.active -= 1
-        body = RSS.replace(b"l-1", request.path.encode()).replace(b"lease.example/1", b"lease.example" + request.path.encode())
+        body = RSS.replace(b"l-1", request.path.encode()).replace(
+            b"lease.example/1", b"lease.example" + request.path.encode()
+        )
         return Response(200, body)
 
 
@@ -115,7 +120,10 @@ def test_a_cycle_fetches_in_parallel_and_writes_every_feed(polling, env, http_se
     # measured, not timed: a sequential cycle never has two requests in flight, however fast or loaded the machine
     assert overlap.peak >= 4, f"at most {overlap.peak} fetches were in flight at once: not fetched in parallel"
     with unit_of_work() as session:
-        assert session.execute(select(func.count()).select_from(Feed).where(Feed.lease_until.is_not(None))).scalar_one() == 0
+        assert (
+            session.execute(select(func.count()).select_from(Feed).where(Feed.lease_until.is_not(None))).scalar_one()
+            == 0
+        )
 
 
 def test_per_host_concurrency_is_respected(polling, env, http_server: LocalHTTPServer) -> None:  # type: ignore[no-untyped-def]

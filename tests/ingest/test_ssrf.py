@@ -1,4 +1,5 @@
 """SSRF protection: the fetcher connects only to public addresses unless FETCH_ALLOWED_NETWORKS opens a range."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -38,13 +39,17 @@ def closed() -> AddressPolicy:
         ("192.0.2.7", "not a public address", "192.0.2.7/32"),
     ],
 )
-def test_non_public_addresses_are_refused_naming_their_kind_and_the_setting(address: str, kind: str, setting: str) -> None:
+def test_non_public_addresses_are_refused_naming_their_kind_and_the_setting(
+    address: str, kind: str, setting: str
+) -> None:
     reason = closed().refusal(address)
     assert reason == f"{address} is {kind}; allow it with FETCH_ALLOWED_NETWORKS={setting}"
     assert AddressPolicy([ipaddress.ip_network(setting)]).refusal(address) is None
 
 
-@pytest.mark.parametrize("address", ["::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::127.0.0.1"])
+@pytest.mark.parametrize(
+    "address", ["::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::127.0.0.1"]
+)
 def test_ipv6_forms_of_ipv4_addresses_are_judged_by_the_ipv4_address(address: str) -> None:
     reason = closed().refusal(address)
     assert reason is not None and "(IPv4 " in reason
@@ -81,12 +86,17 @@ def test_loopback_server_is_refused_without_the_allow_list(http_server: LocalHTT
 def test_a_dns_name_resolving_to_loopback_is_refused(http_server: LocalHTTPServer) -> None:
     http_server.routes["/feed.xml"] = Response(200, RSS)
     url = f"http://localhost:{http_server.port}/feed.xml"
-    with pytest.raises(FetchError, match=r"localhost resolves to (127\.0\.0\.1|::1), a loopback address; allow it with FETCH_ALLOWED_NETWORKS="):
+    with pytest.raises(
+        FetchError,
+        match=r"localhost resolves to (127\.0\.0\.1|::1), a loopback address; allow it with FETCH_ALLOWED_NETWORKS=",
+    ):
         fetch_feed(url, fetch_settings(FETCH_ALLOWED_NETWORKS=""))
     assert http_server.requests_to("/feed.xml") == []
 
 
-@pytest.mark.parametrize("target", ["http://10.0.0.1/feed.xml", "http://169.254.169.254/latest/meta-data/", "http://[::ffff:192.168.0.1]/x"])
+@pytest.mark.parametrize(
+    "target", ["http://10.0.0.1/feed.xml", "http://169.254.169.254/latest/meta-data/", "http://[::ffff:192.168.0.1]/x"]
+)
 def test_a_redirect_to_a_private_address_is_refused(http_server: LocalHTTPServer, target: str) -> None:
     http_server.routes["/redirect"] = Response(302, b"", {"Location": target})
     with pytest.raises(FetchError, match="refused to fetch " + re.escape(target) + ": "):
@@ -94,7 +104,9 @@ def test_a_redirect_to_a_private_address_is_refused(http_server: LocalHTTPServer
 
 
 def test_private_address_refused_without_connecting() -> None:
-    with pytest.raises(FetchError, match=r"refused to fetch http://10\.255\.0\.1:8080/feed: 10\.255\.0\.1 is a private address"):
+    with pytest.raises(
+        FetchError, match=r"refused to fetch http://10\.255\.0\.1:8080/feed: 10\.255\.0\.1 is a private address"
+    ):
         fetch_feed("http://10.255.0.1:8080/feed", fetch_settings(FETCH_ALLOWED_NETWORKS="127.0.0.0/8"))
 
 

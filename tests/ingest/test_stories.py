@@ -1,4 +1,5 @@
 """One record per article, one story per news event: deduplication and near-duplicate clustering."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -19,23 +20,41 @@ from tests.support.http import LocalHTTPServer, Response
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
 REWRITES = [
-    ("China Daily", "Country to boost policies, develop national standards for LLM technology",
-     "China is actively encouraging artificial intelligence companies as well as research institutes to build large "
-     "language models, as Beijing will offer over 40 million yuan in subsidies to support companies involved in LLM training."),
-    ("Tech Wire", "Beijing to hand out 40 million yuan in subsidies to companies training large language models",
-     "The Beijing Municipal Bureau of Economy and Information Technology will offer the subsidies to the first batch of "
-     "firms, while a national standard for LLMs is due soon."),
-    ("Policy Watch", "China readies national LLM standard as Beijing offers 40 million yuan subsidy for model training",
-     "Baidu, Huawei, 360 Security and Alibaba will lead the drafting of a national standard for large language models, "
-     "the China Electronics Standardization Institute said."),
+    (
+        "China Daily",
+        "Country to boost policies, develop national standards for LLM technology",
+        "China is actively encouraging artificial intelligence companies as well as research institutes to build large "
+        "language models, as Beijing will offer over 40 million yuan in subsidies to support companies involved in LLM training.",
+    ),
+    (
+        "Tech Wire",
+        "Beijing to hand out 40 million yuan in subsidies to companies training large language models",
+        "The Beijing Municipal Bureau of Economy and Information Technology will offer the subsidies to the first batch of "
+        "firms, while a national standard for LLMs is due soon.",
+    ),
+    (
+        "Policy Watch",
+        "China readies national LLM standard as Beijing offers 40 million yuan subsidy for model training",
+        "Baidu, Huawei, 360 Security and Alibaba will lead the drafting of a national standard for large language models, "
+        "the China Electronics Standardization Institute said.",
+    ),
 ]
 UNRELATED = [
-    ("Auto Daily", "Beijing offers 40 million yuan in subsidies to electric vehicle makers",
-     "The city will support companies building charging stations and battery swap networks in its suburbs."),
-    ("Tech Wire", "Alibaba releases a new large language model for coding",
-     "The Qwen coder model tops several programming benchmarks, the company said on Tuesday."),
-    ("Policy Watch", "EU lawmakers agree on rules for general-purpose AI models",
-     "The AI Act will require providers of large models to publish summaries of their training data."),
+    (
+        "Auto Daily",
+        "Beijing offers 40 million yuan in subsidies to electric vehicle makers",
+        "The city will support companies building charging stations and battery swap networks in its suburbs.",
+    ),
+    (
+        "Tech Wire",
+        "Alibaba releases a new large language model for coding",
+        "The Qwen coder model tops several programming benchmarks, the company said on Tuesday.",
+    ),
+    (
+        "Policy Watch",
+        "EU lawmakers agree on rules for general-purpose AI models",
+        "The AI Act will require providers of large models to publish summaries of their training data.",
+    ),
 ]
 
 
@@ -93,6 +112,7 @@ def test_on_real_feeds_only_true_duplicates_share_a_story(polling) -> None:  # t
         )
         total = session.execute(select(func.count()).select_from(Article)).scalar_one()
     assert total > 1000
+
     # Developments reported by two or more outlets (a launch and its same-day analysis, English and
     # Chinese coverage of one release or deal) are one story each, named here by words their titles
     # share (not by the titles: they are also items of the shared eval data, which tests never copy) ...
@@ -101,11 +121,21 @@ def test_on_real_feeds_only_true_duplicates_share_a_story(polling) -> None:  # t
             titles = session.execute(select(Article.title, Article.story_id)).all()
         return [story for title, story in titles if all(w.casefold() in title.casefold() for w in words)]
 
-    for words in [("Sonnet 4.6",), ("Opus 4.5",), ("MiniMax-M2.5",), ("OPPO", "华为", "小米"), ("张丹丹", "社保"), ("软银", "Ola")]:
+    for words in [
+        ("Sonnet 4.6",),
+        ("Opus 4.5",),
+        ("MiniMax-M2.5",),
+        ("OPPO", "华为", "小米"),
+        ("张丹丹", "社保"),
+        ("软银", "Ola"),
+    ]:
         found = stories_with(*words)
         assert found and Counter(found).most_common(1)[0][1] >= 2, (words, found)
     # ... different versions stay apart ...
-    apart = [Counter(stories_with(version)).most_common(1)[0][0] for version in ("Opus 4.5", "Opus 4.7", "Sonnet 4.6", "MiniMax-M2.5")]
+    apart = [
+        Counter(stories_with(version)).most_common(1)[0][0]
+        for version in ("Opus 4.5", "Opus 4.7", "Sonnet 4.6", "MiniMax-M2.5")
+    ]
     assert len(set(apart)) == len(apart), apart
     # ... and out of more than 1,000 articles, few cluster at all.
     assert len(groups) <= 18, groups
@@ -152,6 +182,8 @@ def test_the_same_article_in_two_feeds_is_stored_once(polling, http_server: Loca
         articles = session.execute(select(Article).where(Article.title.like("Moonshot%"))).scalars().all()
         assert len(articles) == 1
         assert articles[0].canonical_url == "https://news.example/kimi-k3"
-        outlets = session.execute(select(FeedEntry.feed_id).where(FeedEntry.article_id == articles[0].id)).scalars().all()
+        outlets = (
+            session.execute(select(FeedEntry.feed_id).where(FeedEntry.article_id == articles[0].id)).scalars().all()
+        )
         assert sorted(outlets) == [a, b]
         assert session.execute(select(func.count()).select_from(FeedEntry)).scalar_one() == 3

@@ -5,6 +5,7 @@ story and one alert, which says how many outlets reported it and who was first; 
 joining later adds to the story's coverage and sends nothing. A different development about
 the same company, and a different version of the same model, stay apart.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,16 +23,31 @@ CNAI = str(Path(sys.executable).with_name("cnai"))
 NOW = datetime.now(timezone.utc)
 
 # (title, description, hours before now): written for this test.
-LAUNCH_WIRE = ("Zhipu AI open-sources GLM-5, a model with 200 billion parameters",
-               "The Beijing lab said the weights are free for commercial use and the model leads open rivals on coding tests.", 3.0)
-LAUNCH_ZH = ("智谱开源GLM-5大模型 参数规模达2000亿",
-             "北京智谱公司表示，新模型权重可免费商用，在编程测试中领先其他开源模型。", 2.5)
-LAUNCH_LATE = ("Zhipu releases open-weight GLM-5 with 200B parameters",
-               "The model from the Tsinghua spin-off can be downloaded from Hugging Face under a permissive licence.", 1.0)
-FUNDING = ("Zhipu AI raises 3 billion yuan in a new funding round",
-           "The Beijing AI start-up plans to spend the money on computing power for training.", 2.8)
-OLD_VERSION = ("Zhipu AI releases GLM-4.5 reasoning model for agents",
-               "The earlier model in the series targets tool use and long tasks.", 2.7)
+LAUNCH_WIRE = (
+    "Zhipu AI open-sources GLM-5, a model with 200 billion parameters",
+    "The Beijing lab said the weights are free for commercial use and the model leads open rivals on coding tests.",
+    3.0,
+)
+LAUNCH_ZH = (
+    "智谱开源GLM-5大模型 参数规模达2000亿",
+    "北京智谱公司表示，新模型权重可免费商用，在编程测试中领先其他开源模型。",
+    2.5,
+)
+LAUNCH_LATE = (
+    "Zhipu releases open-weight GLM-5 with 200B parameters",
+    "The model from the Tsinghua spin-off can be downloaded from Hugging Face under a permissive licence.",
+    1.0,
+)
+FUNDING = (
+    "Zhipu AI raises 3 billion yuan in a new funding round",
+    "The Beijing AI start-up plans to spend the money on computing power for training.",
+    2.8,
+)
+OLD_VERSION = (
+    "Zhipu AI releases GLM-4.5 reasoning model for agents",
+    "The earlier model in the series targets tool use and long tasks.",
+    2.7,
+)
 
 
 def rss(name: str, items: list[tuple[str, str, float]]) -> bytes:
@@ -54,14 +70,22 @@ def test_a_second_outlet_joining_later_sends_no_second_alert_and_the_alert_count
 ) -> None:
     database = f"sqlite:///{tmp_path / 'stories.db'}"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_", "SENTRY_", "DATABASE_", "ALERT_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "SMTP_", "SENTRY_", "DATABASE_", "ALERT_"))
+        },
         "DATABASE_URL": database,
         "SLACK_WEBHOOK_URL": slack.url,
         "FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
         "FETCH_PER_HOST_GAP_SECONDS": "0",
     }
-    http_server.routes["/wire.xml"] = Response(200, rss("wirenews", [LAUNCH_WIRE, FUNDING]), {"Content-Type": "application/rss+xml"})
-    http_server.routes["/zh.xml"] = Response(200, rss("keji", [LAUNCH_ZH, OLD_VERSION]), {"Content-Type": "application/rss+xml"})
+    http_server.routes["/wire.xml"] = Response(
+        200, rss("wirenews", [LAUNCH_WIRE, FUNDING]), {"Content-Type": "application/rss+xml"}
+    )
+    http_server.routes["/zh.xml"] = Response(
+        200, rss("keji", [LAUNCH_ZH, OLD_VERSION]), {"Content-Type": "application/rss+xml"}
+    )
     _cnai(env, "db", "upgrade")
     _cnai(env, "feeds", "add", http_server.url("/wire.xml"))
     _cnai(env, "feeds", "add", http_server.url("/zh.xml"))
@@ -72,7 +96,9 @@ def test_a_second_outlet_joining_later_sends_no_second_alert_and_the_alert_count
     assert "reported by 2 outlets (first: wirenews" in str(launch_alerts[0])
     sent_before = len(slack.accepted)
 
-    http_server.routes["/late.xml"] = Response(200, rss("latewire", [LAUNCH_LATE]), {"Content-Type": "application/rss+xml"})
+    http_server.routes["/late.xml"] = Response(
+        200, rss("latewire", [LAUNCH_LATE]), {"Content-Type": "application/rss+xml"}
+    )
     _cnai(env, "feeds", "add", http_server.url("/late.xml"))
     _cnai(env, "poll")
     assert len(slack.accepted) == sent_before, "an outlet joining an alerted story sends nothing"

@@ -1,4 +1,5 @@
 """Event keys and event scores: names across languages, versions, amounts, dates; the names catalogue; eval-stories."""
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,16 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 
 def article(title: str, summary: str = "", language: str = "en", hours: float = 0.0, feed: int = 1) -> StoryArticle:
     features = {_hash(t) for t in tokens(f"{title} {summary[:200]}")}
-    return StoryArticle(features, event_keys(title, summary, language), feed, NOW - timedelta(hours=hours), None, language)
+    return StoryArticle(
+        features, event_keys(title, summary, language), feed, NOW - timedelta(hours=hours), None, language
+    )
 
 
 def test_the_names_catalogue_loads_and_rejects_a_bad_entry(tmp_path: Path) -> None:
     catalogue = _load_names(NAMES_FILE)
-    assert catalogue.english.search("Trump met reporters") and any(alias == "特朗普" for alias, _, _ in catalogue.chinese)
+    assert catalogue.english.search("Trump met reporters") and any(
+        alias == "特朗普" for alias, _, _ in catalogue.chinese
+    )
     assert catalogue.groups and catalogue.places
     bad = tmp_path / "names.yaml"
     bad.write_text("names:\n  - {name: X, kind: planet, aliases: [x]}\n", encoding="utf-8")
@@ -52,8 +57,15 @@ def test_far_apart_or_merely_similar_items_are_not_one_event() -> None:
     launch = article("Baidu launches Ernie chatbot for enterprise clients", hours=1)
     later = article("Baidu launches Ernie chatbot for enterprise clients", hours=24 * 5, feed=2)
     assert event_score(launch, later) is None, "five days apart"
-    release = article("DeepSeek releases R2 reasoning model", "The Hangzhou lab published the weights.", hours=2, feed=2)
-    probe = article("Italy's privacy watchdog probes DeepSeek over user data", "The regulator asked how data is stored.", hours=1, feed=3)
+    release = article(
+        "DeepSeek releases R2 reasoning model", "The Hangzhou lab published the weights.", hours=2, feed=2
+    )
+    probe = article(
+        "Italy's privacy watchdog probes DeepSeek over user data",
+        "The regulator asked how data is stored.",
+        hours=1,
+        feed=3,
+    )
     assert (event_score(release, probe) or 0.0) < 2.0, "same company, different development"
     export_ban = article("US bans H20 chip sales to China", hours=2, feed=2)
     results = article("Nvidia quarterly results beat estimates on data-centre demand", hours=1, feed=3)
@@ -70,7 +82,10 @@ def test_chinese_titles_telling_one_development_in_other_words_score_higher() ->
 
 
 def test_the_coverage_line() -> None:
-    assert StoryCoverage(3, "Example Wire", NOW, ["en", "zh-Hans"]).line() == "reported by 3 outlets (first: Example Wire, 09:00)"
+    assert (
+        StoryCoverage(3, "Example Wire", NOW, ["en", "zh-Hans"]).line()
+        == "reported by 3 outlets (first: Example Wire, 09:00)"
+    )
     assert StoryCoverage(1, "Example Wire", NOW, ["en"]).line() == "reported by 1 outlet"
 
 
@@ -81,26 +96,62 @@ def _labelled(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def test_eval_stories_scores_pairs_and_rejects_a_bad_file(tmp_path: Path) -> None:
     rows = [
-        {"id": "a", "story": "s1", "lang": "en", "outlet": "Wire One", "title": "Tencent releases Hunyuan T2 reasoning model",
-         "summary": "The Shenzhen company said the model beats rivals on maths.", "link": "https://one.example/a", "published": "2026-03-02T08:00:00"},
-        {"id": "b", "story": "s1", "lang": "zh", "outlet": "Wire Two", "title": "腾讯发布混元T2推理模型",
-         "summary": "腾讯表示，该模型在数学测试中超过对手。", "link": "https://two.example/b", "published": "2026-03-02T09:00:00"},
-        {"id": "c", "story": "s2", "lang": "en", "outlet": "Wire Three", "title": "Tencent shares fall after quarterly results",
-         "summary": "Revenue missed estimates.", "link": "https://three.example/c", "published": "2026-03-02T10:00:00"},
+        {
+            "id": "a",
+            "story": "s1",
+            "lang": "en",
+            "outlet": "Wire One",
+            "title": "Tencent releases Hunyuan T2 reasoning model",
+            "summary": "The Shenzhen company said the model beats rivals on maths.",
+            "link": "https://one.example/a",
+            "published": "2026-03-02T08:00:00",
+        },
+        {
+            "id": "b",
+            "story": "s1",
+            "lang": "zh",
+            "outlet": "Wire Two",
+            "title": "腾讯发布混元T2推理模型",
+            "summary": "腾讯表示，该模型在数学测试中超过对手。",
+            "link": "https://two.example/b",
+            "published": "2026-03-02T09:00:00",
+        },
+        {
+            "id": "c",
+            "story": "s2",
+            "lang": "en",
+            "outlet": "Wire Three",
+            "title": "Tencent shares fall after quarterly results",
+            "summary": "Revenue missed estimates.",
+            "link": "https://three.example/c",
+            "published": "2026-03-02T10:00:00",
+        },
     ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    result = subprocess.run([CNAI, "eval-stories", "--json", str(_labelled(tmp_path / "s.jsonl", rows))],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [CNAI, "eval-stories", "--json", str(_labelled(tmp_path / "s.jsonl", rows))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["all"]["true_pairs"] == 1 and report["all"]["cross_language_pairs"] == 1
     assert report["all"]["precision"] == 1.0
     assert report["all"]["cross_language_recall"] == 1.0, report
-    shuffled = subprocess.run([CNAI, "eval-stories", "--order", "outlets", "--seed", "3", str(tmp_path / "s.jsonl")],
-                              env=env, capture_output=True, text=True, timeout=120)
+    shuffled = subprocess.run(
+        [CNAI, "eval-stories", "--order", "outlets", "--seed", "3", str(tmp_path / "s.jsonl")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shuffled.returncode == 0 and "order: outlets, seed 3" in shuffled.stdout, shuffled.stderr
     (tmp_path / "bad.jsonl").write_text('{"id": "x"}\n', encoding="utf-8")
-    bad = subprocess.run([CNAI, "eval-stories", str(tmp_path / "bad.jsonl")], env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [CNAI, "eval-stories", str(tmp_path / "bad.jsonl")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
 
 
@@ -117,14 +168,21 @@ def test_candidates_per_article_are_bounded_however_many_articles_share_a_key(po
     from services.ingest.store import store_entries
 
     def feed_body(n: int, title: str) -> bytes:
-        return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Outlet {n}</title><item><guid>g{n}</guid>'
-                f"<link>https://outlet{n}.example/a</link><title>{title}</title><pubDate>Mon, 07 Dec 2026 08:00:00 +0000</pubDate>"
-                "</item></channel></rss>").encode()
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Outlet {n}</title><item><guid>g{n}</guid>'
+            f"<link>https://outlet{n}.example/a</link><title>{title}</title><pubDate>Mon, 07 Dec 2026 08:00:00 +0000</pubDate>"
+            "</item></channel></rss>"
+        ).encode()
 
     for n in range(60):
         with unit_of_work() as session:
             feed, _ = add_feed(session, FeedSpec(url=f"https://outlet{n}.example/feed.xml"))
-            store_entries(session, feed.id, parse_feed(feed_body(n, f"Kimi usage note number {n * 7 + 1000} from Moonshot AI"), now=NOW), NOW)
+            store_entries(
+                session,
+                feed.id,
+                parse_feed(feed_body(n, f"Kimi usage note number {n * 7 + 1000} from Moonshot AI"), now=NOW),
+                NOW,
+            )
     probe = article("Moonshot AI adds Kimi to a new app", hours=0)
     keys = stories.article_index_keys(sorted(probe.features), probe.keys)
     with unit_of_work() as session:
@@ -132,4 +190,6 @@ def test_candidates_per_article_are_bounded_however_many_articles_share_a_key(po
         assert sum(hits.values()) <= stories.KEY_LIMIT * len(keys)
         assert len(hits) <= stories.KEY_LIMIT * 2, "the newest KEY_LIMIT articles of each shared key, not all 60"
         assert session.execute(select(func.count()).select_from(Article)).scalar_one() == 60
-        assert session.execute(select(func.count()).select_from(Story)).scalar_one() == 60, "different numbers: 60 stories"
+        assert session.execute(select(func.count()).select_from(Story)).scalar_one() == 60, (
+            "different numbers: 60 stories"
+        )

@@ -1,4 +1,5 @@
 """Real `celery` and `cnai` processes for tests: each in its own process group, output to a file, always killed."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,16 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
 def service_env(**overrides: str) -> dict[str, str]:
     """The test's environment without any cnai setting inherited from the shell, plus ``overrides``."""
     inherited = {
-        "SLACK_WEBHOOK_URL", "SMTP_URL", "ALERT_EMAIL_TO", "SENTRY_DSN", "DATABASE_URL", "REDIS_URL",
-        "CELERY_BROKER_URL", "PROMETHEUS_MULTIPROC_DIR", "METRICS_PORT", "LOG_FORMAT",
+        "SLACK_WEBHOOK_URL",
+        "SMTP_URL",
+        "ALERT_EMAIL_TO",
+        "SENTRY_DSN",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "METRICS_PORT",
+        "LOG_FORMAT",
     }
     env = {k: v for k, v in os.environ.items() if k.upper() not in inherited}
     env.update(overrides)
@@ -74,7 +83,9 @@ class ServiceProcess:
             if text in self.log():
                 return True
             if not self.alive():
-                raise AssertionError(f"{self.name} exited ({self.process and self.process.returncode}):\n{self.log()[-3000:]}")
+                raise AssertionError(
+                    f"{self.name} exited ({self.process and self.process.returncode}):\n{self.log()[-3000:]}"
+                )
             return False
 
         wait_until(seen, timeout, f"{text!r} in {self.name}'s log")

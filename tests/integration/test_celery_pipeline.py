@@ -5,6 +5,7 @@ New stories appear in the feeds and each relevant one reaches Slack exactly once
 of a batch of polls, the poll worker is killed with SIGKILL (its whole process group, as when a pod
 dies) and Redis is restarted: once a replacement worker is up, every story still arrives, exactly once.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,10 @@ FIRST_ROUND = {
     "/sport.xml": ([], ["Liverpool sign new striker in record transfer"]),
 }
 SECOND_ROUND = {
-    "/en.xml": (["Moonshot AI unveils Kimi K3 reasoning model"], ["Chelsea and Tottenham draw 0-0 in the London derby"]),
+    "/en.xml": (
+        ["Moonshot AI unveils Kimi K3 reasoning model"],
+        ["Chelsea and Tottenham draw 0-0 in the London derby"],
+    ),
     "/cn.xml": (["百度发布文心大模型5.0"], []),
     "/ai-1.xml": (["智谱AI发布新一代GLM大模型"], []),
     "/ai-2.xml": (["China releases draft rules for labelling AI-generated content"], []),
@@ -116,8 +120,14 @@ def slack_counts(slack: SlackStandIn, titles: set[str]) -> Counter[str]:
     return counts
 
 
-def wait_for_alerts(slack: SlackStandIn, expected: set[str], every_title: set[str], timeout: float,
-                    processes: dict[str, ServiceProcess], pg_url: str) -> None:
+def wait_for_alerts(
+    slack: SlackStandIn,
+    expected: set[str],
+    every_title: set[str],
+    timeout: float,
+    processes: dict[str, ServiceProcess],
+    pg_url: str,
+) -> None:
     try:
         wait_until(lambda: set(slack_counts(slack, every_title)) >= expected, timeout, "the alerts in Slack")
     except AssertionError:
@@ -125,7 +135,9 @@ def wait_for_alerts(slack: SlackStandIn, expected: set[str], every_title: set[st
         with unit_of_work(pg_url) as session:
             feeds = session.execute(select(Feed.url, Feed.next_poll_at, Feed.lease_until, Feed.last_error)).all()
         errors = "\n".join(
-            f"{name}: {line}" for name, p in processes.items() for line in p.log().splitlines()
+            f"{name}: {line}"
+            for name, p in processes.items()
+            for line in p.log().splitlines()
             if '"level": "error"' in line or '"level": "warning"' in line or "Traceback" in line
         )
         raise AssertionError(
@@ -171,12 +183,26 @@ def processes(
 
     def worker(name: str, queues: str) -> ServiceProcess:
         worker_env = {**env, "WORKER_HEARTBEAT_FILE": str(tmp_path / f"{name}.heartbeat")}
-        args = [*CELERY, "worker", "--queues", queues, "--concurrency", "2", "--loglevel", "INFO",
-                "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
+        args = [
+            *CELERY,
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ]
         return ServiceProcess(name, args, worker_env, tmp_path)
 
     started = {
-        "beat": ServiceProcess("beat", [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"], env, tmp_path),
+        "beat": ServiceProcess(
+            "beat", [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"], env, tmp_path
+        ),
         "poll": worker("poll", "dispatch,poll,classify"),
         "deliver": worker("deliver", "deliver"),
         "poll-2": worker("poll-2", "dispatch,poll,classify"),  # the replacement, started after the kill
@@ -227,7 +253,11 @@ def test_every_relevant_story_is_alerted_exactly_once_through_a_worker_crash_and
     # The dead worker's messages come back after the visibility timeout and must change nothing.
     broker = redis.Redis.from_url(private_redis.url)
     visibility = float(LIMITS["BROKER_VISIBILITY_TIMEOUT_SECONDS"])
-    wait_until(lambda: not set(held) & set(broker.hkeys("unacked")), visibility + 20, "the dead worker's messages to be redelivered")
+    wait_until(
+        lambda: not set(held) & set(broker.hkeys("unacked")),
+        visibility + 20,
+        "the dead worker's messages to be redelivered",
+    )
     assert all(task_id in processes["poll-2"].log() for task_id in held_polls), "redelivered to the replacement"
     wait_until(lambda: broker.llen("deliver") == 0, 10, "the deliver queue to drain")
     counts = slack_counts(slack, every_title)

@@ -1,4 +1,5 @@
 """`cnai run`: beat and a worker for real on this machine; Ctrl-C stops them cleanly."""
+
 from __future__ import annotations
 
 import signal

@@ -1,4 +1,5 @@
 """Health: heartbeat files, the probes `cnai health worker|beat`, and the `cnai health` table."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,9 @@ def test_the_probe_exits_non_zero_on_a_stale_or_missing_heartbeat(tmp_path: Path
         write_heartbeat(path)
         os.utime(path, (time.time() - age, time.time() - age))
     env = service_env(WORKER_HEARTBEAT_FILE=str(path), DATABASE_URL=f"sqlite:///{tmp_path / 'unused.db'}")
-    result = subprocess.run([*CNAI, "health", "worker", "--max-age", "120"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*CNAI, "health", "worker", "--max-age", "120"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == code, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
@@ -127,7 +130,16 @@ def test_the_table_reports_every_part_and_exits_1_when_one_fails(
     result = runner.invoke(health, [])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    for name in ("database", "migrations", "feeds", "failing feeds", "deliveries", "broker", "worker heartbeat", "beat heartbeat"):
+    for name in (
+        "database",
+        "migrations",
+        "feeds",
+        "failing feeds",
+        "deliveries",
+        "broker",
+        "worker heartbeat",
+        "beat heartbeat",
+    ):
         assert any(line.startswith(name + " ") for line in lines), f"no {name!r} row in\n{result.output}"
     assert lines[-1] == "healthy"
     assert "waiting: dispatch 0, poll 0, classify 0, deliver 0" in result.output

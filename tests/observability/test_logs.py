@@ -1,4 +1,5 @@
 """Structured logs: one JSON object per line with the task, feed and article context; no secret in any line."""
+
 from __future__ import annotations
 
 import io

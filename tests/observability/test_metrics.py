@@ -1,4 +1,5 @@
 """Prometheus metrics: counters from the pipeline, and queue depth read from a real Redis at scrape time."""
+
 from __future__ import annotations
 
 import httpx

@@ -1,4 +1,5 @@
 """Sentry: a real event sent to a local stand-in for sentry.io, tagged, and with every secret scrubbed."""
+
 from __future__ import annotations
 
 import gzip

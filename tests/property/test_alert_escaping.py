@@ -1,5 +1,6 @@
 """Whatever a feed says, a Slack message can't ping (<!channel>) or disguise a link, and an email can't
 grow headers or smuggle HTML."""
+
 from __future__ import annotations
 
 import html
@@ -22,20 +23,53 @@ SETTINGS = settings(max_examples=120, deadline=None)
 
 nasty = st.one_of(
     st.text(max_size=60),
-    st.lists(st.sampled_from([
-        "<!channel>", "<!here>", "<!everyone>", "<@U123>", "<#C123|general>", "<https://evil.example|click>",
-        "<", ">", "&", "&lt;", "|", "*bold*", "`code`", "\r\n", "\n", "\r", "Bcc: victim@example.com", "\x00",
-        "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"", "'", "深度求索", "\u202e",
-        "=?utf-8?q?=0D=0ABcc:_x@example.com?=",
-    ]), max_size=8).map("".join),
+    st.lists(
+        st.sampled_from(
+            [
+                "<!channel>",
+                "<!here>",
+                "<!everyone>",
+                "<@U123>",
+                "<#C123|general>",
+                "<https://evil.example|click>",
+                "<",
+                ">",
+                "&",
+                "&lt;",
+                "|",
+                "*bold*",
+                "`code`",
+                "\r\n",
+                "\n",
+                "\r",
+                "Bcc: victim@example.com",
+                "\x00",
+                "<script>alert(1)</script>",
+                "<img src=x onerror=alert(1)>",
+                '"',
+                "'",
+                "深度求索",
+                "\u202e",
+                "=?utf-8?q?=0D=0ABcc:_x@example.com?=",
+            ]
+        ),
+        max_size=8,
+    ).map("".join),
 )
 feed_urls = st.one_of(
     st.none(),
-    st.sampled_from([
-        "https://news.example/a", "https://news.example/a|<!channel>", "https://news.example/a>b<!here>",
-        "http://news.example/<script>", "https://news.example/a b|Official notice", "javascript:alert(1)",
-        "https://news.example/\"onmouseover=\"alert(1)", "https://news.example/?q=<!channel>",
-    ]),
+    st.sampled_from(
+        [
+            "https://news.example/a",
+            "https://news.example/a|<!channel>",
+            "https://news.example/a>b<!here>",
+            "http://news.example/<script>",
+            "https://news.example/a b|Official notice",
+            "javascript:alert(1)",
+            'https://news.example/"onmouseover="alert(1)',
+            "https://news.example/?q=<!channel>",
+        ]
+    ),
     nasty.map(lambda t: "https://news.example/" + t),
 )
 
@@ -81,13 +115,43 @@ def given_urls(content: AlertContent) -> set[str]:
 
 @SETTINGS
 @given(contents())
-@example(AlertContent(1, "t", safe_link("https://news.example/a|<!channel>"), "s", datetime(2026, 1, 1, tzinfo=timezone.utc), "en", 0.5, [], [], [], ""))
-@example(AlertContent(1, "<!channel> hi", None, "<!here>", datetime(2026, 1, 1, tzinfo=timezone.utc), "en", 0.5, ["<!everyone>"], [], [], ""))
+@example(
+    AlertContent(
+        1,
+        "t",
+        safe_link("https://news.example/a|<!channel>"),
+        "s",
+        datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "en",
+        0.5,
+        [],
+        [],
+        [],
+        "",
+    )
+)
+@example(
+    AlertContent(
+        1,
+        "<!channel> hi",
+        None,
+        "<!here>",
+        datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "en",
+        0.5,
+        ["<!everyone>"],
+        [],
+        [],
+        "",
+    )
+)
 def test_slack_mrkdwn_has_no_control_sequences_from_feed_text(content: AlertContent) -> None:
     for text in mrkdwn_texts(slack_payload(content)):
         assert "<!" not in text, f"a feed can ping the channel: {text!r}"
         for url, _label in LINK.findall(text):
-            assert unquote(html.unescape(url)) in given_urls(content), f"link target {url!r} is not the article's URL (disguised link) in {text!r}"
+            assert unquote(html.unescape(url)) in given_urls(content), (
+                f"link target {url!r} is not the article's URL (disguised link) in {text!r}"
+            )
         rest = LINK.sub("", text)
         assert "<" not in rest and ">" not in rest, f"raw angle bracket from feed text survives: {text!r}"
 
@@ -101,7 +165,20 @@ class _Tags(HTMLParser):
         self.tags.append((tag, attrs))
 
 
-BENIGN = AlertContent(1, "Plain title", "https://news.example/a", "Example News", datetime(2026, 1, 1, tzinfo=timezone.utc), "en", 0.5, ["regulation"], ["CAC"], ["why"], "summary", [Outlet("Other", "https://other.example/")])
+BENIGN = AlertContent(
+    1,
+    "Plain title",
+    "https://news.example/a",
+    "Example News",
+    datetime(2026, 1, 1, tzinfo=timezone.utc),
+    "en",
+    0.5,
+    ["regulation"],
+    ["CAC"],
+    ["why"],
+    "summary",
+    [Outlet("Other", "https://other.example/")],
+)
 
 
 def render_email(content: AlertContent):  # type: ignore[no-untyped-def]
@@ -110,8 +187,36 @@ def render_email(content: AlertContent):  # type: ignore[no-untyped-def]
 
 @SETTINGS
 @given(contents())
-@example(AlertContent(1, "=?utf-8?q?=0D=0AReply-To:_x@evil.example?=", None, "s", datetime(2026, 1, 1, tzinfo=timezone.utc), "en", 0.5, [], [], [], ""))
-@example(AlertContent(1, "x\r\nBcc: victim@example.com", None, "s", datetime(2026, 1, 1, tzinfo=timezone.utc), "en", 0.5, [], [], [], ""))
+@example(
+    AlertContent(
+        1,
+        "=?utf-8?q?=0D=0AReply-To:_x@evil.example?=",
+        None,
+        "s",
+        datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "en",
+        0.5,
+        [],
+        [],
+        [],
+        "",
+    )
+)
+@example(
+    AlertContent(
+        1,
+        "x\r\nBcc: victim@example.com",
+        None,
+        "s",
+        datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "en",
+        0.5,
+        [],
+        [],
+        [],
+        "",
+    )
+)
 def test_email_headers_have_no_line_breaks_from_feed_text(content: AlertContent) -> None:
     message = render_email(content)
     for name, value in message.items():
@@ -122,8 +227,37 @@ def test_email_headers_have_no_line_breaks_from_feed_text(content: AlertContent)
     assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
 
 
-ALLOWED_TAGS = {"html", "head", "body", "meta", "title", "style", "div", "span", "p", "br", "hr", "h1", "h2", "h3",
-                "a", "ul", "ol", "li", "strong", "b", "em", "i", "small", "table", "thead", "tbody", "tr", "td", "th"}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "body",
+    "meta",
+    "title",
+    "style",
+    "div",
+    "span",
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "small",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "td",
+    "th",
+}
 
 
 @SETTINGS
@@ -141,4 +275,6 @@ def test_email_html_carries_no_markup_from_feed_text(content: AlertContent) -> N
             assert not name.startswith("on"), f"event handler {name} in the email"
             if name in {"href", "src"}:
                 assert urlsplit(value or "").scheme in {"http", "https", "mailto"}, f"{name}={value!r}"
-    assert len(parser.tags) <= len(benign.tags) + 10 * (len(content.reasons) + len(content.other_outlets) + len(content.topics) + len(content.entities) + 1)
+    assert len(parser.tags) <= len(benign.tags) + 10 * (
+        len(content.reasons) + len(content.other_outlets) + len(content.topics) + len(content.entities) + 1
+    )

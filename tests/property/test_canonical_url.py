@@ -1,4 +1,5 @@
 """canonical_url on arbitrary and URL-shaped input: never raises, idempotent, http(s) only, no tracking, no fragment."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
@@ -15,11 +16,15 @@ hosts = st.one_of(
     st.from_regex(r"[a-zA-Z0-9-]{1,20}(\.[a-zA-Z0-9-]{1,20}){0,3}\.?", fullmatch=True),
     st.sampled_from(["127.0.0.1", "[::1]", "EXAMPLE.com", "xn--fiqs8s.cn", "例子.中国", "user:pw@example.com", ""]),
 )
-ports = st.one_of(st.just(""), st.integers(0, 70000).map(lambda p: f":{p}"), st.sampled_from([":", ":abc", ":80", ":443"]))
+ports = st.one_of(
+    st.just(""), st.integers(0, 70000).map(lambda p: f":{p}"), st.sampled_from([":", ":abc", ":80", ":443"])
+)
 paths = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40).map(lambda t: "/" + t)
 param_names = st.one_of(
-    st.sampled_from(sorted(TRACKING_PARAMS)), st.from_regex(r"utm_[a-z]{1,8}", fullmatch=True),
-    st.sampled_from(["UTM_Source", "id", "p", "page", "q"]), st.text(max_size=8),
+    st.sampled_from(sorted(TRACKING_PARAMS)),
+    st.from_regex(r"utm_[a-z]{1,8}", fullmatch=True),
+    st.sampled_from(["UTM_Source", "id", "p", "page", "q"]),
+    st.text(max_size=8),
 )
 queries = st.lists(st.tuples(param_names, st.text(max_size=12)), max_size=5).map(
     lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)
@@ -71,7 +76,11 @@ def test_tracking_parameters_are_gone(text: str) -> None:
 
 
 @SETTINGS
-@given(st.sampled_from(["http", "https"]), st.from_regex(r"[a-z]{1,10}\.example", fullmatch=True), st.from_regex(r"(/[a-z0-9]{1,8}){0,3}", fullmatch=True))
+@given(
+    st.sampled_from(["http", "https"]),
+    st.from_regex(r"[a-z]{1,10}\.example", fullmatch=True),
+    st.from_regex(r"(/[a-z0-9]{1,8}){0,3}", fullmatch=True),
+)
 def test_variants_of_one_article_link_agree(scheme: str, host: str, path: str) -> None:
     plain = canonical_url(f"{scheme}://{host}{path}?id=7")
     assert plain is not None

@@ -1,4 +1,5 @@
 """plain_text on arbitrary HTML and text: never raises, idempotent, no tags, no control or bidi characters."""
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,45 @@ TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 
 fragments = st.one_of(
     st.text(max_size=30),
-    st.sampled_from([
-        "<p>", "</p>", "<br/>", "<b>", "</b>", "<script>alert(1)</script>", "<style>p{}</style>", "<!-- c -->",
-        "<a href='x'>", "</a>", "&amp;", "&lt;b&gt;", "&#x202e;", "&#8203;", "&#0;", "&#x1b;", "&nbsp;", "&lt;",
-        "\u202e", "\u200b", "\u2066", "\ufeff", "\x00", "\x1b[31m", "\x9b", "\r\n", "\t", "<", ">", "&", "<<b>>",
-        "<scr<script>ipt>", "<img src=x onerror=alert(1)>", "深度求索", "\u00ad",
-    ]),
+    st.sampled_from(
+        [
+            "<p>",
+            "</p>",
+            "<br/>",
+            "<b>",
+            "</b>",
+            "<script>alert(1)</script>",
+            "<style>p{}</style>",
+            "<!-- c -->",
+            "<a href='x'>",
+            "</a>",
+            "&amp;",
+            "&lt;b&gt;",
+            "&#x202e;",
+            "&#8203;",
+            "&#0;",
+            "&#x1b;",
+            "&nbsp;",
+            "&lt;",
+            "\u202e",
+            "\u200b",
+            "\u2066",
+            "\ufeff",
+            "\x00",
+            "\x1b[31m",
+            "\x9b",
+            "\r\n",
+            "\t",
+            "<",
+            ">",
+            "&",
+            "<<b>>",
+            "<scr<script>ipt>",
+            "<img src=x onerror=alert(1)>",
+            "深度求索",
+            "\u00ad",
+        ]
+    ),
 )
 html_ish = st.lists(fragments, max_size=12).map("".join)
 

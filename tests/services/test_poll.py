@@ -1,4 +1,5 @@
 """A full cycle through the real pipeline: local feed server → PostgreSQL/SQLite → Slack stand-in."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """A real local HTTP server with programmable routes, for feeds, Slack and Sentry stand-ins."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ a free port on 127.0.0.1, the Unix socket in the cluster's own temporary directo
 server must keep every committed transaction, as a real one does. ``initdb`` refuses to run as root, so as root the
 cluster belongs to the ``postgres`` user and every server command runs through ``runuser``.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,20 @@ class PGCluster:
         if self.run_as:
             user = pwd.getpwnam(self.run_as)
             os.chown(self.root, user.pw_uid, user.pw_gid)
-        self._command([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                       "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])
+        self._command(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"

@@ -1,4 +1,5 @@
 """Reachability of the real local PostgreSQL and Redis, and private instances for tests that break them."""
+
 from __future__ import annotations
 
 import os
@@ -17,6 +18,8 @@ import pytest
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
 # Under CI (any truthy value of CI: 1, true, yes, on...) a missing service, binary or shared file is a failure,
 # never a skip: this is the one place that decides it.
 def ci_enabled(value: str | None) -> bool:
@@ -97,9 +100,23 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--dir", self.dir, "--logfile", str(Path(self.dir) / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--dir",
+                self.dir,
+                "--logfile",
+                str(Path(self.dir) / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
 

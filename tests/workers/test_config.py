@@ -1,4 +1,5 @@
 """The Celery configuration: every task and beat entry on a declared queue, limits in a safe order."""
+
 from __future__ import annotations
 
 import re
@@ -118,7 +119,10 @@ def test_the_default_limits_pass_the_check(env: pytest.MonkeyPatch) -> None:
 def test_kombu_looks_for_messages_of_dead_workers_well_within_the_visibility_timeout() -> None:
     options = celeryconfig.broker_transport_options
     assert options["unacked_restore_throttle"] == 1
-    assert options["unacked_restore_interval"] <= options["visibility_timeout"] / 10 or options["unacked_restore_interval"] == 1
+    assert (
+        options["unacked_restore_interval"] <= options["visibility_timeout"] / 10
+        or options["unacked_restore_interval"] == 1
+    )
 
 
 def test_redbeat_holds_a_lock_it_renews_more_often_than_it_expires() -> None:

@@ -1,5 +1,6 @@
 """A real worker and real beat processes: heartbeats and probes, metrics from the pool processes,
 JSON logs with task context, Sentry cron check-ins, and the RedBeat lock across two beats."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,24 @@ from tests.support.services import PrivateRedis, free_port
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(120)]
 
 BEAT = [*CELERY, "beat", "--scheduler", "redbeat.RedBeatScheduler", "--loglevel", "INFO"]
-WORKER = [*CELERY, "worker", "--queues", "dispatch,poll,classify,deliver", "--concurrency", "2", "--loglevel", "INFO",
-          "--without-mingle", "--without-gossip"]
+WORKER = [
+    *CELERY,
+    "worker",
+    "--queues",
+    "dispatch,poll,classify,deliver",
+    "--concurrency",
+    "2",
+    "--loglevel",
+    "INFO",
+    "--without-mingle",
+    "--without-gossip",
+]
 
 
 def probe(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CNAI, "health", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [*CNAI, "health", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:
@@ -71,7 +84,11 @@ def dispatch_last_ran_a_minute_ago(redis_url: str) -> None:
     seeding = Celery("seed", set_as_current=False)
     seeding.conf.update(redbeat_redis_url=redis_url, redbeat_key_prefix=redbeat_key_prefix, timezone="UTC")
     entry = RedBeatSchedulerEntry(
-        "dispatch-due-feeds", "cnai.poll.dispatch", schedule(60), options={"queue": "dispatch", "expires": 60}, app=seeding
+        "dispatch-due-feeds",
+        "cnai.poll.dispatch",
+        schedule(60),
+        options={"queue": "dispatch", "expires": 60},
+        app=seeding,
     )
     entry.save()
     entry.reschedule(last_run_at=datetime.now(timezone.utc) - timedelta(seconds=61))
@@ -97,7 +114,10 @@ def worker_and_beat(
 
 
 def test_worker_and_beat_heartbeat_serve_metrics_log_json_and_check_in_with_sentry(
-    worker_and_beat: tuple[ServiceProcess, ServiceProcess], celery_env: dict[str, str], tmp_path: Path, sentry: LocalHTTPServer
+    worker_and_beat: tuple[ServiceProcess, ServiceProcess],
+    celery_env: dict[str, str],
+    tmp_path: Path,
+    sentry: LocalHTTPServer,
 ) -> None:
     worker, beat = worker_and_beat
     probes = [probe(celery_env, "worker", "--max-age", "120"), probe(celery_env, "beat", "--max-age", "120")]
@@ -110,7 +130,11 @@ def test_worker_and_beat_heartbeat_serve_metrics_log_json_and_check_in_with_sent
 
     def scraped_after_a_dispatch() -> str | None:
         text = httpx.get(url, timeout=5).text
-        return text if metric(text, "cnai_task_duration_seconds_count", task="cnai.poll.dispatch", state="SUCCESS") else None
+        return (
+            text
+            if metric(text, "cnai_task_duration_seconds_count", task="cnai.poll.dispatch", state="SUCCESS")
+            else None
+        )
 
     text = wait_until(scraped_after_a_dispatch, 20, "a dispatch task's duration at /metrics")
     assert metric(text, "cnai_queue_depth", queue="deliver") is not None
@@ -135,7 +159,9 @@ def test_worker_and_beat_heartbeat_serve_metrics_log_json_and_check_in_with_sent
         "a Sentry cron check-in for dispatch-due-feeds",
     )
     assert all(c.get("environment") == "test" for c in check_ins())
-    assert not any(c["monitor_slug"] == "deliver-due-alerts" for c in check_ins()), "sub-minute entries are not monitors"
+    assert not any(c["monitor_slug"] == "deliver-due-alerts" for c in check_ins()), (
+        "sub-minute entries are not monitors"
+    )
 
     # The worker heartbeat is refreshed while the worker runs, and goes stale when its loop stops.
     heartbeat = tmp_path / "worker.heartbeat"
@@ -143,6 +169,7 @@ def test_worker_and_beat_heartbeat_serve_metrics_log_json_and_check_in_with_sent
     wait_until(lambda: heartbeat.stat().st_mtime > first, 10, "the worker heartbeat to be refreshed")
     os.kill(worker.pid, signal.SIGSTOP)
     try:
+
         def probe_fails() -> bool:
             p = probe(celery_env, "worker", "--max-age", "2")
             p.communicate(timeout=60)
@@ -165,11 +192,15 @@ def test_only_the_beat_holding_the_lock_sends_and_a_standby_takes_over_when_it_d
     try:
         for beat in beats:
             beat.start()
-        holder = wait_until(lambda: next((b for b in beats if "beat: Acquired lock" in b.log()), None), 60, "a beat to take the lock")
+        holder = wait_until(
+            lambda: next((b for b in beats if "beat: Acquired lock" in b.log()), None), 60, "a beat to take the lock"
+        )
         standby = beats[1] if holder is beats[0] else beats[0]
         standby.wait_for_log("beat: Starting...", 60)
         sent_before = holder.log().count("Sending due task")
-        wait_until(lambda: holder.log().count("Sending due task") >= sent_before + 4, 60, "the lock holder to keep sending")
+        wait_until(
+            lambda: holder.log().count("Sending due task") >= sent_before + 4, 60, "the lock holder to keep sending"
+        )
         assert "Sending due task" not in standby.log() and "Acquired lock" not in standby.log()
 
         holder.kill()

@@ -1,4 +1,5 @@
 """The tasks run in this process against real PostgreSQL, a private Redis as broker and local HTTP servers."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ def queued(client: redis.Redis, queue: str) -> list[dict]:
     return [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
 
 
-def test_dispatch_leases_due_feeds_and_queues_expiring_batches_once(broker: redis.Redis, pg_url: str, env: pytest.MonkeyPatch) -> None:
+def test_dispatch_leases_due_feeds_and_queues_expiring_batches_once(
+    broker: redis.Redis, pg_url: str, env: pytest.MonkeyPatch
+) -> None:
     env.setenv("POLL_BATCH_SIZE", "2")
     with unit_of_work(pg_url) as session:
         due = [add_feed(session, FeedSpec(url=f"https://example.org/{n}.xml"))[0] for n in range(3)]
@@ -54,8 +57,14 @@ def test_dispatch_leases_due_feeds_and_queues_expiring_batches_once(broker: redi
     messages = queued(broker, "poll")
     assert [m["headers"]["task"] for m in messages] == ["cnai.poll.feeds", "cnai.poll.feeds"]
     assert all(m["headers"]["expires"] for m in messages), "a poll message expires before its leases do"
-    batches = [json.loads(m["body"] if isinstance(m["body"], str) and m["body"].startswith("[") else
-                          __import__("base64").b64decode(m["body"]))[0] for m in messages]
+    batches = [
+        json.loads(
+            m["body"]
+            if isinstance(m["body"], str) and m["body"].startswith("[")
+            else __import__("base64").b64decode(m["body"])
+        )[0]
+        for m in messages
+    ]
     assert sorted(feed_id for args in batches for feed_id in args[0]) == due_ids
     assert {args[1] for args in batches} and len({args[1] for args in batches}) == 1, "one lease token per dispatch"
     with unit_of_work(pg_url) as session:

@@ -5,6 +5,7 @@ implements ``ChannelKind`` (base.py) and registers itself (registry.py); this mo
 shares: reading ``env:NAME`` targets (webhook URLs and tokens stay out of the database), masking targets and
 scrubbing secrets from errors. Adding a kind is one new module here plus its test.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """``apprise``: Teams, Telegram, DingTalk, WeCom, Feishu/Lark, generic webhooks... by apprise URL
 (sending in services/alerts/apprise_channel.py)."""
+
 from __future__ import annotations
 
 from services.alerts.channels.base import ChannelKind, masked_url, url_secrets
@@ -16,7 +17,9 @@ class Apprise(ChannelKind):
 
     def validate_target(self, target: str) -> str:
         if "://" not in target:
-            raise ValueError("an apprise target is an apprise URL (e.g. tgram://token/chat, json://host/path) or env:NAME")
+            raise ValueError(
+                "an apprise target is an apprise URL (e.g. tgram://token/chat, json://host/path) or env:NAME"
+            )
         return target
 
     def describe_target(self, target: str) -> str:

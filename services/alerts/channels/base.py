@@ -1,4 +1,5 @@
 """What a channel kind is: the interface every kind module implements, and the error a send raises."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

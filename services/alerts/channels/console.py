@@ -1,5 +1,6 @@
 """``console``: each alert printed on stdout (for `make run` and trying things out); in `cnai run` and the workers
 one log line per alert (id, priority, title, channel) instead."""
+
 from __future__ import annotations
 
 import logging

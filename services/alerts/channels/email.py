@@ -1,4 +1,5 @@
 """``email``: SMTP (SMTP_URL), multipart text + HTML (rendering and sending in services/alerts/email.py)."""
+
 from __future__ import annotations
 
 from services.alerts.channels.base import ChannelKind, DeliveryError

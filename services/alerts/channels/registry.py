@@ -3,6 +3,7 @@
 Nothing else lists kinds: the subscriptions schema, the CLI, pacing, burst folding and the resend rule all
 ask the registry.
 """
+
 from __future__ import annotations
 
 import importlib

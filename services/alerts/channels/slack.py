@@ -1,4 +1,5 @@
 """``slack``: Slack incoming webhooks, Block Kit messages (rendering in services/alerts/slack.py)."""
+
 from __future__ import annotations
 
 from services.alerts.channels.base import ChannelKind, masked_url, url_secrets
