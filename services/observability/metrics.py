@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -65,9 +66,18 @@ class _Instruments:
         )
 
 
+_instruments_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def instruments() -> _Instruments:
+def _make_instruments() -> _Instruments:
     return _Instruments()
+
+
+def instruments() -> _Instruments:
+    """This process's metrics, made once; fetch threads may ask at the same moment, so the first making is locked."""
+    with _instruments_lock:
+        return _make_instruments()
 
 
 def record_feed_poll(status: str, *, new_articles: int = 0, relevant: int = 0, alerts: int = 0) -> None:
