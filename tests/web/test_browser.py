@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -80,26 +81,44 @@ def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ign
     driver.find_element(By.ID, "sign-in").click()
     assert driver.current_url.endswith("/stories")
 
-    def listed() -> list[str]:
-        return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#stories li.story a.title")]
+    def listed(expected: list[str]) -> list[str]:
+        """The titles listed once the page shows ``expected`` (a click navigates: the old page may still be
+        there, or go stale while read), or what it shows when the deadline passes."""
+        from selenium.common.exceptions import StaleElementReferenceException
 
-    assert listed() == [
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                titles = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#stories li.story a.title")]
+            except StaleElementReferenceException:
+                titles = None
+            if titles == expected or (titles is not None and time.monotonic() > deadline):
+                return titles
+            time.sleep(0.05)
+
+    assert listed(
+        [
+            "示例公司发布新的开源模型",
+            "示例机构发布人工智能安全评估指南",
+            "Invented agency publishes model audit guide",
+        ]
+    ) == [
         "示例公司发布新的开源模型",
         "示例机构发布人工智能安全评估指南",
         "Invented agency publishes model audit guide",
     ]
     Select(driver.find_element(By.ID, "language")).select_by_value("en")
     driver.find_element(By.ID, "apply").click()
-    assert listed() == ["Invented agency publishes model audit guide"]
+    assert listed(["Invented agency publishes model audit guide"]) == ["Invented agency publishes model audit guide"]
     driver.get(server.url + "/stories")
     search = driver.find_element(By.ID, "q")
     search.send_keys("人工智能")
     driver.find_element(By.ID, "apply").click()
-    assert listed() == ["示例机构发布人工智能安全评估指南"]
+    assert listed(["示例机构发布人工智能安全评估指南"]) == ["示例机构发布人工智能安全评估指南"]
     Select(driver.find_element(By.ID, "topic")).select_by_value("model_releases")
     driver.find_element(By.ID, "q").clear()
     driver.find_element(By.ID, "apply").click()
-    assert listed() == ["示例公司发布新的开源模型"]
+    assert listed(["示例公司发布新的开源模型"]) == ["示例公司发布新的开源模型"]
 
     driver.get(server.url + f"/stories/{english.story_id}")
     driver.find_element(By.ID, "fb-not_relevant").click()
