@@ -50,8 +50,11 @@ def browser() -> Iterator[object]:
 
 
 def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ignore[no-untyped-def]
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)  # a click is still navigating
 
     with unit_of_work(web_env["DATABASE_URL"]) as session:
         english = seed_story(
@@ -76,10 +79,14 @@ def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ign
     driver.find_element(By.NAME, "username").send_keys("alice")
     driver.find_element(By.NAME, "password").send_keys("wrong password")
     driver.find_element(By.ID, "sign-in").click()
-    assert "Wrong user name or password" in driver.page_source
+    WebDriverWait(driver, 15, ignored_exceptions=ignored).until(
+        lambda d: "Wrong user name or password" in d.page_source
+    )
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "sign-in").click()
-    assert driver.current_url.endswith("/stories")
+    WebDriverWait(driver, 15, ignored_exceptions=ignored).until(
+        lambda d: d.current_url.endswith("/stories") and "/login" not in d.current_url
+    )
 
     def listed(expected: list[str]) -> list[str]:
         """The titles listed once the page shows ``expected`` (a click navigates: the old page may still be
@@ -122,7 +129,9 @@ def test_login_filter_search_feedback(browser, web_env, start_web):  # type: ign
 
     driver.get(server.url + f"/stories/{english.story_id}")
     driver.find_element(By.ID, "fb-not_relevant").click()
-    assert "recorded" in driver.find_element(By.ID, "notice").text
+    WebDriverWait(driver, 15, ignored_exceptions=ignored).until(
+        lambda d: "recorded" in d.find_element(By.ID, "notice").text
+    )
     rows = feedback_rows(web_env)
     assert [(r["who"], r["verdict"], r["source"], r["story_id"]) for r in rows] == [
         ("alice", "not_relevant", "web", english.story_id)
