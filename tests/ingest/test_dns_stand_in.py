@@ -219,3 +219,33 @@ def test_a_name_without_addresses_is_a_connect_error(dns: DNSStandIn, network: N
     with pytest.raises(httpcore.ConnectError, match="empty.resolver-test has no address"):
         GuardedBackend(AddressPolicy([])).connect_tcp("empty.resolver-test", 9, timeout=1.0)
     assert network.attempts == []
+
+
+class SlowPolicy(AddressPolicy):
+    """An address policy whose check takes ``pause`` seconds: the fetch deadline runs out between resolving and connecting."""
+
+    def __init__(self, pause: float) -> None:
+        super().__init__([])
+        self.pause = pause
+
+    def check(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | str, host: str | None = None) -> None:
+        time.sleep(self.pause)
+        super().check(address, host)
+
+
+def test_a_deadline_reached_between_resolving_and_connecting_is_a_connect_timeout(
+    dns: DNSStandIn, network: Network
+) -> None:
+    dns.records["late.resolver-test"] = [PUBLIC]
+    with fetch_deadline(time.monotonic() + 0.2), pytest.raises(httpcore.ConnectTimeout, match="total deadline"):
+        GuardedBackend(SlowPolicy(0.4)).connect_tcp("late.resolver-test", 9, timeout=5.0)
+    assert dns.asked == ["late.resolver-test"], "the name was resolved while time was left"
+    assert network.attempts == [], "no connection is tried once the deadline has passed"
+
+
+def test_connect_gets_at_most_the_time_left_until_the_deadline(dns: DNSStandIn, network: Network) -> None:
+    dns.records["one.resolver-test"] = [PUBLIC]
+    with fetch_deadline(time.monotonic() + 2.0), pytest.raises(httpcore.ConnectError):
+        GuardedBackend(AddressPolicy([])).connect_tcp("one.resolver-test", 9, timeout=30.0)
+    (call,) = network.calls
+    assert call[2] is not None and 0 < call[2] <= 2.0, f"connect timeout {call[2]} exceeds the time left"
