@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, delete, insert, select, union_all, update
+from sqlalchemy import bindparam, delete, insert, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from db.models import Article, Feed, Story, StoryBand
@@ -303,9 +303,26 @@ def article_index_keys(features: Sequence[int], keys: EventKeys) -> list[int]:
     return sorted(found)
 
 
+_PG_HITS = text(
+    "SELECT hit.article_id FROM unnest(CAST(:keys AS bigint[])) AS wanted(band) "
+    "CROSS JOIN LATERAL (SELECT article_id FROM story_bands WHERE story_bands.band = wanted.band "
+    "ORDER BY article_id DESC LIMIT :limit) AS hit"
+)
+_PG_INDEX = text(
+    "INSERT INTO story_bands (band, article_id, seen_at) "
+    "SELECT band, article_id, :seen_at FROM unnest(CAST(:bands AS bigint[]), CAST(:ids AS bigint[])) AS r(band, article_id)"
+)
+
+
 def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
-    """Index hits per article: the newest KEY_LIMIT rows of each key, read through the primary key only."""
+    """Index hits per article: the newest KEY_LIMIT rows of each key, read through the primary key only.
+
+    On PostgreSQL one statement with the keys as an array (a lateral, bounded primary-key read per
+    key); elsewhere a UNION ALL of bounded reads per chunk of keys."""
     hits: Counter[int] = Counter()
+    if session.get_bind().dialect.name == "postgresql":
+        hits.update(session.execute(_PG_HITS, {"keys": wanted, "limit": KEY_LIMIT}).scalars())
+        return hits
     for start in range(0, len(wanted), _KEYS_PER_STATEMENT):
         chunk = wanted[start : start + _KEYS_PER_STATEMENT]
         params = {f"k{i}": key for i, key in enumerate(chunk)}
@@ -425,11 +442,13 @@ def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], n
     """Make new articles findable by later ones: one ``story_bands`` row per band and event key.
 
     ``articles``: (article id, index keys from ``article_index_keys``)."""
-    rows = [
-        {"band": band, "article_id": article_id, "seen_at": now} for article_id, keys in articles for band in set(keys)
-    ]
-    if rows:
-        session.execute(insert(StoryBand.__table__), rows)
+    pairs = [(band, article_id) for article_id, keys in articles for band in set(keys)]
+    if not pairs:
+        return
+    if session.get_bind().dialect.name == "postgresql":  # one statement, the rows as two arrays
+        session.execute(_PG_INDEX, {"bands": [b for b, _ in pairs], "ids": [a for _, a in pairs], "seen_at": now})
+        return
+    session.execute(insert(StoryBand.__table__), [{"band": b, "article_id": a, "seen_at": now} for b, a in pairs])
 
 
 def prune_story_bands(session: Session, now: datetime) -> int:
