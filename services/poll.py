@@ -34,7 +34,7 @@ from services.classify.records import record_verdicts
 from services.database import unit_of_work
 from services.ingest.entries import ParsedFeed
 from services.ingest.fetch import FetchError, FetchResult, fetch_feed
-from services.ingest.fulltext import fetch_full_text, one_sided, wants_full_text
+from services.ingest.fulltext import fetch_full_text, is_thin, one_sided, wants_full_text
 from services.ingest.leases import (
     FeedState,
     adopt_leases,
@@ -151,6 +151,16 @@ def fetch_and_parse(
     return fetch_full_texts(snapshot, outcome, settings, limiter=limiter)
 
 
+def load_knowledge() -> None:
+    """Compile the lexicon and the story name catalogue now (a few seconds of CPU), so that a worker's
+    pool processes inherit them from the parent instead of each compiling them in its first polls."""
+    from services.classify.lexicon import default_lexicon
+    from services.ingest.story_keys import name_catalogue
+
+    default_lexicon()
+    name_catalogue()
+
+
 def _feed_mode(snapshot: FeedState) -> FullTextMode:
     try:
         return FullTextMode(snapshot.full_text)
@@ -195,6 +205,10 @@ def fetch_full_texts(
         return outcome
     mode = _feed_mode(snapshot)
     linked = [e for e in parsed.entries if e.link and urlsplit(e.link).scheme.lower() in {"http", "https"}]
+    if mode is FullTextMode.AUTO:  # auto fetches only for thin feed text: no lookup or scoring for the rest
+        linked = [e for e in linked if is_thin(e.summary)]
+        if not linked:
+            return outcome
     started = time.monotonic()
     try:
         unseen = _unseen_entries(settings, snapshot.id, [e.key for e in linked][:500])

@@ -130,6 +130,14 @@ def start_worker_services(sender: Any = None, **_: Any) -> None:
         serve_metrics(settings.metrics_port, settings.broker_url, QUEUES)
 
 
+@worker_init.connect
+def load_knowledge_before_fork(**_: Any) -> None:
+    """The pool processes fork from this one: compile the lexicon and catalogues once, here."""
+    from services.poll import load_knowledge
+
+    load_knowledge()
+
+
 @worker_ready.connect
 def dispatch_at_start_up(sender: Any = None, **_: Any) -> None:
     """A worker that polls asks for a dispatch as soon as it is ready, not a beat interval later.

@@ -72,6 +72,11 @@ def one_sided(reasons: Sequence[str], relevant: bool) -> bool:
     return len(missing) == 1
 
 
+def is_thin(feed_text: str) -> bool:
+    """Feed text too short to judge an article by (``auto`` feeds fetch the page only for these)."""
+    return len(feed_text.strip()) < THIN_TEXT_CHARS
+
+
 def wants_full_text(
     mode: FullTextMode, feed_text: str, score: float, *, title_only_feed: bool = False, half_evidence: bool = False
 ) -> bool:
@@ -82,7 +87,7 @@ def wants_full_text(
     if mode is FullTextMode.ALWAYS:
         return True
     low, high = UNCERTAIN_SCORES
-    thin = title_only_feed or len(feed_text.strip()) < THIN_TEXT_CHARS
+    thin = title_only_feed or is_thin(feed_text)
     return thin and (low <= score <= high or (half_evidence and score < low))
 
 

@@ -25,7 +25,7 @@ import unicodedata
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -314,6 +314,12 @@ _PG_INDEX = text(
 )
 
 
+def _bigint_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers: the driver dumps a list of 600 ints one by one (about
+    2 ms of Python); the literal is one join, parsed by the server."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
     """Index hits per article: the newest KEY_LIMIT rows of each key, read through the primary key only.
 
@@ -321,7 +327,7 @@ def _candidate_hits(session: Session, wanted: list[int]) -> dict[int, int]:
     key); elsewhere a UNION ALL of bounded reads per chunk of keys."""
     hits: Counter[int] = Counter()
     if session.get_bind().dialect.name == "postgresql":
-        hits.update(session.execute(_PG_HITS, {"keys": wanted, "limit": KEY_LIMIT}).scalars())
+        hits.update(session.execute(_PG_HITS, {"keys": _bigint_array(wanted), "limit": KEY_LIMIT}).scalars())
         return hits
     for start in range(0, len(wanted), _KEYS_PER_STATEMENT):
         chunk = wanted[start : start + _KEYS_PER_STATEMENT]
@@ -446,7 +452,8 @@ def index_story_bands(session: Session, articles: list[tuple[int, list[int]]], n
     if not pairs:
         return
     if session.get_bind().dialect.name == "postgresql":  # one statement, the rows as two arrays
-        session.execute(_PG_INDEX, {"bands": [b for b, _ in pairs], "ids": [a for _, a in pairs], "seen_at": now})
+        bands, ids = _bigint_array(b for b, _ in pairs), _bigint_array(a for _, a in pairs)
+        session.execute(_PG_INDEX, {"bands": bands, "ids": ids, "seen_at": now})
         return
     session.execute(insert(StoryBand.__table__), [{"band": b, "article_id": a, "seen_at": now} for b, a in pairs])
 
