@@ -182,6 +182,7 @@ STORY_AGREEMENT = 1.0  # the story's members must score this share of the thresh
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
 MIN_HITS = 2  # index hits a candidate needs before it is compared
 STORY_MEMBERS = 12  # members of a candidate story compared (the newest)
+CANDIDATE_STORIES = 3  # stories compared per article: those of its best-scoring candidates
 
 
 @dataclass
@@ -356,6 +357,17 @@ def _load(session: Session, condition: Any) -> dict[int, StoryArticle]:
     return found
 
 
+def _story_agreement(article: StoryArticle, members: list[StoryArticle]) -> float | None:
+    """The average score of ``article`` against a story's members, or None when they do not agree:
+    a member conflicts or the average falls short of STORY_AGREEMENT times the threshold."""
+    scores = [event_score(article, m) for m in members]
+    agreed = [s for s in scores if s is not None]
+    if not agreed or len(agreed) < len(scores):
+        return None
+    average = sum(agreed) / len(agreed)
+    return average if average >= STORY_AGREEMENT * EVENT_THRESHOLD else None
+
+
 def match_stories(
     session: Session,
     feed_id: int,
@@ -368,8 +380,11 @@ def match_stories(
     Candidates come from the index (``story_bands``: MinHash bands and event keys), at most
     KEY_LIMIT per key, and only articles with MIN_HITS hits are compared: the work per article
     is bounded whatever the number of stories, and the lookups use only the primary key, so they
-    do not depend on planner statistics. A candidate's story is joined when the best article
-    scores EVENT_THRESHOLD and the story's members agree on average, none conflicting.
+    do not depend on planner statistics. The stories of the candidates scoring EVENT_THRESHOLD
+    (at most CANDIDATE_STORIES, best first) are compared member by member, and the article joins
+    the one its members agree with best on average, none conflicting: an article that one member
+    of a story resembles, but the story as a whole does not, goes to the story it fits, or none
+    (whichever outlet happened to be stored first).
     """
     keys_of = (
         index_keys if index_keys is not None else [article_index_keys(sorted(a.features), a.keys) for a in articles]
@@ -386,38 +401,38 @@ def match_stories(
     for start in range(0, len(ids), 500):
         known.update(_load(session, Article.id.in_(ids[start : start + 500]) & (Article.fetched_at >= cutoff)))
     members: dict[int, list[StoryArticle]] = {}
+
+    def members_of(story_id: int) -> list[StoryArticle]:
+        if story_id not in members:
+            rows = (
+                session.execute(
+                    select(Article.id)
+                    .where(Article.story_id == story_id)
+                    .order_by(Article.id.desc())
+                    .limit(STORY_MEMBERS)
+                )
+                .scalars()
+                .all()
+            )
+            members[story_id] = list(_load(session, Article.id.in_(rows)).values()) if rows else []
+        return members[story_id]
+
     matches: list[int | None] = []
     for article in articles:
-        best: tuple[float, int] | None = None
+        best_of: dict[int, float] = {}
         for candidate in known.values():
             if candidate.story_id is None or candidate.feed_id == feed_id:
                 continue
             score = event_score(article, candidate)
             if score is None or score < EVENT_THRESHOLD:
                 continue
-            if best is None or score > best[0]:
-                best = (score, candidate.story_id)
-        chosen = None
-        if best is not None:
-            story_id = best[1]
-            if story_id not in members:
-                rows = (
-                    session.execute(
-                        select(Article.id)
-                        .where(Article.story_id == story_id)
-                        .order_by(Article.id.desc())
-                        .limit(STORY_MEMBERS)
-                    )
-                    .scalars()
-                    .all()
-                )
-                loaded = _load(session, Article.id.in_(rows)) if rows else {}
-                members[story_id] = list(loaded.values())
-            scores = [event_score(article, m) for m in members[story_id]]
-            agreed = [s for s in scores if s is not None]
-            if agreed and len(agreed) == len(scores) and sum(agreed) / len(agreed) >= STORY_AGREEMENT * EVENT_THRESHOLD:
-                chosen = story_id
-        matches.append(chosen)
+            best_of[candidate.story_id] = max(score, best_of.get(candidate.story_id, score))
+        chosen: tuple[float, int] | None = None
+        for story_id in sorted(best_of, key=lambda s: (-best_of[s], s))[:CANDIDATE_STORIES]:
+            agreement = _story_agreement(article, members_of(story_id))
+            if agreement is not None and (chosen is None or agreement > chosen[0]):
+                chosen = (agreement, story_id)
+        matches.append(chosen[1] if chosen else None)
     return matches
 
 

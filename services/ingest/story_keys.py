@@ -161,6 +161,10 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
             raise ValueError(f"{path}: names[{n}]: kind must be `name`, `subject`, `place` or `action`")
         canonical = entry["name"]
         kind_of[canonical] = kind
+        if not isinstance(entry.get("cased", []), list):
+            raise ValueError(f"{path}: names[{n}]: `cased` must be a list")
+        for alias in entry.get("cased", []):
+            cased[fold(str(alias))[0]] = canonical
         for alias in entry["aliases"]:
             alias = fold(str(alias))[0]
             if alias.isascii():

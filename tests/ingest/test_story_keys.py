@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.stories import StoryArticle, StoryCoverage, _hash, event_score, tokens
+from services.ingest.stories import StoryArticle, StoryCoverage, _hash, _story_agreement, event_score, tokens
 from services.ingest.story_keys import NAMES_FILE, _load_names, event_keys
 
 CNAI = str(Path(sys.executable).with_name("cnai"))
@@ -35,6 +35,26 @@ def test_the_names_catalogue_loads_and_rejects_a_bad_entry(tmp_path: Path) -> No
     bad.write_text("names:\n  - {name: X, kind: planet, aliases: [x]}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="kind"):
         _load_names(bad)
+
+
+def test_widely_used_names_are_one_key_in_both_scripts_and_cased_aliases_keep_their_case() -> None:
+    english = event_keys("Nadella says Microsoft will spend more on Oracle data centres", language="en")
+    chinese = event_keys("纳德拉称微软将加大在甲骨文数据中心的投入", language="zh-Hans")
+    assert {"Satya Nadella", "Microsoft", "Oracle"} <= english.names & chinese.names
+    assert "Meta Platforms" in event_keys("Meta trains a new model", language="en").names
+    assert "Meta Platforms" not in event_keys("A meta-analysis of training runs", language="en").names
+    assert "Arm" not in event_keys("Robot arm maker raises funds", language="en").names
+
+
+def test_an_article_joins_a_story_only_when_its_members_agree() -> None:
+    wire = article("Tencent unveils Hunyuan T2 reasoning model for developers", feed=2, hours=3)
+    rewrite = article("Tencent launches Hunyuan T2, a reasoning model aimed at developers", feed=3, hours=2)
+    newcomer = article("Tencent's new Hunyuan T2 reasoning model opens to developers", feed=4, hours=1)
+    other = article("Tencent releases Hunyuan T1 for enterprise search", feed=5, hours=2)
+    agreement = _story_agreement(newcomer, [wire, rewrite])
+    assert agreement is not None and agreement >= 2.0
+    assert _story_agreement(newcomer, [wire, other]) is None, "a member reporting another version vetoes the story"
+    assert _story_agreement(newcomer, []) is None
 
 
 def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
