@@ -165,6 +165,7 @@ GROUP_FACTOR = 0.3
 MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
 MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
 AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" and "$112B")
+ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $100 billion") agrees within 10%
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
@@ -199,20 +200,32 @@ class StoryArticle:
 
 def _amount(text: str) -> float | None:
     try:
-        return float(text)
+        return float(text.lstrip("~"))
     except ValueError:
         return None
 
 
 def _same_amounts(mine: set[str], theirs: set[str]) -> set[str]:
-    """Amounts of ``mine`` also in ``theirs``, allowing rounding ("$112.5 bn" and "$112B")."""
+    """Amounts of ``mine`` also in ``theirs``, allowing rounding ("$112.5 bn" and "$112B"; "近1000亿"
+    and "$97.4 billion" when one of them is marked rounded)."""
     found = mine & theirs
     for x in mine - found:
         value = _amount(x)
-        if value is None or value < 1e6:  # below a million numbers are written exactly (versions, counts, percentages)
+        if value is None:
             continue
-        if any((v := _amount(y)) is not None and abs(v - value) <= AMOUNT_TOLERANCE * max(v, value) for y in theirs):
-            found.add(x)
+        for y in theirs:
+            v = _amount(y)
+            if v is None:
+                continue
+            if x.startswith("~") or y.startswith("~"):
+                tolerance = ROUNDED_TOLERANCE
+            elif value >= 1e6:  # below a million numbers are written exactly (versions, counts, percentages)
+                tolerance = AMOUNT_TOLERANCE
+            else:
+                continue
+            if abs(v - value) <= tolerance * max(v, value):
+                found.add(x)
+                break
     return found
 
 
@@ -223,7 +236,7 @@ def _script(language: str | None) -> str:
 def _number_weight(number: str) -> float:
     if not number.endswith("%"):
         try:
-            value = float(number)
+            value = float(number.lstrip("~"))
         except ValueError:
             return NUMBER_WEIGHT
         if value < 10 and value == int(value):

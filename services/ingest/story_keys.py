@@ -7,7 +7,8 @@
 - *versions*: model and product versions (a token with letters and digits: "K2.5", "V3.2",
   "H20", "4o"), so different versions are different stories;
 - *numbers*: amounts with their scale folded ("$97.4 billion" = "974亿美元" = 9.74e10,
-  "3.0%" = "3%"), dates ("April 1" = "4月1日"), months, years.
+  "3.0%" = "3%"; a rounded amount, "近1000亿" or "nearly $100 billion", is kept as "~1e+11"
+  and agrees with amounts within 10%), dates ("April 1" = "4月1日"), months, years.
 
 Versions and numbers of the title are kept apart: two titles that both carry them and share
 none report different developments.
@@ -62,7 +63,7 @@ _YEAR = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
-    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(?P<more>多|余)?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _SCALE = {
@@ -82,6 +83,13 @@ _SCALE = {
     "thousand": 1e3,
     "k": 1e3,
 }
+# "近1000亿", "超100亿", "about $100 billion": a rounded amount, which agrees with any amount close to it
+_APPROX_BEFORE = re.compile(
+    r"(?:近|约|超|逾|超过|将近|接近|大约|高达|nearly|almost|about|around|roughly|approximately|over|more than|some|up to|~)"
+    r" ?[$€£¥]?$",
+    re.IGNORECASE,
+)
+_APPROX_AFTER = re.compile(r" ?(?:万亿|亿|万|千|[a-z]+)? ?(?:多|余)")
 _VERSION = re.compile(r"(?<![a-z0-9.])((?:[a-z]+\d[a-z0-9.]*|\d+(?:\.\d+)?[a-z]+[a-z0-9.]*))(?![a-z0-9])")
 _NOT_VERSIONS = re.compile(
     r"^(?:\d+(?:\.\d+)?(?:k|m|b|bn|mn|tn|t|st|nd|rd|th|s|h|am|pm|x|g|gb|tb|mw|gw|ms|pct)|(?:19|20)\d\ds|q[1-4]|h[12]|fy\d+|g[0-9]{1,2}|[a-z]\d{5,}.*)$"
@@ -112,10 +120,10 @@ class EventKeys:
     def index_keys(self) -> set[str]:
         """Keys an article is findable by: names, versions, amounts, dates, and name pairs."""
         keys = {f"n:{n}" for n in self.names} | {f"v:{v}" for v in self.versions}
-        keys |= {f"#:{n}" for n in self.numbers} | {f"d:{d}" for d in self.dates if d.startswith("md:")}
+        keys |= {f"#:{n.lstrip('~')}" for n in self.numbers} | {f"d:{d}" for d in self.dates if d.startswith("md:")}
         ordered = sorted(self.names)
         keys |= {f"p:{a}|{b}" for i, a in enumerate(ordered) for b in ordered[i + 1 :]}
-        keys |= {f"q:{a}|{v}" for a in ordered for v in self.versions | self.numbers}
+        keys |= {f"q:{a}|{v.lstrip('~')}" for a in ordered for v in self.versions | self.numbers}
         return keys
 
     def to_json(self) -> dict[str, list[str]]:
@@ -233,9 +241,12 @@ def _numbers(text: str) -> tuple[set[str], set[str]]:
             m.group(1)[0] == "0" and len(m.group(1)) >= 3 and "." not in m.group(1)
         ):
             continue  # part of a date, or a stock code ("(09888)")
-        amount = _amount(m.group(1), m.group(2))
+        amount = _amount(m.group(1), m.group(3))
         if amount is not None:
-            amounts.add(amount)
+            approximate = (
+                m.group("more") or _APPROX_BEFORE.search(text, 0, m.start()) or _APPROX_AFTER.match(text, m.end())
+            )
+            amounts.add(f"~{amount}" if approximate and not amount.endswith("%") else amount)
     return amounts, dates
 
 

@@ -65,6 +65,17 @@ def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
     assert not event_keys("Lab shows 2026 plan", language="en").numbers, "a year is not an amount"
 
 
+def test_a_rounded_amount_agrees_with_the_exact_one_but_not_with_a_distant_one() -> None:
+    assert event_keys("字节跳动拟投资近200亿美元建设数据中心", language="zh-Hans").numbers == {"~2e+10"}
+    assert event_keys("字节跳动拟投资200多亿美元建设数据中心", language="zh-Hans").numbers == {"~2e+10"}
+    assert "~2e+10" in event_keys("ByteDance to spend nearly $20 billion on data centres", language="en").numbers
+    exact = article("ByteDance plans to invest $19.3 billion in data centres", hours=2)
+    rounded = article("字节跳动拟投资近200亿美元建设数据中心", language="zh-Hans", hours=1, feed=2)
+    distant = article("字节跳动拟投资近150亿美元建设数据中心", language="zh-Hans", hours=1, feed=3)
+    assert (event_score(exact, rounded) or 0.0) >= 2.0
+    assert event_score(exact, distant) is None, "15 billion is not 19.3 billion, however rounded"
+
+
 def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
     k3 = article("Moonshot AI releases Kimi K3 with longer context", hours=2)
     k3_zh = article("月之暗面发布Kimi K3模型 上下文更长", language="zh-Hans", hours=1, feed=2)
