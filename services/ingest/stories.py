@@ -163,6 +163,7 @@ JACCARD_WEIGHT = 4.0
 NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
 GROUP_FACTOR = 0.3
 MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
+MARK_PENALTY = True  # unknown names of a title (EventKeys.marks) count as missing names too
 MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
 AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" and "$112B")
 ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $100 billion") agrees within 10%
@@ -259,6 +260,13 @@ def _conflict(a: EventKeys, b: EventKeys) -> bool:
     return bool(days_a and days_b and not days_a & days_b)
 
 
+def _absent(marks: set[str], other: StoryArticle) -> set[str]:
+    """Unknown names of one title (``EventKeys.marks``) the other article's title and lead never mention."""
+    if not MARK_PENALTY or not other.features:
+        return set()
+    return {f"mark:{m}" for m in marks if _hash(m) not in other.features}
+
+
 def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     """How strongly two articles report one development; None when they cannot (too far apart, conflicting)."""
     gap_days = abs((a.published - b.published).total_seconds()) / 86400
@@ -270,7 +278,10 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     for name in ka.names & kb.names:
         in_titles = (name in ka.title_names) + (name in kb.title_names)
         score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
-    missing = (ka.title_names - kb.names - groups, kb.title_names - ka.names - groups)
+    missing = (
+        ka.title_names - kb.names - groups | _absent(ka.marks, b),
+        kb.title_names - ka.names - groups | _absent(kb.marks, a),
+    )
     score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
     places = name_catalogue().places

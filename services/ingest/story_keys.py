@@ -116,6 +116,9 @@ class EventKeys:
         default_factory=set
     )  # Latin-script words of the title, lower-cased ("autogpt", "windows")
     title_grams: set[str] = field(default_factory=set)  # Chinese character bigrams of the title ("芯片", "自研")
+    # Names of the title the catalogues do not know, by their shape: CamelCase or capitals ("AutoGPT",
+    # "ECARX"; not tickers in brackets nor a model family before its version), lower-cased ("autogpt")
+    marks: set[str] = field(default_factory=set)
 
     def index_keys(self) -> set[str]:
         """Keys an article is findable by: names, versions, amounts, dates, and name pairs."""
@@ -276,6 +279,45 @@ def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[s
 _HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 
 
+_MARK_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{3,}(?![A-Za-z0-9])")
+_CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z]{3,}$")
+# Capitalised words that are not names: common terms, acronyms and units.
+_NOT_MARKS = frozenset(
+    """agi api app apps ceo cfo coo cto cpu gpu npu tpu ipo etf esg llm llms usd rmb hkd cny eur sdk
+    ssd pdf usb ota new the and for with via ceo vlm mllm aigc asic dram hbm nand pcie saas paas iaas
+    agent agents token tokens prompt pro max plus ultra mini lite nano beta chat bot bots model models
+    cloud open source code data news video demo test benchmark robot robots chip chips phone pad book
+    online live world top best one app store weekly daily breaking update review report exclusive
+    gmv gdp cpi pmi ppi kpi roi faq diy ugc pgc b2b b2c o2o""".split()
+)
+
+
+def _marks(catalogue: NameCatalogue, title: str, language: str | None, names: set[str]) -> set[str]:
+    """Name-shaped Latin words of ``title`` that no catalogue knows (see ``EventKeys.marks``);
+    ``names``: the title's catalogue names (a weak alias such as "Gemini" counts in context)."""
+    from services.classify.scorer import lexicon_verdict
+
+    named = {w for name in names for w in re.split(r"[^a-z0-9]+", name.lower())}
+    letters = [c for c in title if c.isascii() and c.isalpha()]
+    shouting = sum(c.isupper() for c in letters) > 0.6 * len(letters)  # an all-capitals headline
+    found: set[str] = set()
+    for m in _MARK_WORD.finditer(title):
+        word = m.group(0)
+        if title[m.start() - 1 : m.start()] in ("(", "（") or re.match(r"[- ]?\d", title[m.end() : m.end() + 2]):
+            continue  # a ticker ("(BIDU)") or a model family with its version ("GPT-5": versions compare those)
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        lowered = word.lower()
+        if lowered in _NOT_MARKS or lowered in named or not _CAMEL.search(word) or (shouting and word.isupper()):
+            continue
+        if catalogue.english.fullmatch(word) or (catalogue.cased is not None and catalogue.cased.fullmatch(word)):
+            continue
+        if lexicon_verdict(word, "", language or "", None).entities:
+            continue
+        found.add(lowered)
+    return found
+
+
 def event_keys(title: str, summary: str = "", language: str | None = None, link: str | None = None) -> EventKeys:
     """The event keys of an article (title and summary lead)."""
     from services.classify.scorer import lexicon_verdict
@@ -298,6 +340,7 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     keys.dates = keys.title_dates | lead_dates
     keys.quoted = {q.strip().lower() for q in _QUOTED.findall(folded_title)} - _NOT_QUOTED
     keys.title_words = {w.lower() for w in _LATIN_WORD.findall(folded_title)}
+    keys.marks = _marks(catalogue, folded_title, language, keys.title_names)
     keys.title_grams = {run[i : i + 2] for run in _HAN_RUN.findall(folded_title) for i in range(len(run) - 1)}
     keys.title_versions = _versions(folded_title.lower())
     keys.versions = keys.title_versions | _versions(folded_lead.lower())

@@ -76,6 +76,30 @@ def test_a_rounded_amount_agrees_with_the_exact_one_but_not_with_a_distant_one()
     assert event_score(exact, distant) is None, "15 billion is not 19.3 billion, however rounded"
 
 
+def test_a_name_no_catalogue_knows_in_one_title_and_absent_from_the_other_article_speaks_against_one_story() -> None:
+    assert event_keys("NaviQ integrates DeepSeek-R1 into its in-car assistant", language="en").marks == {"naviq"}
+    assert not event_keys("百度(BIDU)盘前涨超2% GPT-5发布在即", language="zh-Hans").marks, "tickers, model families"
+    assert not event_keys("Microsoft brings Copilot to YouTube", language="en").marks, "catalogue names"
+    assert not event_keys("BREAKING: STARTUP RAISES FUNDS", language="en").marks, "a headline in capitals"
+    wire = article(
+        "NaviQ integrates DeepSeek-R1 into its in-car assistant",
+        "The cockpit software maker said drivers can now ask DeepSeek-R1 questions.",
+        hours=3,
+    )
+    same = article(
+        "座舱软件商NaviQ车载助手接入DeepSeek-R1模型", "司机可以向车载助手提问。", language="zh-Hans", hours=1, feed=3
+    )
+    cloud = article(
+        "云服务商宣布全面支持DeepSeek-R1模型",
+        "该公司表示，其公有云已上线DeepSeek-R1推理服务。",
+        language="zh-Hans",
+        hours=2,
+        feed=2,
+    )
+    assert (event_score(wire, same) or 0.0) >= 2.0
+    assert (event_score(cloud, same) or 0.0) < 2.0, "another company adopting the same model"
+
+
 def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
     k3 = article("Moonshot AI releases Kimi K3 with longer context", hours=2)
     k3_zh = article("月之暗面发布Kimi K3模型 上下文更长", language="zh-Hans", hours=1, feed=2)
