@@ -190,7 +190,7 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
     return NameCatalogue(
-        english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})(?![A-Za-z0-9])", re.IGNORECASE),
+        english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})s?(?![A-Za-z0-9])", re.IGNORECASE),
         cased=re.compile(rf"(?<![A-Za-z0-9])({alternation(cased)})(?![A-Za-z0-9])") if cased else None,
         chinese=tuple(sorted(chinese, key=lambda c: -len(c[0]))),
         kind_of=kind_of,
@@ -262,7 +262,20 @@ def _versions(lowered: str) -> set[str]:
     return found
 
 
+_AI_WORD = re.compile(r"(?<![A-Za-z0-9])AI(?![A-Za-z0-9]) ?", re.IGNORECASE)
+_SPACE_BY_HAN = re.compile("(?<=[\u3400-\u4dbf\u4e00-\u9fff]) +| +(?=[\u3400-\u4dbf\u4e00-\u9fff])")
+
+
 def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[str]) -> None:
+    """Catalogue names and subjects of ``text``. Subjects are looked for again without the word "AI"
+    and without spaces beside Chinese characters: "in-house AI chips" and "自研 AI 芯片" are "in-house chip"."""
+    _find_names(catalogue, text, names, subjects)
+    plain = _SPACE_BY_HAN.sub("", _AI_WORD.sub("", text))
+    if plain != text:
+        _find_names(catalogue, plain, set(), subjects)
+
+
+def _find_names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[str]) -> None:
     for m in catalogue.english.finditer(text):
         canonical = catalogue.english_name[m.group(1).lower()]
         (names if catalogue.kind_of[canonical] == "name" else subjects).add(canonical)

@@ -100,6 +100,14 @@ def test_a_name_no_catalogue_knows_in_one_title_and_absent_from_the_other_articl
     assert (event_score(cloud, same) or 0.0) < 2.0, "another company adopting the same model"
 
 
+def test_subjects_are_found_in_plurals_and_around_the_word_ai_in_both_scripts() -> None:
+    english = event_keys("Xiaomi readies in-house AI chips for its phones", language="en")
+    chinese = event_keys("小米 自研 AI 芯片 将用于手机", language="zh-Hans")
+    assert "in-house chip" in english.subjects & chinese.subjects
+    assert "investigation" in event_keys("Regulators open probes into app pricing", language="en").subjects
+    assert "Mistral AI" in event_keys("Mistral AI ships a new model", language="en").names, "names keep their AI"
+
+
 def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
     k3 = article("Moonshot AI releases Kimi K3 with longer context", hours=2)
     k3_zh = article("月之暗面发布Kimi K3模型 上下文更长", language="zh-Hans", hours=1, feed=2)
