@@ -163,8 +163,10 @@ JACCARD_WEIGHT = 4.0
 NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
 GROUP_FACTOR = 0.3
 MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
+MARK_PENALTY = True  # unknown names of a title (EventKeys.marks) count as missing names too
 MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
 AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" and "$112B")
+ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $100 billion") agrees within 10%
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
@@ -182,6 +184,7 @@ STORY_AGREEMENT = 1.0  # the story's members must score this share of the thresh
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
 MIN_HITS = 2  # index hits a candidate needs before it is compared
 STORY_MEMBERS = 12  # members of a candidate story compared (the newest)
+CANDIDATE_STORIES = 3  # stories compared per article: those of its best-scoring candidates
 
 
 @dataclass
@@ -198,20 +201,32 @@ class StoryArticle:
 
 def _amount(text: str) -> float | None:
     try:
-        return float(text)
+        return float(text.lstrip("~"))
     except ValueError:
         return None
 
 
 def _same_amounts(mine: set[str], theirs: set[str]) -> set[str]:
-    """Amounts of ``mine`` also in ``theirs``, allowing rounding ("$112.5 bn" and "$112B")."""
+    """Amounts of ``mine`` also in ``theirs``, allowing rounding ("$112.5 bn" and "$112B"; "近1000亿"
+    and "$97.4 billion" when one of them is marked rounded)."""
     found = mine & theirs
     for x in mine - found:
         value = _amount(x)
-        if value is None or value < 1e6:  # below a million numbers are written exactly (versions, counts, percentages)
+        if value is None:
             continue
-        if any((v := _amount(y)) is not None and abs(v - value) <= AMOUNT_TOLERANCE * max(v, value) for y in theirs):
-            found.add(x)
+        for y in theirs:
+            v = _amount(y)
+            if v is None:
+                continue
+            if x.startswith("~") or y.startswith("~"):
+                tolerance = ROUNDED_TOLERANCE
+            elif value >= 1e6:  # below a million numbers are written exactly (versions, counts, percentages)
+                tolerance = AMOUNT_TOLERANCE
+            else:
+                continue
+            if abs(v - value) <= tolerance * max(v, value):
+                found.add(x)
+                break
     return found
 
 
@@ -222,7 +237,7 @@ def _script(language: str | None) -> str:
 def _number_weight(number: str) -> float:
     if not number.endswith("%"):
         try:
-            value = float(number)
+            value = float(number.lstrip("~"))
         except ValueError:
             return NUMBER_WEIGHT
         if value < 10 and value == int(value):
@@ -245,6 +260,13 @@ def _conflict(a: EventKeys, b: EventKeys) -> bool:
     return bool(days_a and days_b and not days_a & days_b)
 
 
+def _absent(marks: set[str], other: StoryArticle) -> set[str]:
+    """Unknown names of one title (``EventKeys.marks``) the other article's title and lead never mention."""
+    if not MARK_PENALTY or not other.features:
+        return set()
+    return {f"mark:{m}" for m in marks if _hash(m) not in other.features}
+
+
 def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     """How strongly two articles report one development; None when they cannot (too far apart, conflicting)."""
     gap_days = abs((a.published - b.published).total_seconds()) / 86400
@@ -256,7 +278,10 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     for name in ka.names & kb.names:
         in_titles = (name in ka.title_names) + (name in kb.title_names)
         score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
-    missing = (ka.title_names - kb.names - groups, kb.title_names - ka.names - groups)
+    missing = (
+        ka.title_names - kb.names - groups | _absent(ka.marks, b),
+        kb.title_names - ka.names - groups | _absent(kb.marks, a),
+    )
     score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
     places = name_catalogue().places
@@ -379,6 +404,17 @@ def _load(session: Session, condition: Any) -> dict[int, StoryArticle]:
     return found
 
 
+def _story_agreement(article: StoryArticle, members: list[StoryArticle]) -> float | None:
+    """The average score of ``article`` against a story's members, or None when they do not agree:
+    a member conflicts or the average falls short of STORY_AGREEMENT times the threshold."""
+    scores = [event_score(article, m) for m in members]
+    agreed = [s for s in scores if s is not None]
+    if not agreed or len(agreed) < len(scores):
+        return None
+    average = sum(agreed) / len(agreed)
+    return average if average >= STORY_AGREEMENT * EVENT_THRESHOLD else None
+
+
 def match_stories(
     session: Session,
     feed_id: int,
@@ -391,8 +427,11 @@ def match_stories(
     Candidates come from the index (``story_bands``: MinHash bands and event keys), at most
     KEY_LIMIT per key, and only articles with MIN_HITS hits are compared: the work per article
     is bounded whatever the number of stories, and the lookups use only the primary key, so they
-    do not depend on planner statistics. A candidate's story is joined when the best article
-    scores EVENT_THRESHOLD and the story's members agree on average, none conflicting.
+    do not depend on planner statistics. The stories of the candidates scoring EVENT_THRESHOLD
+    (at most CANDIDATE_STORIES, best first) are compared member by member, and the article joins
+    the one its members agree with best on average, none conflicting: an article that one member
+    of a story resembles, but the story as a whole does not, goes to the story it fits, or none
+    (whichever outlet happened to be stored first).
     """
     keys_of = (
         index_keys if index_keys is not None else [article_index_keys(sorted(a.features), a.keys) for a in articles]
@@ -409,38 +448,38 @@ def match_stories(
     for start in range(0, len(ids), 500):
         known.update(_load(session, Article.id.in_(ids[start : start + 500]) & (Article.fetched_at >= cutoff)))
     members: dict[int, list[StoryArticle]] = {}
+
+    def members_of(story_id: int) -> list[StoryArticle]:
+        if story_id not in members:
+            rows = (
+                session.execute(
+                    select(Article.id)
+                    .where(Article.story_id == story_id)
+                    .order_by(Article.id.desc())
+                    .limit(STORY_MEMBERS)
+                )
+                .scalars()
+                .all()
+            )
+            members[story_id] = list(_load(session, Article.id.in_(rows)).values()) if rows else []
+        return members[story_id]
+
     matches: list[int | None] = []
     for article in articles:
-        best: tuple[float, int] | None = None
+        best_of: dict[int, float] = {}
         for candidate in known.values():
             if candidate.story_id is None or candidate.feed_id == feed_id:
                 continue
             score = event_score(article, candidate)
             if score is None or score < EVENT_THRESHOLD:
                 continue
-            if best is None or score > best[0]:
-                best = (score, candidate.story_id)
-        chosen = None
-        if best is not None:
-            story_id = best[1]
-            if story_id not in members:
-                rows = (
-                    session.execute(
-                        select(Article.id)
-                        .where(Article.story_id == story_id)
-                        .order_by(Article.id.desc())
-                        .limit(STORY_MEMBERS)
-                    )
-                    .scalars()
-                    .all()
-                )
-                loaded = _load(session, Article.id.in_(rows)) if rows else {}
-                members[story_id] = list(loaded.values())
-            scores = [event_score(article, m) for m in members[story_id]]
-            agreed = [s for s in scores if s is not None]
-            if agreed and len(agreed) == len(scores) and sum(agreed) / len(agreed) >= STORY_AGREEMENT * EVENT_THRESHOLD:
-                chosen = story_id
-        matches.append(chosen)
+            best_of[candidate.story_id] = max(score, best_of.get(candidate.story_id, score))
+        chosen: tuple[float, int] | None = None
+        for story_id in sorted(best_of, key=lambda s: (-best_of[s], s))[:CANDIDATE_STORIES]:
+            agreement = _story_agreement(article, members_of(story_id))
+            if agreement is not None and (chosen is None or agreement > chosen[0]):
+                chosen = (agreement, story_id)
+        matches.append(chosen[1] if chosen else None)
     return matches
 
 

@@ -7,7 +7,8 @@
 - *versions*: model and product versions (a token with letters and digits: "K2.5", "V3.2",
   "H20", "4o"), so different versions are different stories;
 - *numbers*: amounts with their scale folded ("$97.4 billion" = "974亿美元" = 9.74e10,
-  "3.0%" = "3%"), dates ("April 1" = "4月1日"), months, years.
+  "3.0%" = "3%"; a rounded amount, "近1000亿" or "nearly $100 billion", is kept as "~1e+11"
+  and agrees with amounts within 10%), dates ("April 1" = "4月1日"), months, years.
 
 Versions and numbers of the title are kept apart: two titles that both carry them and share
 none report different developments.
@@ -62,7 +63,7 @@ _YEAR = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
-    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?) ?(?P<more>多|余)?(万亿|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk]\b|%|percent|pct)?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _SCALE = {
@@ -82,6 +83,13 @@ _SCALE = {
     "thousand": 1e3,
     "k": 1e3,
 }
+# "近1000亿", "超100亿", "about $100 billion": a rounded amount, which agrees with any amount close to it
+_APPROX_BEFORE = re.compile(
+    r"(?:近|约|超|逾|超过|将近|接近|大约|高达|nearly|almost|about|around|roughly|approximately|over|more than|some|up to|~)"
+    r" ?[$€£¥]?$",
+    re.IGNORECASE,
+)
+_APPROX_AFTER = re.compile(r" ?(?:万亿|亿|万|千|[a-z]+)? ?(?:多|余)")
 _VERSION = re.compile(r"(?<![a-z0-9.])((?:[a-z]+\d[a-z0-9.]*|\d+(?:\.\d+)?[a-z]+[a-z0-9.]*))(?![a-z0-9])")
 _NOT_VERSIONS = re.compile(
     r"^(?:\d+(?:\.\d+)?(?:k|m|b|bn|mn|tn|t|st|nd|rd|th|s|h|am|pm|x|g|gb|tb|mw|gw|ms|pct)|(?:19|20)\d\ds|q[1-4]|h[12]|fy\d+|g[0-9]{1,2}|[a-z]\d{5,}.*)$"
@@ -108,14 +116,17 @@ class EventKeys:
         default_factory=set
     )  # Latin-script words of the title, lower-cased ("autogpt", "windows")
     title_grams: set[str] = field(default_factory=set)  # Chinese character bigrams of the title ("芯片", "自研")
+    # Names of the title the catalogues do not know, by their shape: CamelCase or capitals ("AutoGPT",
+    # "ECARX"; not tickers in brackets nor a model family before its version), lower-cased ("autogpt")
+    marks: set[str] = field(default_factory=set)
 
     def index_keys(self) -> set[str]:
         """Keys an article is findable by: names, versions, amounts, dates, and name pairs."""
         keys = {f"n:{n}" for n in self.names} | {f"v:{v}" for v in self.versions}
-        keys |= {f"#:{n}" for n in self.numbers} | {f"d:{d}" for d in self.dates if d.startswith("md:")}
+        keys |= {f"#:{n.lstrip('~')}" for n in self.numbers} | {f"d:{d}" for d in self.dates if d.startswith("md:")}
         ordered = sorted(self.names)
         keys |= {f"p:{a}|{b}" for i, a in enumerate(ordered) for b in ordered[i + 1 :]}
-        keys |= {f"q:{a}|{v}" for a in ordered for v in self.versions | self.numbers}
+        keys |= {f"q:{a}|{v.lstrip('~')}" for a in ordered for v in self.versions | self.numbers}
         return keys
 
     def to_json(self) -> dict[str, list[str]]:
@@ -161,6 +172,10 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
             raise ValueError(f"{path}: names[{n}]: kind must be `name`, `subject`, `place` or `action`")
         canonical = entry["name"]
         kind_of[canonical] = kind
+        if not isinstance(entry.get("cased", []), list):
+            raise ValueError(f"{path}: names[{n}]: `cased` must be a list")
+        for alias in entry.get("cased", []):
+            cased[fold(str(alias))[0]] = canonical
         for alias in entry["aliases"]:
             alias = fold(str(alias))[0]
             if alias.isascii():
@@ -175,7 +190,7 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
     return NameCatalogue(
-        english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})(?![A-Za-z0-9])", re.IGNORECASE),
+        english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})s?(?![A-Za-z0-9])", re.IGNORECASE),
         cased=re.compile(rf"(?<![A-Za-z0-9])({alternation(cased)})(?![A-Za-z0-9])") if cased else None,
         chinese=tuple(sorted(chinese, key=lambda c: -len(c[0]))),
         kind_of=kind_of,
@@ -229,9 +244,12 @@ def _numbers(text: str) -> tuple[set[str], set[str]]:
             m.group(1)[0] == "0" and len(m.group(1)) >= 3 and "." not in m.group(1)
         ):
             continue  # part of a date, or a stock code ("(09888)")
-        amount = _amount(m.group(1), m.group(2))
+        amount = _amount(m.group(1), m.group(3))
         if amount is not None:
-            amounts.add(amount)
+            approximate = (
+                m.group("more") or _APPROX_BEFORE.search(text, 0, m.start()) or _APPROX_AFTER.match(text, m.end())
+            )
+            amounts.add(f"~{amount}" if approximate and not amount.endswith("%") else amount)
     return amounts, dates
 
 
@@ -244,7 +262,20 @@ def _versions(lowered: str) -> set[str]:
     return found
 
 
+_AI_WORD = re.compile(r"(?<![A-Za-z0-9])AI(?![A-Za-z0-9]) ?", re.IGNORECASE)
+_SPACE_BY_HAN = re.compile("(?<=[\u3400-\u4dbf\u4e00-\u9fff]) +| +(?=[\u3400-\u4dbf\u4e00-\u9fff])")
+
+
 def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[str]) -> None:
+    """Catalogue names and subjects of ``text``. Subjects are looked for again without the word "AI"
+    and without spaces beside Chinese characters: "in-house AI chips" and "自研 AI 芯片" are "in-house chip"."""
+    _find_names(catalogue, text, names, subjects)
+    plain = _SPACE_BY_HAN.sub("", _AI_WORD.sub("", text))
+    if plain != text:
+        _find_names(catalogue, plain, set(), subjects)
+
+
+def _find_names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[str]) -> None:
     for m in catalogue.english.finditer(text):
         canonical = catalogue.english_name[m.group(1).lower()]
         (names if catalogue.kind_of[canonical] == "name" else subjects).add(canonical)
@@ -259,6 +290,45 @@ def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[s
 
 
 _HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
+_MARK_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{3,}(?![A-Za-z0-9])")
+_CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z]{3,}$")
+# Capitalised words that are not names: common terms, acronyms and units.
+_NOT_MARKS = frozenset(
+    """agi api app apps ceo cfo coo cto cpu gpu npu tpu ipo etf esg llm llms usd rmb hkd cny eur sdk
+    ssd pdf usb ota new the and for with via ceo vlm mllm aigc asic dram hbm nand pcie saas paas iaas
+    agent agents token tokens prompt pro max plus ultra mini lite nano beta chat bot bots model models
+    cloud open source code data news video demo test benchmark robot robots chip chips phone pad book
+    online live world top best one app store weekly daily breaking update review report exclusive
+    gmv gdp cpi pmi ppi kpi roi faq diy ugc pgc b2b b2c o2o""".split()
+)
+
+
+def _marks(catalogue: NameCatalogue, title: str, language: str | None, names: set[str]) -> set[str]:
+    """Name-shaped Latin words of ``title`` that no catalogue knows (see ``EventKeys.marks``);
+    ``names``: the title's catalogue names (a weak alias such as "Gemini" counts in context)."""
+    from services.classify.scorer import lexicon_verdict
+
+    named = {w for name in names for w in re.split(r"[^a-z0-9]+", name.lower())}
+    letters = [c for c in title if c.isascii() and c.isalpha()]
+    shouting = sum(c.isupper() for c in letters) > 0.6 * len(letters)  # an all-capitals headline
+    found: set[str] = set()
+    for m in _MARK_WORD.finditer(title):
+        word = m.group(0)
+        if title[m.start() - 1 : m.start()] in ("(", "（") or re.match(r"[- ]?\d", title[m.end() : m.end() + 2]):
+            continue  # a ticker ("(BIDU)") or a model family with its version ("GPT-5": versions compare those)
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        lowered = word.lower()
+        if lowered in _NOT_MARKS or lowered in named or not _CAMEL.search(word) or (shouting and word.isupper()):
+            continue
+        if catalogue.english.fullmatch(word) or (catalogue.cased is not None and catalogue.cased.fullmatch(word)):
+            continue
+        if lexicon_verdict(word, "", language or "", None).entities:
+            continue
+        found.add(lowered)
+    return found
 
 
 def event_keys(title: str, summary: str = "", language: str | None = None, link: str | None = None) -> EventKeys:
@@ -283,6 +353,7 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     keys.dates = keys.title_dates | lead_dates
     keys.quoted = {q.strip().lower() for q in _QUOTED.findall(folded_title)} - _NOT_QUOTED
     keys.title_words = {w.lower() for w in _LATIN_WORD.findall(folded_title)}
+    keys.marks = _marks(catalogue, folded_title, language, keys.title_names)
     keys.title_grams = {run[i : i + 2] for run in _HAN_RUN.findall(folded_title) for i in range(len(run) - 1)}
     keys.title_versions = _versions(folded_title.lower())
     keys.versions = keys.title_versions | _versions(folded_lead.lower())

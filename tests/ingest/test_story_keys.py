@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.stories import StoryArticle, StoryCoverage, _hash, event_score, tokens
+from services.ingest.stories import StoryArticle, StoryCoverage, _hash, _story_agreement, event_score, tokens
 from services.ingest.story_keys import NAMES_FILE, _load_names, event_keys
 
 CNAI = str(Path(sys.executable).with_name("cnai"))
@@ -37,12 +37,75 @@ def test_the_names_catalogue_loads_and_rejects_a_bad_entry(tmp_path: Path) -> No
         _load_names(bad)
 
 
+def test_widely_used_names_are_one_key_in_both_scripts_and_cased_aliases_keep_their_case() -> None:
+    english = event_keys("Nadella says Microsoft will spend more on Oracle data centres", language="en")
+    chinese = event_keys("纳德拉称微软将加大在甲骨文数据中心的投入", language="zh-Hans")
+    assert {"Satya Nadella", "Microsoft", "Oracle"} <= english.names & chinese.names
+    assert "Meta Platforms" in event_keys("Meta trains a new model", language="en").names
+    assert "Meta Platforms" not in event_keys("A meta-analysis of training runs", language="en").names
+    assert "Arm" not in event_keys("Robot arm maker raises funds", language="en").names
+
+
+def test_an_article_joins_a_story_only_when_its_members_agree() -> None:
+    wire = article("Tencent unveils Hunyuan T2 reasoning model for developers", feed=2, hours=3)
+    rewrite = article("Tencent launches Hunyuan T2, a reasoning model aimed at developers", feed=3, hours=2)
+    newcomer = article("Tencent's new Hunyuan T2 reasoning model opens to developers", feed=4, hours=1)
+    other = article("Tencent releases Hunyuan T1 for enterprise search", feed=5, hours=2)
+    agreement = _story_agreement(newcomer, [wire, rewrite])
+    assert agreement is not None and agreement >= 2.0
+    assert _story_agreement(newcomer, [wire, other]) is None, "a member reporting another version vetoes the story"
+    assert _story_agreement(newcomer, []) is None
+
+
 def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
     english = event_keys("Startup raises $1.2 billion, deal closes on April 3", language="en")
     chinese = event_keys("初创公司融资12亿美元 交易于4月3日完成", language="zh-Hans")
     assert "1.2e+09" in english.numbers & chinese.numbers
     assert "md:4-3" in english.dates & chinese.dates
     assert not event_keys("Lab shows 2026 plan", language="en").numbers, "a year is not an amount"
+
+
+def test_a_rounded_amount_agrees_with_the_exact_one_but_not_with_a_distant_one() -> None:
+    assert event_keys("字节跳动拟投资近200亿美元建设数据中心", language="zh-Hans").numbers == {"~2e+10"}
+    assert event_keys("字节跳动拟投资200多亿美元建设数据中心", language="zh-Hans").numbers == {"~2e+10"}
+    assert "~2e+10" in event_keys("ByteDance to spend nearly $20 billion on data centres", language="en").numbers
+    exact = article("ByteDance plans to invest $19.3 billion in data centres", hours=2)
+    rounded = article("字节跳动拟投资近200亿美元建设数据中心", language="zh-Hans", hours=1, feed=2)
+    distant = article("字节跳动拟投资近150亿美元建设数据中心", language="zh-Hans", hours=1, feed=3)
+    assert (event_score(exact, rounded) or 0.0) >= 2.0
+    assert event_score(exact, distant) is None, "15 billion is not 19.3 billion, however rounded"
+
+
+def test_a_name_no_catalogue_knows_in_one_title_and_absent_from_the_other_article_speaks_against_one_story() -> None:
+    assert event_keys("NaviQ integrates DeepSeek-R1 into its in-car assistant", language="en").marks == {"naviq"}
+    assert not event_keys("百度(BIDU)盘前涨超2% GPT-5发布在即", language="zh-Hans").marks, "tickers, model families"
+    assert not event_keys("Microsoft brings Copilot to YouTube", language="en").marks, "catalogue names"
+    assert not event_keys("BREAKING: STARTUP RAISES FUNDS", language="en").marks, "a headline in capitals"
+    wire = article(
+        "NaviQ integrates DeepSeek-R1 into its in-car assistant",
+        "The cockpit software maker said drivers can now ask DeepSeek-R1 questions.",
+        hours=3,
+    )
+    same = article(
+        "座舱软件商NaviQ车载助手接入DeepSeek-R1模型", "司机可以向车载助手提问。", language="zh-Hans", hours=1, feed=3
+    )
+    cloud = article(
+        "云服务商宣布全面支持DeepSeek-R1模型",
+        "该公司表示，其公有云已上线DeepSeek-R1推理服务。",
+        language="zh-Hans",
+        hours=2,
+        feed=2,
+    )
+    assert (event_score(wire, same) or 0.0) >= 2.0
+    assert (event_score(cloud, same) or 0.0) < 2.0, "another company adopting the same model"
+
+
+def test_subjects_are_found_in_plurals_and_around_the_word_ai_in_both_scripts() -> None:
+    english = event_keys("Xiaomi readies in-house AI chips for its phones", language="en")
+    chinese = event_keys("小米 自研 AI 芯片 将用于手机", language="zh-Hans")
+    assert "in-house chip" in english.subjects & chinese.subjects
+    assert "investigation" in event_keys("Regulators open probes into app pricing", language="en").subjects
+    assert "Mistral AI" in event_keys("Mistral AI ships a new model", language="en").names, "names keep their AI"
 
 
 def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
