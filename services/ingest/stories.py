@@ -181,6 +181,7 @@ CROSS_LANGUAGE_BONUS = 1.0
 SINGLE_NAME_CROSS_BONUS = 0.5  # the bonus when the two articles share one name and nothing else
 TITLE_GRAM_WEIGHT = 2.0  # Dice overlap of two Chinese titles' character bigrams
 STORY_AGREEMENT = 1.0  # the story's members must score this share of the threshold on average
+CONSENSUS_MISSING = 1.0  # off the average when the article never mentions a name most of the story's titles carry
 KEY_LIMIT = 32  # index rows read per key: the newest; bounds the work per article
 MIN_HITS = 2  # index hits a candidate needs before it is compared
 STORY_MEMBERS = 12  # members of a candidate story compared (the newest)
@@ -412,7 +413,21 @@ def _story_agreement(article: StoryArticle, members: list[StoryArticle]) -> floa
     if not agreed or len(agreed) < len(scores):
         return None
     average = sum(agreed) / len(agreed)
+    if _other_names(article, members):
+        average -= CONSENSUS_MISSING
     return average if average >= STORY_AGREEMENT * EVENT_THRESHOLD else None
+
+
+def _other_names(article: StoryArticle, members: list[StoryArticle]) -> bool:
+    """Whether the article and the story each name someone the other does not: the story's names
+    (in the titles of at least two members and half of them: "Apple, Baidu") include one the article
+    never mentions, and the article's title has a name outside them ("Alibaba"). Another development
+    of the same company, however much else it shares with single members."""
+    catalogue = name_catalogue()
+    ignored = catalogue.groups | catalogue.places
+    counts = Counter(n for m in members for n in m.keys.title_names - ignored)
+    consensus = {n for n, k in counts.items() if k >= 2 and 2 * k >= len(members)}
+    return bool(consensus - article.keys.names and article.keys.title_names - ignored - consensus)
 
 
 def match_stories(

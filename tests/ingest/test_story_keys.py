@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.stories import StoryArticle, StoryCoverage, _hash, _story_agreement, event_score, tokens
+from services.ingest.stories import (
+    StoryArticle,
+    StoryCoverage,
+    _hash,
+    _other_names,
+    _story_agreement,
+    event_score,
+    tokens,
+)
 from services.ingest.story_keys import NAMES_FILE, _load_names, event_keys
 
 CNAI = str(Path(sys.executable).with_name("cnai"))
@@ -55,6 +63,22 @@ def test_an_article_joins_a_story_only_when_its_members_agree() -> None:
     assert agreement is not None and agreement >= 2.0
     assert _story_agreement(newcomer, [wire, other]) is None, "a member reporting another version vetoes the story"
     assert _story_agreement(newcomer, []) is None
+
+
+def test_an_article_naming_another_partner_than_the_story_does_not_join_it() -> None:
+    story = [
+        article("Microsoft keeps working with Oracle on AI cloud capacity", "despite its Nvidia deal", feed=2),
+        article("Microsoft and Oracle extend their AI cloud partnership", "Nvidia is not part of it", feed=3),
+    ]
+    other_partner = article(
+        "Nvidia confirms AI cloud deal with Microsoft", "The chip maker will supply Microsoft", feed=4
+    )
+    rewrite = article("Microsoft to keep Oracle as AI cloud partner", "The two firms extend their work", feed=4)
+    fewer_names = article("Microsoft extends AI cloud partnership", "The deal runs for five years", feed=4)
+    assert _other_names(other_partner, story), "the story's Oracle is missing and the article has its own Nvidia"
+    assert not _other_names(rewrite, story)
+    assert not _other_names(fewer_names, story), "a title naming less than the story is no other development"
+    assert not _other_names(other_partner, story[:1]), "one member's title is not the story's names"
 
 
 def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
