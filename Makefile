@@ -45,7 +45,8 @@ test: $(STAMP) $(TOOLS_STAMP) lint
 ## mutate: mutation testing (mutmut, config in pyproject.toml [tool.mutmut]) of the core, one scope at a time,
 ## niced; then the kill rate per scope (fails below 90%). MUTATE_SCOPES=... narrows it, e.g. to one module.
 # Bounded scopes (functions) so a run fits a loaded 2-core machine: the decisions the five deliberate bugs and the
-# listed modules hinge on. MUTATE_SCOPES='services.ingest.stories.*' (a whole module) widens it.
+# listed modules hinge on (canonical URLs, address policy and transport, entry keys and dedup, story matching,
+# subscription matching, the delivery state machine, priority). MUTATE_SCOPES='services.ingest.stories.*' widens it.
 MUTATE_SCOPES ?= \
 	services.ingest.normalise.x_canonical_url* \
 	services.ingest.addresses.* \
@@ -61,7 +62,13 @@ MUTATE_SCOPES ?= \
 	services.alerts.outbox.x_source_matches* \
 	services.ingest.stories.x_band_keys* \
 	services.ingest.normalise.x_fold_for_fingerprint* \
-	services.classify.priority.*
+	services.classify.priority.* \
+	services.ingest.store.x_store_entries* \
+	services.alerts.deliver.x_claim_next* \
+	services.alerts.deliver.x_record_sent* \
+	services.alerts.deliver.x_record_failure* \
+	services.alerts.deliver.x_recover_abandoned* \
+	services.ingest.stories.x_match_stories*
 MUTATE_CHILDREN ?= 2
 mutate: $(STAMP)
 	@set -e; export CNAI_SHARED_DIR="$${CNAI_SHARED_DIR:-$(abspath ..)/shared}"; \

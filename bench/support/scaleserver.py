@@ -159,6 +159,12 @@ def main() -> None:
         daemon_threads = True
         request_queue_size = 1024  # listen() backlog: a burst of new connections must not wait for SYN retries
 
+        def handle_error(self, request: object, client_address: object) -> None:
+            """A client killed mid-request (the soak kills workers) resets its connection: not worth a traceback."""
+            if isinstance(sys.exc_info()[1], ConnectionError):
+                return
+            super().handle_error(request, client_address)  # type: ignore[arg-type]  # socketserver types it loosely
+
     server = Server(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
