@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import yaml
 
 from services.classify.normalise import fold
@@ -150,6 +151,10 @@ class NameCatalogue:
     english_name: dict[str, str]
     groups: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()  # places and actions: weak evidence whose absence says nothing
+    # The same aliases as automata (one pass over the text instead of a 500-way regex alternation or one
+    # substring test per alias): english holds the lower-cased aliases, chinese (alias, canonical, kind).
+    english_automaton: Any = None
+    chinese_automaton: Any = None
 
 
 def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
@@ -189,7 +194,17 @@ def _load_names(path: Path = NAMES_FILE) -> NameCatalogue:
     def alternation(words: dict[str, str]) -> str:
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
+    english_automaton = ahocorasick.Automaton()
+    for alias in english:
+        english_automaton.add_word(alias, alias)
+    english_automaton.make_automaton()
+    chinese_automaton = ahocorasick.Automaton()
+    for alias, canonical, kind in chinese:
+        chinese_automaton.add_word(alias, (alias, canonical, kind))
+    chinese_automaton.make_automaton()
     return NameCatalogue(
+        english_automaton=english_automaton,
+        chinese_automaton=chinese_automaton if chinese else None,
         english=re.compile(rf"(?<![A-Za-z0-9])({alternation(english)})s?(?![A-Za-z0-9])", re.IGNORECASE),
         cased=re.compile(rf"(?<![A-Za-z0-9])({alternation(cased)})(?![A-Za-z0-9])") if cased else None,
         chinese=tuple(sorted(chinese, key=lambda c: -len(c[0]))),
@@ -275,18 +290,52 @@ def _names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[s
         _find_names(catalogue, plain, set(), subjects)
 
 
+def _word_char(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index] in _ASCII_WORD
+
+
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def english_aliases(catalogue: NameCatalogue, text: str) -> list[str]:
+    """The English aliases in ``text``, as ``catalogue.english.finditer`` finds them (whole words, any case,
+    an optional plural "s", leftmost and then longest, not overlapping), in one automaton pass."""
+    lowered = text.lower()
+    if catalogue.english_automaton is None or len(lowered) != len(text):  # a letter whose lower case is longer
+        return [m.group(1).lower() for m in catalogue.english.finditer(text)]
+    longest: dict[int, tuple[int, int]] = {}  # start -> (alias length, match end)
+    for last, alias in catalogue.english_automaton.iter(lowered):
+        start, end = last + 1 - len(alias), last + 1
+        if _word_char(text, start - 1):
+            continue
+        if lowered[end : end + 1] == "s" and not _word_char(text, end + 1):
+            stop = end + 1  # the plural, as the pattern's greedy "s?" takes it
+        elif not _word_char(text, end):
+            stop = end
+        else:
+            continue
+        if start not in longest or longest[start][0] < len(alias):
+            longest[start] = (len(alias), stop)
+    found: list[str] = []
+    position = 0
+    for start in sorted(longest):
+        if start >= position:
+            length, position = longest[start]
+            found.append(lowered[start : start + length])
+    return found
+
+
 def _find_names(catalogue: NameCatalogue, text: str, names: set[str], subjects: set[str]) -> None:
-    for m in catalogue.english.finditer(text):
-        canonical = catalogue.english_name[m.group(1).lower()]
+    for alias in english_aliases(catalogue, text):
+        canonical = catalogue.english_name[alias]
         (names if catalogue.kind_of[canonical] == "name" else subjects).add(canonical)
     if catalogue.cased is not None:
         for m in catalogue.cased.finditer(text):
             canonical = catalogue.english_name[m.group(1).lower()]
             (names if catalogue.kind_of[canonical] == "name" else subjects).add(canonical)
-    if not text.isascii():
-        for alias, canonical, kind in catalogue.chinese:
-            if alias in text:
-                (names if kind == "name" else subjects).add(canonical)
+    if not text.isascii() and catalogue.chinese_automaton is not None:
+        for _end, (_alias, canonical, kind) in catalogue.chinese_automaton.iter(text):
+            (names if kind == "name" else subjects).add(canonical)
 
 
 _HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
