@@ -170,6 +170,7 @@ ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
+MISSING_VERSION = 0.75  # a version in one title, none in the other article
 NUMBER_WEIGHT = 1.5
 SMALL_NUMBER_WEIGHT = 0.5
 DATE_WEIGHT = 1.0
@@ -248,9 +249,11 @@ def _number_weight(number: str) -> float:
 
 def _conflict(a: EventKeys, b: EventKeys) -> bool:
     """Different versions, different amounts or different dates in the titles: different developments."""
-    if a.title_versions and b.versions and not a.title_versions & b.versions:
-        return True
-    if b.title_versions and a.versions and not b.title_versions & a.versions:
+    # a version of either title that the other article names is agreement ("o3" cancelled for "GPT-5"
+    # and "GPT-4.5 next, then GPT-5"): a roadmap names several
+    if not (a.title_versions & b.versions or b.title_versions & a.versions) and (
+        (a.title_versions and b.versions) or (b.title_versions and a.versions)
+    ):
         return True
     numbers_a = {n for n in a.title_numbers if not n.endswith("%")}  # percentages (a share price move) vary by the hour
     numbers_b = {n for n in b.title_numbers if not n.endswith("%")}
@@ -288,6 +291,8 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     places = name_catalogue().places
     score -= SUBJECT_MISMATCH * len(((ka.title_subjects - kb.subjects) | (kb.title_subjects - ka.subjects)) - places)
     score += VERSION_WEIGHT * len(ka.versions & kb.versions)
+    if (ka.title_versions and not kb.versions) or (kb.title_versions and not ka.versions):
+        score -= MISSING_VERSION  # "next-gen Ernie 5.0" and "Ernie free for all": a version only one side names
     score += sum(_number_weight(n) for n in _same_amounts(ka.numbers, kb.numbers))
     score += DATE_WEIGHT * len({d for d in ka.dates & kb.dates if d.startswith("md:")})
     score += QUOTED_WEIGHT * len(ka.quoted & kb.quoted)

@@ -140,6 +140,25 @@ def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
     assert event_score(k3, k25) is None, "different versions are different stories"
 
 
+def test_a_model_name_and_a_number_is_a_version_in_both_scripts() -> None:
+    assert event_keys("Hunyuan 3.0 tops the leaderboard", language="en").title_versions == {"hunyuan3"}
+    assert event_keys("腾讯混元3.0登顶榜单", language="zh-Hans").title_versions == {"hunyuan3"}
+    assert event_keys("Llama 5 arrives", language="en").title_versions == {"llama5"}
+    gpt = event_keys("OpenAI previews GPT-6 and ChatGPT-6 voice", language="en")
+    assert gpt.title_versions == {"chatgpt6"} and not gpt.title_numbers, "a version is not an amount"
+    assert not event_keys("腾讯混元 3 月上线新功能", language="zh-Hans").versions, "a month is not a version"
+    assert not event_keys("Tencent Hunyuan 3 billion yuan push", language="en").versions
+    assert not event_keys("Tencent 3 new products", language="en").versions, "a company is not a model"
+    next_gen = article("Tencent readies next-gen Hunyuan 4.5 for late this year", hours=2)
+    pricing = article("腾讯宣布混元大模型对企业用户免费开放", language="zh-Hans", hours=1, feed=2)
+    free = article("Tencent makes Hunyuan free for business users", hours=1, feed=3)
+    assert (event_score(pricing, free) or 0.0) >= 2.0
+    assert _story_agreement(next_gen, [pricing, free]) is None, "the next version is another development"
+    roadmap = article("OpenAI maps out GPT-6, then GPT-7", hours=2)
+    cancelled = article("OpenAI drops o5 in favour of GPT-7", "The o5 model is folded into GPT-7.", hours=1, feed=2)
+    assert event_score(roadmap, cancelled) is not None, "a roadmap naming several versions agrees on one"
+
+
 def test_far_apart_or_merely_similar_items_are_not_one_event() -> None:
     launch = article("Baidu launches Ernie chatbot for enterprise clients", hours=1)
     later = article("Baidu launches Ernie chatbot for enterprise clients", hours=24 * 5, feed=2)
