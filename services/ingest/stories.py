@@ -271,6 +271,19 @@ def _absent(marks: set[str], other: StoryArticle) -> set[str]:
     return {f"mark:{m}" for m in marks if _hash(m) not in other.features}
 
 
+def _aside(missing: set[str], lead_only: set[str]) -> set[str]:
+    """``lead_only`` (the other title's names this article mentions only in its lead) when one of
+    them is of the same lexicon kind as a name of this title the other article never mentions
+    (Alibaba for Baidu); else nothing."""
+    if not missing or not lead_only:
+        return set()
+    from services.classify.lexicon import default_lexicon
+
+    entities = default_lexicon().entities
+    kinds = {entities[n].kind.name for n in missing if n in entities}
+    return lead_only if any(n in entities and entities[n].kind.name in kinds for n in lead_only) else set()
+
+
 def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     """How strongly two articles report one development; None when they cannot (too far apart, conflicting)."""
     gap_days = abs((a.published - b.published).total_seconds()) / 86400
@@ -279,13 +292,24 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     groups = name_catalogue().groups
     ka, kb = a.keys, b.keys
     score = 0.0
-    for name in ka.names & kb.names:
-        in_titles = (name in ka.title_names) + (name in kb.title_names)
-        score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
     missing = (
         ka.title_names - kb.names - groups | _absent(ka.marks, b),
         kb.title_names - ka.names - groups | _absent(kb.marks, a),
     )
+    # A title naming a rival (same lexicon kind) of the other title's names, which the other article
+    # never mentions, makes those names, found only in this article's lead, a side remark ("Apple
+    # still works with Baidu" after "Alibaba's Tsai confirms the Apple deal"): they count as in
+    # neither title, and as missing.
+    aside = (
+        _aside(missing[0], (kb.title_names & ka.names) - ka.title_names - groups),
+        _aside(missing[1], (ka.title_names & kb.names) - kb.title_names - groups),
+    )
+    for name in ka.names & kb.names:
+        in_titles = (name in ka.title_names) + (name in kb.title_names)
+        if name in aside[0] or name in aside[1]:
+            in_titles = 0
+        score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
+    missing = (missing[0] | aside[1], missing[1] | aside[0])
     score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
     places = name_catalogue().places

@@ -81,6 +81,16 @@ def test_an_article_naming_another_partner_than_the_story_does_not_join_it() -> 
     assert not _other_names(other_partner, story[:1]), "one member's title is not the story's names"
 
 
+def test_a_rival_named_only_in_the_lead_is_a_side_remark() -> None:
+    lead = "此前一天，阿里巴巴董事长蔡崇信确认与三星合作。"
+    tencent = article("消息称三星仍与腾讯合作开发手机AI功能", lead, language="zh-Hans", hours=1, feed=2)
+    samsung = article("消息称三星手机AI功能合作有新进展", lead, language="zh-Hans", hours=1, feed=3)
+    alibaba = article("Alibaba chairman Joe Tsai confirms Samsung partnership", hours=2)
+    assert "Tencent" in tencent.keys.title_names and "Alibaba" not in tencent.keys.title_names
+    rival, plain = event_score(tencent, alibaba) or 0.0, event_score(samsung, alibaba) or 0.0
+    assert rival < 2.0 <= plain, "Alibaba and Joe Tsai, named only in the lead of an article about Tencent, say little"
+
+
 def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
     english = event_keys("Startup raises $1.2 billion, deal closes on April 3", language="en")
     chinese = event_keys("初创公司融资12亿美元 交易于4月3日完成", language="zh-Hans")
