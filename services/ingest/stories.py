@@ -170,6 +170,7 @@ ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
 VERSION_WEIGHT = 1.5
+MISSING_VERSION = 0.75  # a version in one title, none in the other article
 NUMBER_WEIGHT = 1.5
 SMALL_NUMBER_WEIGHT = 0.5
 DATE_WEIGHT = 1.0
@@ -248,9 +249,11 @@ def _number_weight(number: str) -> float:
 
 def _conflict(a: EventKeys, b: EventKeys) -> bool:
     """Different versions, different amounts or different dates in the titles: different developments."""
-    if a.title_versions and b.versions and not a.title_versions & b.versions:
-        return True
-    if b.title_versions and a.versions and not b.title_versions & a.versions:
+    # a version of either title that the other article names is agreement ("o3" cancelled for "GPT-5"
+    # and "GPT-4.5 next, then GPT-5"): a roadmap names several
+    if not (a.title_versions & b.versions or b.title_versions & a.versions) and (
+        (a.title_versions and b.versions) or (b.title_versions and a.versions)
+    ):
         return True
     numbers_a = {n for n in a.title_numbers if not n.endswith("%")}  # percentages (a share price move) vary by the hour
     numbers_b = {n for n in b.title_numbers if not n.endswith("%")}
@@ -268,6 +271,19 @@ def _absent(marks: set[str], other: StoryArticle) -> set[str]:
     return {f"mark:{m}" for m in marks if _hash(m) not in other.features}
 
 
+def _aside(missing: set[str], lead_only: set[str]) -> set[str]:
+    """``lead_only`` (the other title's names this article mentions only in its lead) when one of
+    them is of the same lexicon kind as a name of this title the other article never mentions
+    (Alibaba for Baidu); else nothing."""
+    if not missing or not lead_only:
+        return set()
+    from services.classify.lexicon import default_lexicon
+
+    entities = default_lexicon().entities
+    kinds = {entities[n].kind.name for n in missing if n in entities}
+    return lead_only if any(n in entities and entities[n].kind.name in kinds for n in lead_only) else set()
+
+
 def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     """How strongly two articles report one development; None when they cannot (too far apart, conflicting)."""
     gap_days = abs((a.published - b.published).total_seconds()) / 86400
@@ -276,18 +292,31 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     groups = name_catalogue().groups
     ka, kb = a.keys, b.keys
     score = 0.0
-    for name in ka.names & kb.names:
-        in_titles = (name in ka.title_names) + (name in kb.title_names)
-        score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
     missing = (
         ka.title_names - kb.names - groups | _absent(ka.marks, b),
         kb.title_names - ka.names - groups | _absent(kb.marks, a),
     )
+    # A title naming a rival (same lexicon kind) of the other title's names, which the other article
+    # never mentions, makes those names, found only in this article's lead, a side remark ("Apple
+    # still works with Baidu" after "Alibaba's Tsai confirms the Apple deal"): they count as in
+    # neither title, and as missing.
+    aside = (
+        _aside(missing[0], (kb.title_names & ka.names) - ka.title_names - groups),
+        _aside(missing[1], (ka.title_names & kb.names) - kb.title_names - groups),
+    )
+    for name in ka.names & kb.names:
+        in_titles = (name in ka.title_names) + (name in kb.title_names)
+        if name in aside[0] or name in aside[1]:
+            in_titles = 0
+        score += NAME_WEIGHTS[2 - in_titles] * (GROUP_FACTOR if name in groups else 1.0)
+    missing = (missing[0] | aside[1], missing[1] | aside[0])
     score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
     places = name_catalogue().places
     score -= SUBJECT_MISMATCH * len(((ka.title_subjects - kb.subjects) | (kb.title_subjects - ka.subjects)) - places)
     score += VERSION_WEIGHT * len(ka.versions & kb.versions)
+    if (ka.title_versions and not kb.versions) or (kb.title_versions and not ka.versions):
+        score -= MISSING_VERSION  # "next-gen Ernie 5.0" and "Ernie free for all": a version only one side names
     score += sum(_number_weight(n) for n in _same_amounts(ka.numbers, kb.numbers))
     score += DATE_WEIGHT * len({d for d in ka.dates & kb.dates if d.startswith("md:")})
     score += QUOTED_WEIGHT * len(ka.quoted & kb.quoted)

@@ -5,7 +5,8 @@
   organisations the catalogue does not hold): "DeepSeek" and "深度求索" give one key;
 - *subjects*: common news subjects of names.yaml (an IPO, a tariff, a ban): weak evidence;
 - *versions*: model and product versions (a token with letters and digits: "K2.5", "V3.2",
-  "H20", "4o"), so different versions are different stories;
+  "H20", "4o"), or a model name and a number ("Ernie 5.0" = "文心5.0" = "ernie5", "GPT-4.5"),
+  so different versions are different stories;
 - *numbers*: amounts with their scale folded ("$97.4 billion" = "974亿美元" = 9.74e10,
   "3.0%" = "3%"; a rounded amount, "近1000亿" or "nearly $100 billion", is kept as "~1e+11"
   and agrees with amounts within 10%), dates ("April 1" = "4月1日"), months, years.
@@ -277,6 +278,60 @@ def _versions(lowered: str) -> set[str]:
     return found
 
 
+# A model or product name followed by its version number: "Ernie 5.0", "GPT-4.5", "Qwen 3", "文心5.0"
+_NAMED_NUMBER = re.compile(
+    r"(?:(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9]*)[- ]?|([\u3400-\u4dbf\u4e00-\u9fff]{2,}) ?)"
+    r"(\d{1,2}(?:\.\d{1,2})?)(?![\d%]|[.,]\d|[a-z]| ?[月日年亿万千百个款倍家名元位次天周小时分秒岁项台件条座]"
+    r"| (?:percent|pct|[kmbt]n?|billion|million|thousand|trillion|times|st|nd|rd|th|years?|months?|weeks?|days?"
+    r"|hours?|minutes?|gb|tb|nm|am|pm)\b)",
+    re.IGNORECASE,
+)
+
+
+def _named_versions(text: str, names: set[str], language: str | None) -> tuple[set[str], str]:
+    """Versions written as a name and a number ("Ernie 5.0" = "文心5.0" = "ernie5"), and ``text``
+    with those numbers blanked (a version is not an amount). The name is a word of one of the
+    title's model names (lexicon kinds ``*_model``; a weak alias such as "Ernie" counts in context,
+    "GPT" stands for ChatGPT) or a Chinese model name the lexicon knows; the version is the canonical name and the number,
+    lower-cased, without a trailing ".0"."""
+    from services.classify.lexicon import default_lexicon
+    from services.classify.scorer import lexicon_verdict
+
+    entities = default_lexicon().entities
+    models = {name for name in names if name in entities and entities[name].kind.name.endswith("_model")}
+    found: set[str] = set()
+    blanked = text
+    for m in _NAMED_NUMBER.finditer(text):
+        number = m.group(3)
+        if number.endswith(".0"):
+            number = number[:-2]
+        word = m.group(1)
+        stem: str | None = None
+        if word is not None:
+            lowered = word.lower()
+            for model in sorted(models):
+                words = re.split(r"[^a-z0-9]+", model.lower())
+                if lowered in words or (len(lowered) >= 3 and any(w.endswith(lowered) for w in words)):
+                    stem = re.sub(r"[^a-z0-9]+", "", model.lower())  # "GPT-4.5", "ChatGPT-4.5": ChatGPT
+                    break
+        else:
+            run = m.group(2)
+            for size in range(min(len(run), 6), 1, -1):
+                found_models = [
+                    e
+                    for e in lexicon_verdict(run[-size:], "", language or "", None).entities
+                    if e in entities and entities[e].kind.name.endswith("_model")
+                ]
+                if found_models:
+                    stem = re.sub(r"[^a-z0-9]+", "", found_models[0].lower())
+                    break
+        if stem:
+            found.add(f"{stem}{number}")
+            start, end = m.span(3)
+            blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+    return found, blanked
+
+
 _AI_WORD = re.compile(r"(?<![A-Za-z0-9])AI(?![A-Za-z0-9]) ?", re.IGNORECASE)
 _SPACE_BY_HAN = re.compile("(?<=[\u3400-\u4dbf\u4e00-\u9fff]) +| +(?=[\u3400-\u4dbf\u4e00-\u9fff])")
 
@@ -396,6 +451,8 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     keys.subjects.update(f"topic:{topic}" for topic in verdict.topics)
     keys.subjects.update(keys.title_subjects)
     _names(catalogue, folded_lead, keys.names, keys.subjects)
+    title_named, folded_title = _named_versions(folded_title, keys.title_names, language)
+    lead_named, folded_lead = _named_versions(folded_lead, keys.names, language)
     keys.title_numbers, keys.title_dates = _numbers(folded_title)
     lead_numbers, lead_dates = _numbers(folded_lead)
     keys.numbers = keys.title_numbers | lead_numbers
@@ -404,6 +461,6 @@ def event_keys(title: str, summary: str = "", language: str | None = None, link:
     keys.title_words = {w.lower() for w in _LATIN_WORD.findall(folded_title)}
     keys.marks = _marks(catalogue, folded_title, language, keys.title_names)
     keys.title_grams = {run[i : i + 2] for run in _HAN_RUN.findall(folded_title) for i in range(len(run) - 1)}
-    keys.title_versions = _versions(folded_title.lower())
-    keys.versions = keys.title_versions | _versions(folded_lead.lower())
+    keys.title_versions = _versions(folded_title.lower()) | title_named
+    keys.versions = keys.title_versions | _versions(folded_lead.lower()) | lead_named
     return keys

@@ -81,6 +81,16 @@ def test_an_article_naming_another_partner_than_the_story_does_not_join_it() -> 
     assert not _other_names(other_partner, story[:1]), "one member's title is not the story's names"
 
 
+def test_a_rival_named_only_in_the_lead_is_a_side_remark() -> None:
+    lead = "此前一天，阿里巴巴董事长蔡崇信确认与三星合作。"
+    tencent = article("消息称三星仍与腾讯合作开发手机AI功能", lead, language="zh-Hans", hours=1, feed=2)
+    samsung = article("消息称三星手机AI功能合作有新进展", lead, language="zh-Hans", hours=1, feed=3)
+    alibaba = article("Alibaba chairman Joe Tsai confirms Samsung partnership", hours=2)
+    assert "Tencent" in tencent.keys.title_names and "Alibaba" not in tencent.keys.title_names
+    rival, plain = event_score(tencent, alibaba) or 0.0, event_score(samsung, alibaba) or 0.0
+    assert rival < 2.0 <= plain, "Alibaba and Joe Tsai, named only in the lead of an article about Tencent, say little"
+
+
 def test_amounts_and_dates_are_the_same_keys_in_english_and_chinese() -> None:
     english = event_keys("Startup raises $1.2 billion, deal closes on April 3", language="en")
     chinese = event_keys("初创公司融资12亿美元 交易于4月3日完成", language="zh-Hans")
@@ -138,6 +148,25 @@ def test_versions_keep_model_releases_apart_and_names_join_languages() -> None:
     k25 = article("Moonshot AI releases Kimi K2.5 with longer context", hours=1, feed=3)
     assert (event_score(k3, k3_zh) or 0) >= 2.0
     assert event_score(k3, k25) is None, "different versions are different stories"
+
+
+def test_a_model_name_and_a_number_is_a_version_in_both_scripts() -> None:
+    assert event_keys("Hunyuan 3.0 tops the leaderboard", language="en").title_versions == {"hunyuan3"}
+    assert event_keys("腾讯混元3.0登顶榜单", language="zh-Hans").title_versions == {"hunyuan3"}
+    assert event_keys("Llama 5 arrives", language="en").title_versions == {"llama5"}
+    gpt = event_keys("OpenAI previews GPT-6 and ChatGPT-6 voice", language="en")
+    assert gpt.title_versions == {"chatgpt6"} and not gpt.title_numbers, "a version is not an amount"
+    assert not event_keys("腾讯混元 3 月上线新功能", language="zh-Hans").versions, "a month is not a version"
+    assert not event_keys("Tencent Hunyuan 3 billion yuan push", language="en").versions
+    assert not event_keys("Tencent 3 new products", language="en").versions, "a company is not a model"
+    next_gen = article("Tencent readies next-gen Hunyuan 4.5 for late this year", hours=2)
+    pricing = article("腾讯宣布混元大模型对企业用户免费开放", language="zh-Hans", hours=1, feed=2)
+    free = article("Tencent makes Hunyuan free for business users", hours=1, feed=3)
+    assert (event_score(pricing, free) or 0.0) >= 2.0
+    assert _story_agreement(next_gen, [pricing, free]) is None, "the next version is another development"
+    roadmap = article("OpenAI maps out GPT-6, then GPT-7", hours=2)
+    cancelled = article("OpenAI drops o5 in favour of GPT-7", "The o5 model is folded into GPT-7.", hours=1, feed=2)
+    assert event_score(roadmap, cancelled) is not None, "a roadmap naming several versions agrees on one"
 
 
 def test_far_apart_or_merely_similar_items_are_not_one_event() -> None:
