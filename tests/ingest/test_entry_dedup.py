@@ -152,3 +152,27 @@ def test_one_document_listing_an_article_twice_stores_it_once(polling) -> None: 
     assert result.new_entries == 3
     assert len(result.new_articles) == 1
     assert counts() == (1, 3, 1)
+
+
+def test_entries_after_a_known_article_are_still_stored(polling) -> None:  # type: ignore[no-untyped-def]
+    one = new_feed("https://port.example/feed.xml")
+    two = new_feed("https://aggregator.example/feed.xml")
+    store(one, rss(CRANE))
+    result = store(two, rss(CRANE, FERRY))  # the known article first, a new one after it
+    assert result.new_entries == 2
+    assert [a.entry.title for a in result.new_articles] == [FERRY[2]]
+    assert len(entries_of(two)) == 2
+
+
+def test_what_is_stored_records_its_feed_time_and_outlet(polling) -> None:  # type: ignore[no-untyped-def]
+    feed = new_feed("https://port.example/feed.xml")  # no title of its own: the document's names the outlet
+    document = rss(CRANE).replace(b"<title>t</title>", b"<title>Harbour Gazette</title>", 1)
+    store(feed, document)
+    with unit_of_work() as session:
+        article = session.execute(select(Article)).scalar_one()
+        entry = session.execute(select(FeedEntry)).scalar_one()
+        story = session.execute(select(Story)).scalar_one()
+        assert article.feed_id == feed and article.story_id == story.id
+        assert entry.feed_id == feed and entry.article_id == article.id
+        assert entry.first_seen_at.replace(tzinfo=timezone.utc) == NOW
+        assert story.first_outlet == "Harbour Gazette"
