@@ -169,6 +169,7 @@ AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" 
 ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $100 billion") agrees within 10%
 SUBJECT_WEIGHT = 0.3
 SUBJECT_MISMATCH = 0.5
+NAMED_SUBJECT_WEIGHT = 0.5  # both titles share a subject and a name, and neither names anyone the other never mentions
 VERSION_WEIGHT = 1.5
 MISSING_VERSION = 0.75  # a version in one title, none in the other article
 NUMBER_WEIGHT = 1.5
@@ -313,6 +314,13 @@ def event_score(a: StoryArticle, b: StoryArticle) -> float | None:
     score -= sum(min(MISSING_CAP, MISSING_TITLE_NAME * len(m)) for m in missing)
     score += SUBJECT_WEIGHT * len(ka.subjects & kb.subjects)
     places = name_catalogue().places
+    if (
+        (ka.title_subjects & kb.title_subjects) - places
+        and (ka.title_names & kb.title_names) - groups
+        and not ka.title_names - kb.names - groups
+        and not kb.title_names - ka.names - groups
+    ):  # "OpenAI ... in-house chip" in both titles: the subject of that name, told in other words
+        score += NAMED_SUBJECT_WEIGHT
     score -= SUBJECT_MISMATCH * len(((ka.title_subjects - kb.subjects) | (kb.title_subjects - ka.subjects)) - places)
     score += VERSION_WEIGHT * len(ka.versions & kb.versions)
     if (ka.title_versions and not kb.versions) or (kb.title_versions and not ka.versions):

@@ -309,3 +309,27 @@ def test_candidates_per_article_are_bounded_however_many_articles_share_a_key(po
         assert session.execute(select(func.count()).select_from(Story)).scalar_one() == 60, (
             "different numbers: 60 stories"
         )
+
+
+def test_a_name_and_its_subject_in_both_titles_is_evidence_unless_a_title_names_someone_else() -> None:
+    import services.ingest.stories as stories
+
+    first = article("腾讯计划推出自研AI芯片，有望明年开始生产", language="zh-Hans", feed=2, hours=2)
+    second = article("腾讯预计数个月内完成自研AI芯片的设计", language="zh-Hans", feed=3, hours=1)
+    assert first.keys.title_subjects & second.keys.title_subjects, "the invented titles share a subject"
+    with_bonus = event_score(first, second) or 0.0
+    original = stories.NAMED_SUBJECT_WEIGHT
+    try:
+        stories.NAMED_SUBJECT_WEIGHT = 0.0
+        without = event_score(first, second) or 0.0
+    finally:
+        stories.NAMED_SUBJECT_WEIGHT = original
+    assert with_bonus == pytest.approx(without + original)
+    rival = article("腾讯与英伟达合作自研AI芯片", language="zh-Hans", feed=4, hours=1)
+    plain = article("腾讯自研AI芯片进展", language="zh-Hans", feed=5, hours=1)
+    stories.NAMED_SUBJECT_WEIGHT = 0.0
+    try:
+        base = event_score(rival, plain)
+    finally:
+        stories.NAMED_SUBJECT_WEIGHT = original
+    assert event_score(rival, plain) == base, "a name only one side mentions (Nvidia) withholds the bonus"
