@@ -7,10 +7,11 @@ message cannot, so it becomes ``failed`` as unconfirmed, as does anything past i
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from db.enums import AlertStatus, DeliveryStatus
 from db.models import Alert, Delivery
@@ -74,7 +75,7 @@ def test_a_dead_senders_email_is_sent_again_and_its_slack_message_marked_unconfi
     assert report.recovered == 2
     email, slack = state(ids["email"]), state(ids["slack"])
     assert email.status == DeliveryStatus.PENDING and email.next_attempt_at == NOW and email.claimed_until is None
-    assert "sending again" in (email.last_error or "")
+    assert email.last_error == "the sender stopped before recording the send; sending again (same Message-ID)"
     assert slack.status == DeliveryStatus.FAILED and slack.claimed_until is None
     assert slack.last_error == UNCONFIRMED.format(id=slack.alert_id)
     with unit_of_work() as session:
@@ -110,3 +111,26 @@ def test_an_email_past_its_last_attempt_is_unconfirmed_not_resent(two_channels: 
     set_delivery(ids["email"], DeliveryStatus.SENDING, timedelta(seconds=-5), attempts=2)
     assert recover().recovered == 1
     assert state(ids["email"]).status == DeliveryStatus.PENDING, "one attempt left: sent again"
+
+
+def test_a_delivery_another_sweep_holds_is_skipped_not_waited_for(two_channels: None, pg_url: str) -> None:
+    ids = queue_story("Guangdong opens an AI model filing desk")
+    for delivery_id in ids.values():
+        set_delivery(delivery_id, DeliveryStatus.SENDING, timedelta(seconds=-1))
+    other = create_engine(pg_url)
+    finished = threading.Event()
+    reports: list[DeliveryReport] = []
+    try:
+        with other.connect() as holder:
+            holder.execute(text("SELECT id FROM deliveries WHERE id = :id FOR UPDATE"), {"id": ids["email"]})
+            worker = threading.Thread(target=lambda: (reports.append(recover()), finished.set()), daemon=True)
+            worker.start()
+            assert finished.wait(20), "recovery waited for a row another sweep holds"
+            holder.rollback()
+        worker.join(20)
+        assert not worker.is_alive()
+    finally:
+        other.dispose()
+    assert reports[0].recovered == 1, "only the delivery nobody holds"
+    assert state(ids["slack"]).status == DeliveryStatus.FAILED
+    assert state(ids["email"]).status == DeliveryStatus.SENDING, "left to the sweep that holds it"
