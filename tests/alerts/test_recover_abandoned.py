@@ -7,6 +7,7 @@ message cannot, so it becomes ``failed`` as unconfirmed, as does anything past i
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
@@ -67,11 +68,17 @@ def state(delivery_id: int) -> Delivery:
         return delivery
 
 
-def test_a_dead_senders_email_is_sent_again_and_its_slack_message_marked_unconfirmed(two_channels: None) -> None:
+def test_a_dead_senders_email_is_sent_again_and_its_slack_message_marked_unconfirmed(
+    two_channels: None, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = queue_story("CAC publishes draft rules for generative AI labels")
     for delivery_id in ids.values():
         set_delivery(delivery_id, DeliveryStatus.SENDING, timedelta(seconds=-1))
-    report = recover()
+    with caplog.at_level(logging.WARNING, logger="services.alerts.deliver"):
+        report = recover()
+    logged = [r.getMessage() for r in caplog.records]
+    assert f"delivery {ids['email']} to desk-email: sender died mid-send, sending again" in logged
+    assert f"delivery {ids['slack']} to desk-slack: sender died mid-send; unconfirmed" in logged
     assert report.recovered == 2
     email, slack = state(ids["email"]), state(ids["slack"])
     assert email.status == DeliveryStatus.PENDING and email.next_attempt_at == NOW and email.claimed_until is None
