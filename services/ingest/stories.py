@@ -163,7 +163,6 @@ JACCARD_WEIGHT = 4.0
 NAME_WEIGHTS = (1.0, 0.6, 0.3)  # a shared name in both titles, in one title, in neither
 GROUP_FACTOR = 0.3
 MISSING_TITLE_NAME = 0.75  # a name in one title that the other article never mentions
-MARK_PENALTY = True  # unknown names of a title (EventKeys.marks) count as missing names too
 MISSING_CAP = 0.75  # per side: a title listing many names is not that much less likely the same event
 AMOUNT_TOLERANCE = 0.02  # large amounts within 2% agree (rounding: "$112.5 bn" and "$112B")
 ROUNDED_TOLERANCE = 0.1  # an amount said to be rounded ("近1000亿", "nearly $100 billion") agrees within 10%
@@ -267,7 +266,7 @@ def _conflict(a: EventKeys, b: EventKeys) -> bool:
 
 def _absent(marks: set[str], other: StoryArticle) -> set[str]:
     """Unknown names of one title (``EventKeys.marks``) the other article's title and lead never mention."""
-    if not MARK_PENALTY or not other.features:
+    if not other.features:
         return set()
     return {f"mark:{m}" for m in marks if _hash(m) not in other.features}
 
